@@ -1,0 +1,194 @@
+"""The portable summary of one batch: what ``--json FILE`` writes and exports build on.
+
+Statistics are computed only over values that exist: a mean of nothing is ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime
+from typing import Any, Iterable
+
+from tui_bench import __version__
+from tui_bench.domain import RunRecord
+from tui_bench.store import Store
+
+SUMMARY_FORMAT = "tui-bench.batch-summary/1"
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    got = [float(v) for v in values if v is not None]
+    return statistics.fmean(got) if got else None
+
+
+def spread(values: Iterable[float | None]) -> float | None:
+    got = [float(v) for v in values if v is not None]
+    return statistics.pstdev(got) if len(got) > 1 else (0.0 if got else None)
+
+
+def rate(flags: Iterable[bool | None]) -> float | None:
+    got = [bool(f) for f in flags if f is not None]
+    return sum(got) / len(got) if got else None
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def run_row(run: RunRecord) -> dict[str, Any]:
+    """One run as a flat, portable record."""
+    tel = run.telemetry
+    return {
+        "run_id": run.run_id,
+        "model": run.model,
+        "scenario_id": run.scenario_id,
+        "tier": run.tier,
+        "prompt_version": run.prompt_version,
+        "specialist": run.specialist or None,
+        "iteration": run.iteration,
+        "mode": run.mode,
+        "status": run.status,
+        "error": run.error,
+        "auto_score": run.auto_score,
+        "success": run.success,
+        "first_success": run.first_success,
+        "attempts": run.attempts,
+        "retries": run.retries,
+        "evaluations": {e.evaluator: {"score": e.score, "weight": e.weight}
+                        for e in run.evaluations},
+        "ttft_ms": tel.ttft_ms,
+        "total_ms": tel.total_ms,
+        "load_ms": tel.load_ms,
+        "paid_load": tel.paid_load,
+        "prompt_tokens": tel.prompt_tokens,
+        "completion_tokens": tel.completion_tokens,
+        "tokens_per_s": tel.tokens_per_s,
+        "cost": tel.cost,
+        "host": tel.host,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def stats(runs: list[RunRecord]) -> dict[str, Any]:
+    ok = [r for r in runs if r.status == "ok"]
+    return {
+        "runs": len(runs),
+        "ok": len(ok),
+        "failed": sum(r.status == "error" for r in runs),
+        "cancelled": sum(r.status == "cancelled" for r in runs),
+        "success_rate": rate(r.success for r in ok),
+        "mean_score": mean(r.auto_score for r in ok),
+        "score_spread": spread(r.auto_score for r in ok),
+        "mean_ttft_ms": mean(r.telemetry.ttft_ms for r in ok),
+        "mean_tokens_per_s": mean(r.telemetry.tokens_per_s for r in ok),
+        "prompt_tokens": sum(r.telemetry.prompt_tokens or 0 for r in ok),
+        "completion_tokens": sum(r.telemetry.completion_tokens or 0 for r in ok),
+        "cost": (sum(r.telemetry.cost for r in ok if r.telemetry.cost is not None)
+                 if any(r.telemetry.cost is not None for r in ok) else None),
+    }
+
+
+def counted(detail: dict[str, Any]) -> bool:
+    """An evaluation that was skipped or could not be parsed is not a score."""
+    return not (detail.get("skipped") or detail.get("unparseable"))
+
+
+def evaluator_means(runs: list[RunRecord]) -> dict[str, float | None]:
+    names = sorted({e.evaluator for r in runs for e in r.evaluations})
+    return {name: mean(e.score for r in runs for e in r.evaluations
+                       if e.evaluator == name and counted(e.detail))
+            for name in names}
+
+
+def comparison(runs: list[RunRecord], first_tokens: dict[str, int | None]) -> dict[str, Any] | None:
+    """What iterating bought: the first answer against the final one, on the same cells.
+
+    ``first_tokens`` maps run id to the completion tokens of its first attempt, the cost of the
+    zero-shot side; the iterative side paid for every attempt.
+    """
+    ok = [r for r in runs if r.status == "ok" and r.first_success is not None
+          and r.mode != "zero-shot"]
+    if not ok:
+        return None
+    zero = rate(r.first_success for r in ok)
+    final = rate(r.success for r in ok)
+    zero_tokens = [first_tokens.get(r.run_id) for r in ok]
+    return {
+        "cells": len(ok),
+        "zero_shot": {"success_rate": zero, "attempts": 1.0,
+                      "completion_tokens": (None if any(t is None for t in zero_tokens)
+                                            else sum(t or 0 for t in zero_tokens))},
+        "iterative": {"success_rate": final, "attempts": mean(r.attempts for r in ok),
+                      "completion_tokens": sum(r.telemetry.completion_tokens or 0 for r in ok)},
+        "difference": {"success_rate": None if zero is None or final is None else final - zero,
+                       "attempts": (mean(r.attempts for r in ok) or 1.0) - 1.0},
+        "fixed_by_iterating": sum(bool(r.success) and not r.first_success for r in ok),
+    }
+
+
+def pass_at_k_table(runs: list[RunRecord], ks: Iterable[int] = (1, 5, 10)) -> dict[str, Any]:
+    """pass@k per model over cells with several iterations (unbiased estimator)."""
+    from tui_bench.scoring.humaneval import pass_at_k
+
+    groups: dict[tuple[str, str, str, str, str], list[RunRecord]] = {}
+    for run in runs:
+        if run.status == "ok":
+            key = (run.model, run.prompt_version, run.scenario_id, run.tier, run.specialist)
+            groups.setdefault(key, []).append(run)
+    per_model: dict[str, dict[int, list[float]]] = {}
+    for (model, *_), group in groups.items():
+        n, c = len(group), sum(bool(r.success) for r in group)
+        for k in ks:
+            if n >= k:
+                per_model.setdefault(model, {}).setdefault(k, []).append(pass_at_k(n, c, k))
+    return {model: {f"pass@{k}": statistics.fmean(v) for k, v in sorted(by_k.items())}
+            for model, by_k in per_model.items()}
+
+
+def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
+    """Everything about a batch in one JSON-ready dict (format ``tui-bench.batch-summary/1``)."""
+    batch = store.get_batch(batch_id)
+    if batch is None:
+        raise KeyError(batch_id)
+    runs: list[RunRecord] = []
+    offset = 0
+    while True:
+        page = store.runs(batch_id, limit=2000, offset=offset, with_evaluations=True)
+        runs.extend(page)
+        if len(page) < 2000:
+            break
+        offset += 2000
+    by_model: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        by_model.setdefault(run.model, []).append(run)
+    spec = batch["spec"]
+    summary: dict[str, Any] = {
+        "format": SUMMARY_FORMAT,
+        "tool": f"tui-bench {__version__}",
+        "batch_id": batch_id,
+        "mode": batch["mode"],
+        "status": batch["status"],
+        "started_at": batch["started_at"],
+        "finished_at": batch["finished_at"],
+        "duration_s": _seconds_between(batch["started_at"], batch["finished_at"]),
+        "config": spec,
+        "cells": batch["total_cells"],
+        "summary": {
+            **stats(runs),
+            "evaluators": evaluator_means([r for r in runs if r.status == "ok"]),
+            "per_model": {m: stats(rs) for m, rs in sorted(by_model.items())},
+        },
+        "runs": [run_row(r) for r in runs],
+    }
+    first_tokens = {r.run_id: (store.attempts(r.run_id) or [None])[0] for r in runs
+                    if r.mode != "zero-shot" and r.status == "ok"}
+    compared = comparison(runs, {k: (a.telemetry.completion_tokens if a else None)
+                                 for k, a in first_tokens.items()})
+    if compared is not None:
+        summary["summary"]["comparative"] = compared
+    if spec.get("iterations", 1) > 1:
+        summary["summary"]["pass_at_k"] = pass_at_k_table(runs)
+    return summary

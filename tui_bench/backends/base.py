@@ -1,0 +1,91 @@
+"""What every backend speaks: a streaming chat call that ends with honest counters.
+
+A backend yields ``TextChunk`` pieces as they arrive and exactly one ``Done`` at the end. It
+never scores, never stores and never retries; the engine decides what a fault means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Protocol, runtime_checkable
+
+from tui_bench.domain import GenerationOptions, ModelInfo
+
+
+@dataclass(slots=True)
+class TextChunk:
+    """A piece of generated text, as the server sent it."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class Done:
+    """End of a stream, with the counters the backend knows. ``None`` means unknown."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    load_ms: float | None = None
+    prompt_eval_ms: float | None = None
+    eval_ms: float | None = None
+    total_ms: float | None = None
+    done_reason: str | None = None
+    host: str | None = None
+    cost: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Chunk = TextChunk | Done
+
+
+class BackendError(Exception):
+    """A failure talking to a model, with the host named and whether trying again may help."""
+
+    def __init__(self, message: str, *, host: str | None = None, transient: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.transient = transient
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.host and self.host not in text:
+            return f"{text} (host {self.host})"
+        return text
+
+
+Message = dict[str, str]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A source of generations. ``model`` is the name within the backend (no ``backend:``)."""
+
+    name: str
+    default_concurrency: int
+
+    def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
+             schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+        """Stream a chat completion. ``schema`` asks for JSON matching a JSON Schema."""
+        ...
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models this backend offers right now; raises ``BackendError`` if unreachable."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and loaded weights."""
+        ...
+
+
+async def collect(stream: AsyncIterator[Chunk]) -> tuple[str, Done]:
+    """Drain a stream into its full text and final counters (for judges and enrichment)."""
+    parts: list[str] = []
+    done = Done()
+    async for chunk in stream:
+        if isinstance(chunk, TextChunk):
+            parts.append(chunk.text)
+        else:
+            done = chunk
+    return "".join(parts), done

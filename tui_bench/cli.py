@@ -1,0 +1,145 @@
+"""Command-line parsing only. ``tui-bench`` opens the TUI; ``--run`` is headless.
+
+Subcommands live in ``tui_bench/commands/<name>.py`` (each with ``add_arguments`` and ``run``)
+and are imported only when used, as is the Textual app, so ``--run`` and ``--help`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("tui_bench.commands.models", "list models from every backend; mark them"),
+    "scenarios": ("tui_bench.commands.scenarios", "list and validate scenarios and rubrics"),
+    "locate": ("tui_bench.commands.locate", "print where the database, scenarios and templates are"),
+}
+
+
+class UsageError(Exception):
+    """A bad command-line value: reported in one line, exit status 2."""
+
+
+def _csv(values: Sequence[str] | None) -> list[str]:
+    """Flags that take lists accept both ``--x a,b`` and ``--x a --x b``."""
+    out: list[str] = []
+    for value in values or []:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every command shares: where the data is and where the backends are."""
+    group = parser.add_argument_group("data and backends")
+    group.add_argument("--db", metavar="PATH", help="database file (default: $TUI_BENCH_DB or "
+                       "./bench.db)")
+    group.add_argument("--scenarios-dir", action="append", metavar="DIR",
+                       help="scenario folder (repeatable; default: the shipped scenarios/)")
+    group.add_argument("--templates-dir", metavar="DIR", help="specialist templates folder")
+    group.add_argument("--ollama-host", action="append", metavar="URL",
+                       help="Ollama server (repeatable; default: $OLLAMA_HOST)")
+    group.add_argument("--keep-alive", metavar="DURATION",
+                       help="how long Ollama keeps a model loaded (0 unloads after each call)")
+    group.add_argument("--max-model-b", type=float, metavar="N",
+                       help="refuse Ollama models above N billion parameters")
+    group.add_argument("--openai-base-url", metavar="URL",
+                       help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    group.add_argument("--openai-api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
+    group.add_argument("--price-in", type=float, metavar="USD",
+                       help="price per million prompt tokens, for cost")
+    group.add_argument("--price-out", type=float, metavar="USD",
+                       help="price per million completion tokens, for cost")
+    group.add_argument("--retries", type=int, metavar="N",
+                       help="retries of a transient backend fault (default 2)")
+    group.add_argument("--timeout", type=float, metavar="S",
+                       help="longest wait for a response to start (default 600)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tui-bench",
+        description="Benchmark language models. With no arguments, opens the TUI.",
+        epilog="Commands: " + "; ".join(f"{n}: {h}" for n, (_, h) in COMMANDS.items())
+        + ". Run `tui-bench COMMAND --help` for each.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    run = parser.add_argument_group("headless run")
+    run.add_argument("--run", action="store_true", help="run a batch without the TUI")
+    run.add_argument("--resume", metavar="BATCH_ID",
+                     help="finish an interrupted batch, skipping cells already stored")
+    run.add_argument("--models", "-m", action="append", metavar="REFS",
+                     help="models, comma-separated: embedded:smollm2, ollama:qwen2.5:0.5b, "
+                     "openai:gpt-4o-mini (default: embedded:smollm2)")
+    run.add_argument("--suite", action="append", metavar="NAMES",
+                     help="suites: coding, writing, humaneval")
+    run.add_argument("--scenarios", "-s", action="append", metavar="IDS",
+                     help="scenario ids, globs (coding-*) or ranges (humaneval:0-10)")
+    run.add_argument("--tier", action="append", metavar="TIERS",
+                     help="prompt tiers L0..L3 (default L2)")
+    run.add_argument("--prompt-version", action="append", metavar="VERSIONS",
+                     help="prompt versions to compare (default v1)")
+    run.add_argument("--iterations", "-n", type=int, default=1, metavar="N",
+                     help="repeat each cell N times (for pass@k and spread)")
+    run.add_argument("--mode", choices=("zero-shot", "iterative", "comparative"),
+                     default="zero-shot", help="iterative sends failing tests back")
+    run.add_argument("--max-iterations", type=int, default=3, metavar="N",
+                     help="most attempts per cell in iterative mode")
+    run.add_argument("--concurrency", "-j", type=int, metavar="N",
+                     help="cells at once per backend (default: the backend's own)")
+    run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")
+    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--temperature", type=float, default=0.0)
+    run.add_argument("--max-tokens", type=int, default=256)
+    run.add_argument("--num-ctx", type=int, default=2048, help="context window")
+    run.add_argument("--top-p", type=float)
+    run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
+    run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
+    run.add_argument("--interleave", action="store_true",
+                     help="alternate models instead of running each model's cells together")
+    run.add_argument("--json", metavar="FILE", help="write the batch summary as JSON")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_common(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in COMMANDS:
+            return _subcommand(args_list[0], args_list[1:])
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.version:
+            from tui_bench import __version__
+
+            print(f"tui-bench {__version__}")
+            return 0
+        if args.run or args.resume:
+            from tui_bench.commands.run import run_headless
+
+            return run_headless(args)
+        from tui_bench.commands.tui import open_tui
+
+        return open_tui(args)
+    except UsageError as exc:
+        print(f"tui-bench: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tui-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+def _subcommand(name: str, argv: list[str]) -> int:
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"tui-bench {name}", description=help_text)
+    module.add_arguments(parser)
+    add_common(parser)
+    args = parser.parse_args(argv)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Build what every command needs (settings, store, catalog) from parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from tui_bench import locations
+from tui_bench.catalog import Catalog, load_catalog
+from tui_bench.settings import Settings
+from tui_bench.store import Store, StoreError
+
+
+class CommandError(Exception):
+    """A failure a person can act on, printed as one line with exit status 1."""
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "ollama_hosts": _hosts(getattr(args, "ollama_host", None)),
+        "keep_alive": getattr(args, "keep_alive", None),
+        "max_model_b": getattr(args, "max_model_b", None),
+        "openai_base_url": getattr(args, "openai_base_url", None),
+        "openai_api_key": getattr(args, "openai_api_key", None),
+        "price_in_per_m": getattr(args, "price_in", None),
+        "price_out_per_m": getattr(args, "price_out", None),
+        "max_retries": getattr(args, "retries", None),
+        "request_timeout_s": getattr(args, "timeout", None),
+    }
+    return Settings.from_env(**overrides)
+
+
+def _hosts(values: list[str] | None) -> list[str]:
+    hosts: list[str] = []
+    for value in values or []:
+        hosts.extend(h.strip() for h in value.split(",") if h.strip())
+    return hosts
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    path = locations.db_path(getattr(args, "db", None))
+    try:
+        return Store(path)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot open database {path}: {exc.strerror or exc}") from None
+
+
+def load(args: argparse.Namespace, *, warn: TextIO | None = sys.stderr) -> Catalog:
+    """The catalog, with a warning line per broken file; the rest still loads."""
+    catalog = load_catalog(locations.scenarios_dirs(getattr(args, "scenarios_dir", None)))
+    if warn is not None:
+        for problem in catalog.problems:
+            print(f"warning: {problem}", file=warn)
+    return catalog

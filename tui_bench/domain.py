@@ -1,0 +1,446 @@
+"""Domain objects shared by every layer: scenarios, rubrics, the grid and its results.
+
+These are pydantic models so that files from disk are validated once, at the edge, and every
+other module can trust the shapes it is handed. Nothing here touches SQL, the network or a UI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Prompt tiers: how much guidance the prompt gives, from a bare ask to a full specification.
+TIERS: dict[str, str] = {
+    "L0": "minimal",
+    "L1": "brief",
+    "L2": "standard",
+    "L3": "detailed",
+}
+DEFAULT_TIER = "L2"
+DEFAULT_PROMPT_VERSION = "v1"
+DEFAULT_THRESHOLD = 0.7
+MODES = ("zero-shot", "iterative", "comparative")
+Mode = Literal["zero-shot", "iterative", "comparative"]
+RunStatus = Literal["ok", "error", "cancelled"]
+
+BANDS: list[tuple[int, str]] = [
+    (90, "production-ready"),
+    (80, "very good"),
+    (70, "good"),
+    (60, "acceptable"),
+    (0, "reference only"),
+]
+
+
+def utc_now() -> str:
+    """ISO-8601 timestamp in UTC; stored as text so any SQLite tool can read it."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def band_for(percent: float) -> str:
+    """The quality band for a judged total expressed as a percentage of the rubric maximum."""
+    for floor, name in BANDS:
+        if percent >= floor:
+            return name
+    return BANDS[-1][1]
+
+
+class Strict(BaseModel):
+    """Base for objects read from files: unknown fields are an error, so typos get caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- rubrics
+
+
+class Criterion(Strict):
+    """One axis of a rubric, with anchors that pin what a score means across sessions."""
+
+    id: str
+    name: str
+    min: int = 0
+    max: int
+    description: str = ""
+    anchors: dict[int, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> "Criterion":
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        for score in self.anchors:
+            if not self.min <= score <= self.max:
+                raise ValueError(f"anchor {score} is outside {self.min}..{self.max}")
+        return self
+
+    def anchor_for(self, value: int) -> str:
+        """The anchor text for the nearest anchored score at or below ``value``."""
+        below = [s for s in self.anchors if s <= value]
+        if not below:
+            return ""
+        return self.anchors[max(below)]
+
+
+class Rubric(Strict):
+    """A set of criteria a person or a model fills in to judge one run."""
+
+    id: str
+    name: str
+    version: int = 1
+    description: str = ""
+    criteria: list[Criterion]
+
+    @field_validator("criteria")
+    @classmethod
+    def _non_empty(cls, value: list[Criterion]) -> list[Criterion]:
+        if not value:
+            raise ValueError("a rubric needs at least one criterion")
+        ids = [c.id for c in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("criterion ids must be unique")
+        return value
+
+    @property
+    def max_total(self) -> int:
+        return sum(c.max for c in self.criteria)
+
+    @property
+    def min_total(self) -> int:
+        return sum(c.min for c in self.criteria)
+
+    def percent(self, scores: dict[str, int]) -> float:
+        """A total as a share of the rubric's range, 0..100, comparable across rubrics."""
+        span = self.max_total - self.min_total
+        got = sum(scores.values()) - self.min_total
+        return 100.0 * got / span if span else 0.0
+
+    def validate_scores(self, scores: dict[str, Any]) -> list[str]:
+        """Problems with a filled-in score sheet, one message each; empty when it is valid."""
+        problems: list[str] = []
+        known = {c.id: c for c in self.criteria}
+        for key in scores:
+            if key not in known:
+                problems.append(f"unknown criterion {key!r}")
+        for crit in self.criteria:
+            if crit.id not in scores or scores[crit.id] is None:
+                problems.append(f"criterion {crit.id!r} is not set")
+                continue
+            value = scores[crit.id]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+                problems.append(f"criterion {crit.id!r}: {value!r} is not a whole number")
+            elif not crit.min <= value <= crit.max:
+                problems.append(f"criterion {crit.id!r}: {value} is outside {crit.min}..{crit.max}")
+        return problems
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+class EvaluatorSpec(Strict):
+    """An evaluator a scenario asks for, with its weight in the automatic score."""
+
+    name: str
+    weight: float = Field(default=1.0, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class OracleAnswer(Strict):
+    """An answer the output must contain, and how strictly to compare it."""
+
+    answer: str
+    match: Literal["exact", "normalised", "numeric"] = "normalised"
+    tolerance: float = 1e-6
+    pattern: str | None = None  # regex with one group that extracts the candidate answer
+
+
+class PromptVariant(Strict):
+    """A named prompt version of a scenario: a rewording to compare against the original."""
+
+    prompt: str | None = None
+    system: str | None = None
+
+
+class Scenario(Strict):
+    """One task put to a model, with everything needed to score what comes back."""
+
+    id: str
+    name: str
+    suite: str
+    category: str
+    prompt: str
+    tiers: dict[str, str] = Field(default_factory=dict)
+    versions: dict[str, PromptVariant] = Field(default_factory=dict)
+    system: str | None = None
+    expected_elements: list[str] = Field(default_factory=list)
+    evaluators: list[EvaluatorSpec] = Field(
+        default_factory=lambda: [EvaluatorSpec(name="expected_elements")]
+    )
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0, le=1)
+    rubric: str = "code-v1"
+    complexity: Literal["low", "medium", "high"] = "medium"
+    language: str = "python"
+    tests: str | None = None  # Python source: test_* functions and/or check(candidate)
+    entry_point: str | None = None  # the function the tests call
+    reference_solution: str | None = None  # a known-good answer, used to prove the tests
+    oracle: list[OracleAnswer] = Field(default_factory=list)
+    max_tokens: int | None = Field(default=None, gt=0)
+    tags: list[str] = Field(default_factory=list)
+    source: str | None = None  # file it was loaded from; not part of the definition hash
+
+    @field_validator("tiers")
+    @classmethod
+    def _known_tiers(cls, value: dict[str, str]) -> dict[str, str]:
+        normalised: dict[str, str] = {}
+        for key, text in value.items():
+            tier = normalise_tier(key)
+            normalised[tier] = text
+        return normalised
+
+    @field_validator("evaluators")
+    @classmethod
+    def _some_evaluator(cls, value: list[EvaluatorSpec]) -> list[EvaluatorSpec]:
+        if not value:
+            raise ValueError("a scenario needs at least one evaluator")
+        return value
+
+    def prompt_for(self, tier: str = DEFAULT_TIER, version: str = DEFAULT_PROMPT_VERSION) -> str:
+        """The user prompt for a tier and prompt version, falling back to the base prompt."""
+        variant = self.versions.get(version)
+        if variant and variant.prompt:
+            return variant.prompt
+        return self.tiers.get(normalise_tier(tier), self.prompt)
+
+    def system_for(self, version: str = DEFAULT_PROMPT_VERSION) -> str | None:
+        variant = self.versions.get(version)
+        if variant and variant.system is not None:
+            return variant.system
+        return self.system
+
+    def definition(self) -> dict[str, Any]:
+        """The scenario as data, without where it came from: what gets stored with each run."""
+        return self.model_dump(mode="json", exclude={"source"})
+
+    def definition_hash(self) -> str:
+        text = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def normalise_tier(value: str) -> str:
+    """Accept ``L2``, ``l2``, ``L2-standard`` or ``standard``; return the short form ``L2``."""
+    text = str(value).strip()
+    head = text.split("-", 1)[0].upper()
+    if head in TIERS:
+        return head
+    for short, long in TIERS.items():
+        if text.lower() == long:
+            return short
+    raise ValueError(f"unknown tier {value!r}; use one of {', '.join(TIERS)}")
+
+
+# --------------------------------------------------------------------------- models
+
+
+BackendName = Literal["embedded", "ollama", "openai"]
+BACKENDS: tuple[str, ...] = ("embedded", "ollama", "openai")
+DEFAULT_MODEL = "embedded:smollm2"
+
+
+class ModelRef(BaseModel):
+    """A language model as ``backend:name``, the one spelling used everywhere."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: BackendName
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> "ModelRef":
+        """Parse ``ollama:qwen2.5:0.5b`` and friends; a bare name resolves to a sensible backend.
+
+        Bare names: ``smollm2`` or a ``.gguf`` path is embedded; ``gpt-*``/``o1*`` style names go
+        to the OpenAI-compatible backend; anything else (``qwen2.5:0.5b``) is an Ollama tag.
+        """
+        raw = text.strip()
+        if not raw:
+            raise ValueError("empty model name")
+        head, sep, rest = raw.partition(":")
+        if sep and head in BACKENDS:
+            if not rest:
+                raise ValueError(f"model {raw!r} names a backend but no model")
+            return cls(backend=head, name=rest)  # type: ignore[arg-type]
+        if raw == "smollm2" or raw.endswith(".gguf"):
+            return cls(backend="embedded", name=raw)
+        if raw.startswith(("gpt-", "o1", "o3", "o4", "chatgpt")):
+            return cls(backend="openai", name=raw)
+        return cls(backend="ollama", name=raw)
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.name}"
+
+
+class ModelInfo(BaseModel):
+    """What a backend says about one model it offers."""
+
+    ref: str
+    backend: str
+    name: str
+    family: str | None = None
+    parameter_size: str | None = None
+    parameters_b: float | None = None
+    quantization: str | None = None
+    size_bytes: int | None = None
+    digest: str | None = None
+    context_length: int | None = None
+    host: str | None = None
+    reachable: bool = True
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+class GenerationOptions(BaseModel):
+    """Sampling options, passed through to every backend for real."""
+
+    temperature: float = Field(default=0.0, ge=0)
+    seed: int | None = 42
+    max_tokens: int = Field(default=256, gt=0)
+    num_ctx: int = Field(default=2048, gt=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: list[str] = Field(default_factory=list)
+
+
+class BatchSpec(BaseModel):
+    """The grid a user chose: models x prompt versions x scenarios x tiers x specialist x iterations."""
+
+    batch_id: str
+    models: list[str]
+    scenarios: list[str]
+    tiers: list[str] = Field(default_factory=lambda: [DEFAULT_TIER])
+    prompt_versions: list[str] = Field(default_factory=lambda: [DEFAULT_PROMPT_VERSION])
+    specialists: list[str] = Field(default_factory=lambda: [""])
+    iterations: int = Field(default=1, ge=1)
+    mode: Mode = "zero-shot"
+    max_iterations: int = Field(default=3, ge=1)
+    options: GenerationOptions = Field(default_factory=GenerationOptions)
+    concurrency: int | None = Field(default=None, ge=1)
+    judge: str | None = None
+    group_by_model: bool = True
+
+
+class Cell(BaseModel):
+    """One point of the grid; its key is unique within a batch, which is what makes resume work."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch_id: str
+    model: str
+    prompt_version: str
+    scenario_id: str
+    tier: str
+    specialist: str = ""
+    iteration: int = 1
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, int]:
+        return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
+                self.iteration)
+
+    def label(self) -> str:
+        spec = f" +{self.specialist}" if self.specialist else ""
+        return f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec} #{self.iteration}"
+
+
+class Telemetry(BaseModel):
+    """How a generation went. Unknown counters stay ``None``: never a made-up zero."""
+
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    load_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tokens_per_s: float | None = None
+    prompt_eval_ms: float | None = None
+    eval_ms: float | None = None
+    paid_load: bool | None = None
+    host: str | None = None
+    cost: float | None = None
+    done_reason: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Evaluation(BaseModel):
+    """One evaluator's verdict on one run."""
+
+    evaluator: str
+    score: float = Field(ge=0, le=1)
+    weight: float = 1.0
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunRecord(BaseModel):
+    """A finished (or failed) cell: what went in, what came out, how long it took, its score."""
+
+    run_id: str
+    batch_id: str
+    model: str
+    prompt_version: str
+    scenario_id: str
+    tier: str
+    specialist: str = ""
+    iteration: int = 1
+    status: RunStatus = "ok"
+    output: str = ""
+    error: str | None = None
+    prompt: str = ""
+    system: str | None = None
+    scenario_hash: str | None = None
+    started_at: str = Field(default_factory=utc_now)
+    finished_at: str | None = None
+    telemetry: Telemetry = Field(default_factory=Telemetry)
+    evaluations: list[Evaluation] = Field(default_factory=list)
+    auto_score: float | None = None
+    success: bool | None = None
+    attempts: int = 1
+    retries: int = 0
+    first_success: bool | None = None
+    mode: str = "zero-shot"
+
+    @property
+    def cell_key(self) -> tuple[str, str, str, str, str, int]:
+        return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
+                self.iteration)
+
+
+class Attempt(BaseModel):
+    """One answer in iterative mode, kept so the path to a pass (or not) can be read later."""
+
+    run_id: str
+    attempt: int
+    output: str
+    auto_score: float | None = None
+    success: bool | None = None
+    feedback: str | None = None
+    telemetry: Telemetry = Field(default_factory=Telemetry)
+
+
+class Judgment(BaseModel):
+    """A filled-in rubric for one run, by a person or a model."""
+
+    run_id: str
+    judge: str
+    judge_kind: Literal["person", "model"] = "person"
+    rubric_id: str
+    rubric_version: int = 1
+    scores: dict[str, int]
+    total: int
+    percent: float
+    band: str
+    notes: str = ""
+    reason: str = ""
+    blind: bool = True
+    created_at: str = Field(default_factory=utc_now)
+    judgment_id: int | None = None

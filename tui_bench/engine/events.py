@@ -1,0 +1,67 @@
+"""Events the engine emits while a batch runs.
+
+Any front end (the TUI, the headless printer, a test) consumes the same stream by passing a
+callback to the runner. Events are plain dataclasses so a consumer needs no engine internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tui_bench.domain import Cell, RunRecord
+
+
+@dataclass(slots=True)
+class BatchStarted:
+    batch_id: str
+    total: int  # cells in the grid
+    skipped: int  # cells already finished by an earlier, interrupted run
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CellStarted:
+    cell: Cell
+    run_id: str
+    attempt: int = 1
+
+
+@dataclass(slots=True)
+class Token:
+    """Generated text for a running cell. Consumers should coalesce, not repaint per token."""
+
+    run_id: str
+    text: str
+
+
+@dataclass(slots=True)
+class CellRetrying:
+    cell: Cell
+    run_id: str
+    retry: int
+    reason: str
+    delay_s: float
+
+
+@dataclass(slots=True)
+class CellFinished:
+    record: RunRecord
+
+
+@dataclass(slots=True)
+class BatchFinished:
+    batch_id: str
+    done: int
+    failed: int
+    cancelled: int
+    elapsed_s: float
+    status: str  # "finished", "cancelled" or "failed"
+
+
+Event = BatchStarted | CellStarted | Token | CellRetrying | CellFinished | BatchFinished
+EventSink = Callable[[Event], None]
+
+
+def ignore(_: Event) -> None:
+    """A sink for callers that only want the stored results."""

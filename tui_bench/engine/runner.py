@@ -1,0 +1,414 @@
+"""Run a batch: stream every cell from its backend, score it, commit it, tell the listeners.
+
+The runner is the heart of tui-bench and knows nothing of screens or terminals: front ends
+pass an event sink and read the store. Each cell is committed the moment it finishes, so an
+interrupted batch resumes with ``resume=True`` and skips exactly the cells already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable
+
+from tui_bench.backends import BackendError, BackendPool, Done, TextChunk
+from tui_bench.catalog import Catalog
+from tui_bench.domain import (
+    Attempt,
+    BatchSpec,
+    Cell,
+    EvaluatorSpec,
+    GenerationOptions,
+    Judgment,
+    ModelRef,
+    RunRecord,
+    Scenario,
+    Telemetry,
+    utc_now,
+)
+from tui_bench.engine.events import (
+    BatchFinished,
+    BatchStarted,
+    CellFinished,
+    CellRetrying,
+    CellStarted,
+    Event,
+    EventSink,
+    Token,
+    ignore,
+)
+from tui_bench.engine.plan import new_run_id, normalise_spec, plan
+from tui_bench.settings import Settings
+from tui_bench.store import Store
+
+log = logging.getLogger(__name__)
+
+PersonaResolver = Callable[[str], str]
+DEFAULT_WORKERS = 4
+
+FEEDBACK_PROMPT = (
+    "Your answer did not pass the tests.\n\n{feedback}\n\n"
+    "Fix the code and reply with the complete corrected function in one ```python block."
+)
+
+
+class CellCancelled(Exception):
+    """A person cancelled this cell (or the whole batch) while it ran."""
+
+
+@dataclass
+class Generation:
+    """One answer from a backend, with the timings the engine measured itself."""
+
+    text: str
+    done: Done
+    ttft_ms: float | None
+    wall_ms: float
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    status: str
+    done: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    elapsed_s: float = 0.0
+    run_ids: list[str] = field(default_factory=list)
+
+
+def _telemetry(gen: Generation, options: GenerationOptions) -> Telemetry:
+    done = gen.done
+    tokens = done.completion_tokens
+    if tokens is not None and done.eval_ms:
+        tps: float | None = tokens / (done.eval_ms / 1000)
+    elif tokens is not None and gen.ttft_ms is not None and gen.wall_ms > gen.ttft_ms:
+        tps = tokens / ((gen.wall_ms - gen.ttft_ms) / 1000)
+    else:
+        tps = None
+    paid_load = done.extra.get("paid_load")
+    if paid_load is None and done.load_ms is not None:
+        paid_load = done.load_ms > 50
+    return Telemetry(
+        ttft_ms=gen.ttft_ms, total_ms=gen.wall_ms, load_ms=done.load_ms,
+        prompt_tokens=done.prompt_tokens, completion_tokens=tokens, tokens_per_s=tps,
+        prompt_eval_ms=done.prompt_eval_ms, eval_ms=done.eval_ms, paid_load=paid_load,
+        host=done.host, cost=done.cost, done_reason=done.done_reason,
+        options=options.model_dump(exclude_none=True))
+
+
+def _sum_telemetry(parts: list[Telemetry]) -> Telemetry:
+    """The run's telemetry across attempts: first token of the first, totals of all."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def total(name: str) -> Any:
+        values = [getattr(p, name) for p in parts]
+        return None if any(v is None for v in values) else sum(values)
+
+    first = parts[0]
+    tokens, eval_ms = total("completion_tokens"), total("eval_ms")
+    tps = tokens / (eval_ms / 1000) if tokens is not None and eval_ms else first.tokens_per_s
+    return first.model_copy(update={
+        "total_ms": total("total_ms"), "prompt_tokens": total("prompt_tokens"),
+        "completion_tokens": tokens, "eval_ms": eval_ms, "tokens_per_s": tps,
+        "cost": total("cost"), "done_reason": parts[-1].done_reason,
+        "load_ms": total("load_ms"), "paid_load": any(p.paid_load for p in parts)})
+
+
+class Runner:
+    """Runs batches against a store. One runner per event loop (its backends are bound to it)."""
+
+    def __init__(self, store: Store, catalog: Catalog, *, pool: BackendPool | None = None,
+                 settings: Settings | None = None, on_event: EventSink = ignore,
+                 persona: PersonaResolver | None = None,
+                 scorer: Callable[..., Any] | None = None) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings or (pool.settings if pool else Settings.from_env())
+        self.pool = pool or BackendPool(self.settings)
+        self.on_event = on_event
+        self.persona = persona
+        self._scorer = scorer
+        self._cancelled = False
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._cancelled_runs: set[str] = set()
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._judge: Any = None
+        self._last_cancelled: dict[str, RunRecord] = {}
+
+    # ---- control
+
+    def cancel(self) -> None:
+        """Stop the batch: running cells are recorded as cancelled, queued ones are left."""
+        self._cancelled = True
+        for task in list(self._tasks.values()):
+            task.cancel()
+
+    def cancel_cell(self, run_id: str) -> bool:
+        task = self._tasks.get(run_id)
+        if task is None:
+            return False
+        self._cancelled_runs.add(run_id)
+        task.cancel()
+        return True
+
+    def running(self) -> list[str]:
+        return list(self._tasks)
+
+    def _emit(self, event: Event) -> None:
+        try:
+            self.on_event(event)
+        except Exception:  # a broken listener must never lose a result
+            log.exception("event listener failed on %s", type(event).__name__)
+
+    # ---- the batch
+
+    async def run(self, spec: BatchSpec, *, resume: bool = False) -> BatchResult:
+        """Run (or finish) a batch. Every finished cell is in the store before this returns."""
+        spec = normalise_spec(spec)
+        self._check(spec)
+        cells = plan(spec)
+        finished = self.store.finished_cell_keys(spec.batch_id) if resume else set()
+        if not resume and self.store.get_batch(spec.batch_id) is not None:
+            finished = self.store.finished_cell_keys(spec.batch_id)
+        todo = [c for c in cells if c.key not in finished]
+        self.store.save_batch(spec, len(cells))
+        result = BatchResult(batch_id=spec.batch_id, status="running",
+                             skipped=len(cells) - len(todo))
+        self._emit(BatchStarted(spec.batch_id, len(cells), result.skipped, list(spec.models)))
+        started = time.perf_counter()
+        self._cancelled = False
+        self._judge = self._make_judge(spec) if spec.judge else None
+        queue: asyncio.Queue[Cell] = asyncio.Queue()
+        for cell in todo:
+            queue.put_nowait(cell)
+        workers = spec.concurrency or DEFAULT_WORKERS
+
+        async def worker() -> None:
+            while not self._cancelled:
+                try:
+                    cell = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                record = await self._run_cell_guarded(spec, cell)
+                if record is None:
+                    continue
+                result.run_ids.append(record.run_id)
+                if record.status == "ok":
+                    result.done += 1
+                elif record.status == "cancelled":
+                    result.cancelled += 1
+                else:
+                    result.failed += 1
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(workers, max(len(todo), 1)))))
+        finally:
+            result.elapsed_s = time.perf_counter() - started
+            result.status = "cancelled" if self._cancelled else "finished"
+            self.store.set_batch_status(spec.batch_id, result.status)
+            self._emit(BatchFinished(spec.batch_id, result.done, result.failed,
+                                     result.cancelled, result.elapsed_s, result.status))
+        return result
+
+    def _check(self, spec: BatchSpec) -> None:
+        """Refuse a batch that cannot run before anything is stored."""
+        for model in spec.models:
+            ModelRef.parse(model)
+        missing = [s for s in spec.scenarios if self.catalog.scenario(s) is None]
+        if missing:
+            raise ValueError(f"unknown scenario(s): {', '.join(missing)}")
+        if any(spec.specialists) and self.persona is None:
+            raise ValueError("specialist cells need templates, but no template resolver was given")
+
+    def _make_judge(self, spec: BatchSpec) -> Any:
+        from tui_bench.scoring import BackendJudge
+
+        ref = ModelRef.parse(spec.judge or "")
+        backend, name = self.pool.for_model(ref)
+        options = GenerationOptions(temperature=0.0, seed=spec.options.seed, max_tokens=512,
+                                    num_ctx=max(spec.options.num_ctx, 4096))
+        return BackendJudge(backend, name, str(ref), options)
+
+    def _semaphore(self, backend_name: str, default: int, spec: BatchSpec) -> asyncio.Semaphore:
+        if backend_name not in self._semaphores:
+            self._semaphores[backend_name] = asyncio.Semaphore(spec.concurrency or default)
+        return self._semaphores[backend_name]
+
+    async def _run_cell_guarded(self, spec: BatchSpec, cell: Cell) -> RunRecord | None:
+        run_id = new_run_id()
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks[run_id] = task
+        try:
+            return await self._run_cell(spec, cell, run_id)
+        except asyncio.CancelledError:
+            if run_id in self._cancelled_runs or self._cancelled:
+                # Swallow our own cancel; the record was written in _run_cell.
+                task.uncancel()
+                return self._last_cancelled.pop(run_id, None)
+            raise
+        finally:
+            self._tasks.pop(run_id, None)
+            self._cancelled_runs.discard(run_id)
+
+    async def _run_cell(self, spec: BatchSpec, cell: Cell, run_id: str) -> RunRecord:
+        scenario = self.catalog.scenario(cell.scenario_id)
+        assert scenario is not None
+        if self._judge is not None and not any(e.name == "llm_judge" for e in scenario.evaluators):
+            # The judge grades every run; where the scenario did not ask for it, it informs
+            # but does not move the automatic score.
+            scenario = scenario.model_copy(update={
+                "evaluators": [*scenario.evaluators, EvaluatorSpec(name="llm_judge", weight=0)]})
+        options = spec.options
+        if scenario.max_tokens and scenario.max_tokens < options.max_tokens:
+            options = options.model_copy(update={"max_tokens": scenario.max_tokens})
+        system = self.persona(cell.specialist) if cell.specialist and self.persona else None
+        system = system or scenario.system_for(cell.prompt_version)
+        prompt = scenario.prompt_for(cell.tier, cell.prompt_version)
+        messages = ([{"role": "system", "content": system}] if system else [])
+        messages.append({"role": "user", "content": prompt})
+        record = RunRecord(
+            run_id=run_id, batch_id=cell.batch_id, model=cell.model,
+            prompt_version=cell.prompt_version, scenario_id=cell.scenario_id, tier=cell.tier,
+            specialist=cell.specialist, iteration=cell.iteration, prompt=prompt, system=system,
+            scenario_hash=scenario.definition_hash(), mode=spec.mode)
+        iterate = spec.mode in ("iterative", "comparative")
+        max_attempts = spec.max_iterations if iterate else 1
+        attempts: list[Attempt] = []
+        telemetry: list[Telemetry] = []
+        judgments: list[Judgment] = []
+        try:
+            ref = ModelRef.parse(cell.model)
+            self._refuse_oversized(ref)
+            backend, name = self.pool.for_model(ref)
+            semaphore = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            for attempt in range(1, max_attempts + 1):
+                self._emit(CellStarted(cell, run_id, attempt))
+                async with semaphore:
+                    gen, retries = await self._generate(cell, run_id, backend, name, messages,
+                                                        options)
+                record.retries += retries
+                tel = _telemetry(gen, options)
+                telemetry.append(tel)
+                record.output = gen.text  # kept even if scoring fails below
+                scored = await self._score(scenario, gen.text)
+                judgments = list(scored.judgments)
+                attempts.append(Attempt(
+                    run_id=run_id, attempt=attempt, output=gen.text,
+                    auto_score=scored.auto_score, success=scored.success,
+                    feedback=scored.feedback, telemetry=tel))
+                record.evaluations = list(scored.evaluations)
+                record.auto_score = scored.auto_score
+                record.success = scored.success
+                if attempt == 1:
+                    record.first_success = scored.success
+                if scored.success or not scored.feedback or attempt == max_attempts:
+                    break
+                messages = [*messages, {"role": "assistant", "content": gen.text},
+                            {"role": "user",
+                             "content": FEEDBACK_PROMPT.format(feedback=scored.feedback)}]
+            record.status = "ok"
+        except asyncio.CancelledError:
+            record.status = "cancelled"
+            record.error = "cancelled by the user"
+            self._finish(record, scenario, attempts, telemetry, judgments)
+            self._last_cancelled[run_id] = record
+            raise
+        except BackendError as exc:
+            record.status = "error"
+            record.error = str(exc)
+        except Exception as exc:  # a bug must cost one cell, not the batch
+            log.exception("cell %s failed", cell.label())
+            record.status = "error"
+            record.error = f"{type(exc).__name__}: {exc}"
+        self._finish(record, scenario, attempts, telemetry, judgments)
+        return record
+
+    def _finish(self, record: RunRecord, scenario: Scenario, attempts: list[Attempt],
+                telemetry: list[Telemetry], judgments: list[Judgment]) -> None:
+        record.attempts = max(len(attempts), 1)
+        if telemetry:
+            record.telemetry = _sum_telemetry(telemetry)
+        record.finished_at = utc_now()
+        keep = attempts if len(attempts) > 1 or record.mode != "zero-shot" else []
+        self.store.save_run(record, scenario, keep, judgments)
+        self._emit(CellFinished(record))
+
+    def _refuse_oversized(self, ref: ModelRef) -> None:
+        limit = self.settings.max_model_b
+        if limit is None or ref.backend != "ollama":
+            return
+        size = getattr(self.pool.get("ollama"), "parameters_b", None)
+        if callable(size):
+            billions = size(ref.name)
+            if billions is not None and billions > limit:
+                raise BackendError(
+                    f"{ref} has {billions:g}B parameters, above --max-model-b {limit:g}")
+
+    async def _score(self, scenario: Scenario, output: str) -> Any:
+        from tui_bench.scoring import ScoringContext, score
+
+        ctx = ScoringContext(scenario=scenario, output=output,
+                             rubric=self.catalog.rubric_for(scenario), judge=self._judge)
+        return await (self._scorer or score)(ctx)
+
+    # ---- one generation, with retries for transient faults
+
+    async def _generate(self, cell: Cell, run_id: str, backend: Any, name: str,
+                        messages: list[dict[str, str]],
+                        options: GenerationOptions) -> tuple[Generation, int]:
+        retries = 0
+        while True:
+            try:
+                return await self._stream_once(run_id, backend, name, messages, options), retries
+            except BackendError as exc:
+                if not exc.transient or retries >= self.settings.max_retries:
+                    if retries:
+                        raise BackendError(f"{exc} (after {retries} retries)", host=exc.host,
+                                           transient=exc.transient) from None
+                    raise
+                delay = exc.retry_after if exc.retry_after is not None else (
+                    self.settings.retry_base_s * (2 ** retries))
+                retries += 1
+                self._emit(CellRetrying(cell, run_id, retries, str(exc), delay))
+                await asyncio.sleep(delay)
+
+    async def _stream_once(self, run_id: str, backend: Any, name: str,
+                           messages: list[dict[str, str]],
+                           options: GenerationOptions) -> Generation:
+        started = time.perf_counter()
+        stream: AsyncIterator[Any] = backend.chat(name, messages, options)
+        parts: list[str] = []
+        done: Done | None = None
+        ttft: float | None = None
+        host = getattr(backend, "name", "backend")
+        try:
+            while True:
+                limit = (self.settings.request_timeout_s if ttft is None
+                         else self.settings.stall_timeout_s)
+                try:
+                    chunk = await asyncio.wait_for(anext(stream), timeout=limit)
+                except StopAsyncIteration:
+                    break
+                except asyncio.TimeoutError:
+                    what = "no response" if ttft is None else "stream stalled"
+                    raise BackendError(f"{what} for {limit:g}s", host=host,
+                                       transient=True) from None
+                if isinstance(chunk, TextChunk):
+                    if ttft is None and chunk.text:
+                        ttft = (time.perf_counter() - started) * 1000
+                    parts.append(chunk.text)
+                    self._emit(Token(run_id, chunk.text))
+                elif isinstance(chunk, Done):
+                    done = chunk
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        if done is None:
+            raise BackendError("stream ended without its final counters (cut short)",
+                               host=host, transient=True)
+        return Generation("".join(parts), done, ttft, (time.perf_counter() - started) * 1000)

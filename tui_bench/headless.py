@@ -1,0 +1,206 @@
+"""The headless front end: a rich progress bar while a batch runs, tables when it ends.
+
+It consumes the same engine events as the TUI. Everything it shows comes from the events and
+the store; it never computes a score of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tui_bench.analysis.summary import batch_summary
+from tui_bench.catalog import Catalog
+from tui_bench.domain import BatchSpec, RunRecord
+from tui_bench.engine.events import (
+    BatchFinished,
+    BatchStarted,
+    CellFinished,
+    CellRetrying,
+    CellStarted,
+    Event,
+    Token,
+)
+from tui_bench.engine.runner import BatchResult, Runner
+from tui_bench.backends import BackendPool
+from tui_bench.store import Store
+
+
+def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+class ProgressPrinter:
+    """Turns engine events into a live progress line with counts, elapsed time and tokens/s."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("ok {task.fields[ok]} · failed {task.fields[failed]} · "
+                       "running {task.fields[running]}"),
+            TextColumn("· {task.fields[tps]} tok/s"), TimeElapsedColumn(),
+            console=console, transient=False, disable=quiet)
+        self.task: Any = None
+        self.running: set[str] = set()
+        self.ok = self.failed = 0
+        self.tokens = 0
+        self.started = time.perf_counter()
+        self._last_refresh = 0.0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, BatchStarted):
+            self.started = time.perf_counter()
+            self.task = self.progress.add_task(
+                event.batch_id, total=event.total, completed=event.skipped, ok=0, failed=0,
+                running=0, tps="—")
+            if event.skipped and not self.quiet:
+                self.console.print(f"resuming: {event.skipped} of {event.total} cells already "
+                                   "finished, not run again")
+        elif isinstance(event, CellStarted):
+            self.running.add(event.run_id)
+            self._update()
+        elif isinstance(event, Token):
+            self.tokens += 1
+            now = time.perf_counter()
+            if now - self._last_refresh > 0.25:
+                self._last_refresh = now
+                self._update()
+        elif isinstance(event, CellRetrying):
+            if not self.quiet:
+                self.console.print(f"[yellow]retry {event.retry}[/] {event.cell.label()}: "
+                                   f"{event.reason} (waiting {event.delay_s:.1f}s)")
+        elif isinstance(event, CellFinished):
+            record = event.record
+            self.running.discard(record.run_id)
+            if record.status == "ok":
+                self.ok += 1
+            else:
+                self.failed += 1
+                if not self.quiet:
+                    self.console.print(f"[red]{record.status}[/] {record.model} · "
+                                       f"{record.scenario_id}: {record.error}")
+            if self.task is not None:
+                self.progress.advance(self.task)
+            self._update()
+
+    def _update(self) -> None:
+        if self.task is None:
+            return
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        self.progress.update(self.task, ok=self.ok, failed=self.failed,
+                             running=len(self.running), tps=f"{self.tokens / elapsed:.1f}")
+
+
+def results_table(runs: list[RunRecord], *, title: str) -> Table:
+    evaluators = sorted({e.evaluator for r in runs for e in r.evaluations})
+    table = Table(title=title, title_justify="left")
+    for name in ("model", "scenario", "tier", "score", "pass"):
+        table.add_column(name, justify="right" if name == "score" else "left")
+    for name in evaluators:
+        table.add_column(name.replace("_", " "), justify="right")
+    for name in ("ttft ms", "tok/s", "duration s"):
+        table.add_column(name, justify="right")
+    for run in runs:
+        by_name = {e.evaluator: e for e in run.evaluations}
+        if run.status != "ok":
+            verdict = f"[red]{run.status}[/]"
+        elif run.success:
+            verdict = "[green]pass[/]"
+        else:
+            verdict = "[yellow]fail[/]"
+        if run.attempts > 1:
+            verdict += f" ({run.attempts} tries)"
+        cells = [run.model, run.scenario_id, run.tier, _fmt(run.auto_score), verdict]
+        for name in evaluators:
+            e = by_name.get(name)
+            if e is None:
+                cells.append("")
+            elif e.detail.get("skipped") or e.detail.get("unparseable"):
+                cells.append("n/a")
+            else:
+                cells.append(f"{e.score:.2f}")
+        tel = run.telemetry
+        cells += [_fmt(tel.ttft_ms, "{:.0f}"), _fmt(tel.tokens_per_s, "{:.1f}"),
+                  _fmt(None if tel.total_ms is None else tel.total_ms / 1000, "{:.1f}")]
+        table.add_row(*cells)
+    return table
+
+
+def print_report(console: Console, store: Store, batch_id: str, summary: dict[str, Any]) -> None:
+    runs = store.runs(batch_id, limit=10_000, with_evaluations=True)
+    console.print(results_table(runs, title=f"Results · {batch_id}"))
+    s = summary["summary"]
+    line = (f"{s['ok']} ok, {s['failed']} failed, {s['cancelled']} cancelled · "
+            f"success rate {_fmt(s['success_rate'], '{:.0%}')} · "
+            f"mean score {_fmt(s['mean_score'])} · "
+            f"{_fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
+    console.print(line)
+    comp = s.get("comparative")
+    if comp:
+        zero, final = comp["zero_shot"], comp["iterative"]
+        console.print(
+            f"iterating: success {_fmt(zero['success_rate'], '{:.0%}')} → "
+            f"{_fmt(final['success_rate'], '{:.0%}')}, mean attempts "
+            f"{_fmt(final['attempts'], '{:.2f}')}, completion tokens "
+            f"{zero['completion_tokens']} → {final['completion_tokens']}, "
+            f"{comp['fixed_by_iterating']} cells fixed by iterating")
+    if s.get("pass_at_k"):
+        for model, values in s["pass_at_k"].items():
+            console.print(f"{model}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+    console.print(f"batch id: [bold]{batch_id}[/]   (resume with --resume {batch_id})")
+
+
+async def run_batch(spec: BatchSpec, *, store: Store, catalog: Catalog, pool: BackendPool,
+                    console: Console, resume: bool = False, quiet: bool = False,
+                    persona: Any = None) -> BatchResult:
+    """Run a batch with a progress bar; Ctrl+C stops it cleanly, keeping what finished."""
+    printer = ProgressPrinter(console, quiet=quiet)
+    runner = Runner(store, catalog, pool=pool, on_event=printer, persona=persona)
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_interrupt() -> None:
+        nonlocal interrupted
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted = True
+        console.print("\n[yellow]stopping: finished cells are kept; "
+                      f"resume with --resume {spec.batch_id}[/]")
+        runner.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        loop.add_signal_handler(signal.SIGTERM, on_interrupt)
+    except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread
+        pass
+    try:
+        with printer.progress:
+            return await runner.run(spec, resume=resume)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover
+                pass
+        await pool.aclose()
+
+
+def write_json(path: Path, summary: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+__all__ = ["ProgressPrinter", "batch_summary", "print_report", "results_table", "run_batch",
+           "write_json"]

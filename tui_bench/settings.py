@@ -1,0 +1,65 @@
+"""Run-time settings: where the backends are and how to talk to them.
+
+One pydantic object built once (from flags and the environment) and injected into the engine,
+the CLI and the app, so nothing reads the environment behind anyone's back.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, Field
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+class Settings(BaseModel):
+    """Backend configuration shared by every front end."""
+
+    ollama_hosts: list[str] = Field(default_factory=list)
+    """Ollama servers (``http://host:11434``); cells are spread over them. From ``OLLAMA_HOST``."""
+
+    keep_alive: str | float | None = None
+    """How long Ollama keeps a model loaded after a call; ``0`` unloads it right away."""
+
+    max_model_b: float | None = None
+    """Refuse models above this many billion parameters, before any call."""
+
+    openai_base_url: str | None = None
+    """An OpenAI-compatible server (``http://localhost:8000/v1``). From ``OPENAI_BASE_URL``."""
+
+    openai_api_key: str | None = None
+    """Bearer token for that server. From ``OPENAI_API_KEY``."""
+
+    price_in_per_m: float | None = None
+    """Price per million prompt tokens, so cost can be computed."""
+
+    price_out_per_m: float | None = None
+    """Price per million completion tokens."""
+
+    request_timeout_s: float = 600.0
+    """Longest wait for a response to start: a cold load plus prefill on a slow machine."""
+
+    stall_timeout_s: float = 120.0
+    """Longest silence inside a stream before it counts as stalled."""
+
+    max_retries: int = 2
+    """Retries of a transient fault (refused, reset, 5xx, 429, stall) before a cell fails."""
+
+    retry_base_s: float = 1.0
+    """First retry delay; doubled for each later retry."""
+
+    embedded_threads: int | None = None
+    """Threads for the in-process model; all cores by default."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = {
+            "ollama_hosts": _split(os.environ.get("OLLAMA_HOST")),
+            "openai_base_url": os.environ.get("OPENAI_BASE_URL") or None,
+            "openai_api_key": os.environ.get("OPENAI_API_KEY") or None,
+        }
+        env.update({k: v for k, v in overrides.items() if v is not None and v != []})
+        return cls.model_validate(env)
