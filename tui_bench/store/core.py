@@ -1,4 +1,4 @@
-"""The one module that speaks SQL: schema, migrations and every query the app needs.
+"""The core of the store: connection, migrations, batches, runs, judgments, the registry.
 
 ``bench.db`` is a plain SQLite file in WAL mode, readable by any SQLite tool. The schema is
 versioned through ``PRAGMA user_version`` and an ordered list of upgrade steps, so an old
@@ -170,10 +170,18 @@ V1 = """
         );
 """
 
-# Ordered upgrade steps: step i brings a database from user_version i to i + 1. Append only.
-# A step is a SQL script; each runs with its version bump in one transaction.
-MIGRATIONS: list[str] = [V1]
-SCHEMA_VERSION = len(MIGRATIONS)
+def migrations() -> list[str]:
+    """Ordered upgrade steps: step i brings a database from user_version i to i + 1.
+
+    A step is a SQL script, run with its version bump in one transaction. Append only, once a
+    release has shipped; the feature modules of the store contribute their tables to step 1.
+    """
+    from tui_bench.store.judging import SCHEMA as JUDGING
+    from tui_bench.store.reports import SCHEMA as REPORTS
+    from tui_bench.store.specialists import SCHEMA as SPECIALISTS
+
+    return [V1 + JUDGING + REPORTS + SPECIALISTS]
+
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -200,8 +208,8 @@ def _loads(text: str | None, default: Any) -> Any:
 # --------------------------------------------------------------------------- the store
 
 
-class Store:
-    """All reads and writes of ``bench.db``. Safe to share between an event loop and threads."""
+class CoreStore:
+    """Reads and writes of ``bench.db``. Safe to share between an event loop and threads."""
 
     def __init__(self, path: str | Path, *, migrations: Sequence[str] | None = None) -> None:
         self.path = str(path)
@@ -214,7 +222,7 @@ class Store:
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.migrate(list(migrations) if migrations is not None else MIGRATIONS)
+            self.migrate(list(migrations) if migrations is not None else _migrations())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
 
@@ -580,5 +588,5 @@ class Store:
         return rows
 
 
-def open_store(path: str | Path) -> Store:
-    return Store(path)
+def _migrations() -> list[str]:
+    return migrations()

@@ -1,0 +1,26 @@
+"""The one package that speaks SQL. ``Store`` gathers the queries of every feature.
+
+``core`` holds the connection, migrations, batches, runs and the registry; each feature keeps
+its own queries (and the tables it adds to the schema) in a module of its own, combined here.
+"""
+
+from __future__ import annotations
+
+from tui_bench.store.core import (
+    CELL_COLUMNS,
+    REGISTRY_STATUSES,
+    CoreStore,
+    StoreError,
+    migrations,
+)
+from tui_bench.store.judging import JudgingQueries
+from tui_bench.store.reports import ReportQueries
+from tui_bench.store.specialists import SpecialistQueries
+
+
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, CoreStore):
+    """All reads and writes of ``bench.db``."""
+
+
+__all__ = ["CELL_COLUMNS", "REGISTRY_STATUSES", "Store", "StoreError",
+           "migrations"]
