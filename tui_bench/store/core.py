@@ -465,6 +465,17 @@ class CoreStore:
                 record.evaluations = by_run.get(record.run_id, [])
         return records
 
+    def mean_total_ms(self, models: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """Mean wall time of past clean runs per model, with the count: for time estimates."""
+        if not models:
+            return {}
+        rows = self.query(
+            f"""SELECT model, avg(total_ms) AS mean_ms, count(*) AS n FROM runs
+                WHERE status = 'ok' AND total_ms IS NOT NULL
+                  AND model IN ({', '.join('?' * len(models))})
+                GROUP BY model""", list(models))
+        return {r["model"]: (float(r["mean_ms"]), int(r["n"])) for r in rows}
+
     def count_runs(self, batch_id: str | None = None, *, status: str | None = None) -> int:
         clauses, params = self._run_filters(batch_id, status, None, None)
         return int(self.conn.execute(f"SELECT count(*) FROM runs {clauses}", params).fetchone()[0])
