@@ -207,6 +207,11 @@ class Runner:
 
         try:
             await asyncio.gather(*(worker() for _ in range(min(workers, max(len(todo), 1)))))
+        except asyncio.CancelledError:
+            # The task running the batch was cancelled (an app closing): that is a cancel,
+            # not a finished batch, so it stays resumable.
+            self._cancelled = True
+            raise
         finally:
             result.elapsed_s = time.perf_counter() - started
             result.status = "cancelled" if self._cancelled else "finished"
@@ -240,17 +245,19 @@ class Runner:
         return self._semaphores[backend_name]
 
     async def _run_cell_guarded(self, spec: BatchSpec, cell: Cell) -> RunRecord | None:
+        """Run one cell in a task of its own, so cancelling it never cancels the worker."""
         run_id = new_run_id()
-        task = asyncio.current_task()
-        assert task is not None
+        task = asyncio.create_task(self._run_cell(spec, cell, run_id), name=run_id)
         self._tasks[run_id] = task
         try:
-            return await self._run_cell(spec, cell, run_id)
+            return await asyncio.shield(task)
         except asyncio.CancelledError:
-            if run_id in self._cancelled_runs or self._cancelled:
-                # Swallow our own cancel; the record was written in _run_cell.
-                task.uncancel()
+            if task.cancelled() or task.done():
+                # Our own cancel (a cell or the batch): the record was written in _run_cell.
                 return self._last_cancelled.pop(run_id, None)
+            # The worker itself was cancelled from outside: stop the cell, keep its record.
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
             raise
         finally:
             self._tasks.pop(run_id, None)
@@ -331,6 +338,9 @@ class Runner:
 
     def _finish(self, record: RunRecord, scenario: Scenario, attempts: list[Attempt],
                 telemetry: list[Telemetry], judgments: list[Judgment]) -> None:
+        # Past this point the cell cannot be cancelled: a listener that cancels the batch on
+        # CellFinished must not turn this finished cell into a cancelled one.
+        self._tasks.pop(record.run_id, None)
         record.attempts = max(len(attempts), 1)
         if telemetry:
             record.telemetry = _sum_telemetry(telemetry)
