@@ -103,7 +103,10 @@ class EmbeddedBackend:
         stop = threading.Event()
 
         def put(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the consumer's loop is gone: nobody is listening
+                stop.set()
 
         def generate() -> None:
             try:
@@ -149,6 +152,10 @@ class EmbeddedBackend:
         first: float | None = None
         pieces = 0
         finish: str | None = None
+        # Reusing the cached prompt prefix changes the logits slightly, so the same seed would
+        # give a different answer on a second call; a fresh context keeps seeds repeatable and
+        # makes every cell pay the same prefill.
+        loaded.llm.reset()
         for chunk in loaded.llm.create_chat_completion(**kwargs):
             if stop.is_set():
                 finish = "cancelled"
@@ -181,9 +188,15 @@ class EmbeddedBackend:
         )
 
     async def aclose(self) -> None:
+        # Waits (off the event loop) for a generation still winding down after a cancel:
+        # freeing a model under a running generation would crash the process.
+        await asyncio.to_thread(self._close_all)
+
+    def _close_all(self) -> None:
         with self._load_lock:
             for loaded in self._models.values():
-                close = getattr(loaded.llm, "close", None)
-                if close is not None:
-                    close()
+                with loaded.lock:
+                    close = getattr(loaded.llm, "close", None)
+                    if close is not None:
+                        close()
             self._models.clear()

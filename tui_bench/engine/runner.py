@@ -48,10 +48,6 @@ log = logging.getLogger(__name__)
 PersonaResolver = Callable[[str], str]
 DEFAULT_WORKERS = 4
 
-FEEDBACK_PROMPT = (
-    "Your answer did not pass the tests.\n\n{feedback}\n\n"
-    "Fix the code and reply with the complete corrected function in one ```python block."
-)
 
 
 class CellCancelled(Exception):
@@ -317,8 +313,7 @@ class Runner:
                 if scored.success or not scored.feedback or attempt == max_attempts:
                     break
                 messages = [*messages, {"role": "assistant", "content": gen.text},
-                            {"role": "user",
-                             "content": FEEDBACK_PROMPT.format(feedback=scored.feedback)}]
+                            {"role": "user", "content": scored.feedback}]
             record.status = "ok"
         except asyncio.CancelledError:
             record.status = "cancelled"

