@@ -11,24 +11,14 @@ import importlib
 import sys
 from typing import Sequence
 
+from tui_bench.commands.errors import CommandError, UsageError
+
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
 COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("tui_bench.commands.models", "list models from every backend; mark them"),
     "scenarios": ("tui_bench.commands.scenarios", "list and validate scenarios and rubrics"),
     "locate": ("tui_bench.commands.locate", "print where the database, scenarios and templates are"),
 }
-
-
-class UsageError(Exception):
-    """A bad command-line value: reported in one line, exit status 2."""
-
-
-def _csv(values: Sequence[str] | None) -> list[str]:
-    """Flags that take lists accept both ``--x a,b`` and ``--x a --x b``."""
-    out: list[str] = []
-    for value in values or []:
-        out.extend(part.strip() for part in value.split(",") if part.strip())
-    return out
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"tui-bench: {exc}", file=sys.stderr)
         return 2
+    except CommandError as exc:
+        print(f"tui-bench: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("tui-bench: interrupted", file=sys.stderr)
         return 130

@@ -8,17 +8,16 @@ from typing import TextIO
 
 from tui_bench import locations
 from tui_bench.catalog import Catalog, load_catalog
+from tui_bench.commands.errors import CommandError, UsageError, split_csv
+
+__all__ = ["CommandError", "UsageError", "load", "open_store", "settings_from", "split_csv"]
 from tui_bench.settings import Settings
 from tui_bench.store import Store, StoreError
 
 
-class CommandError(Exception):
-    """A failure a person can act on, printed as one line with exit status 1."""
-
-
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
-        "ollama_hosts": _hosts(getattr(args, "ollama_host", None)),
+        "ollama_hosts": split_csv(getattr(args, "ollama_host", None)),
         "keep_alive": getattr(args, "keep_alive", None),
         "max_model_b": getattr(args, "max_model_b", None),
         "openai_base_url": getattr(args, "openai_base_url", None),
@@ -29,13 +28,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "request_timeout_s": getattr(args, "timeout", None),
     }
     return Settings.from_env(**overrides)
-
-
-def _hosts(values: list[str] | None) -> list[str]:
-    hosts: list[str] = []
-    for value in values or []:
-        hosts.extend(h.strip() for h in value.split(",") if h.strip())
-    return hosts
 
 
 def open_store(args: argparse.Namespace) -> Store:

@@ -12,8 +12,14 @@ from rich.console import Console
 
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import SelectionError
-from tui_bench.cli import UsageError, _csv
-from tui_bench.commands.context import CommandError, load, open_store, settings_from
+from tui_bench.commands.context import (
+    CommandError,
+    UsageError,
+    load,
+    open_store,
+    settings_from,
+    split_csv,
+)
 from tui_bench.domain import DEFAULT_MODEL, BatchSpec, GenerationOptions, ModelRef
 from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
@@ -21,7 +27,7 @@ from tui_bench.headless import batch_summary, print_report, run_batch, write_jso
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
     """The grid the flags describe; pydantic's complaints become one-line usage errors."""
-    models = _csv(args.models) or [DEFAULT_MODEL]
+    models = split_csv(args.models) or [DEFAULT_MODEL]
     try:
         for model in models:
             ModelRef.parse(model)
@@ -31,7 +37,7 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             num_ctx=args.num_ctx, top_p=args.top_p, stop=args.stop or [])
         spec = BatchSpec(
             batch_id=batch_id, models=models, scenarios=scenario_ids,
-            tiers=_csv(args.tier) or ["L2"], prompt_versions=_csv(args.prompt_version) or ["v1"],
+            tiers=split_csv(args.tier) or ["L2"], prompt_versions=split_csv(args.prompt_version) or ["v1"],
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
             group_by_model=not args.interleave)
@@ -45,8 +51,8 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
 
 
 def run_headless(args: argparse.Namespace) -> int:
-    console = Console(stderr=False)
-    err = Console(stderr=True)
+    # Piped into a file or CI log, rich would wrap at 80 columns and cut model names short.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     try:
         store = open_store(args)
         catalog = load(args)
@@ -56,7 +62,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 raise CommandError(f"no batch {args.resume!r} in {store.path}")
         else:
             try:
-                chosen = catalog.select(_csv(args.suite), _csv(args.scenarios))
+                chosen = catalog.select(split_csv(args.suite), split_csv(args.scenarios))
             except SelectionError as exc:
                 raise UsageError(str(exc)) from None
             if not chosen:
@@ -86,14 +92,14 @@ def run_headless(args: argparse.Namespace) -> int:
             if not args.quiet:
                 console.print(f"summary written to {args.json}")
         if result.status == "cancelled":
-            err.print(f"tui-bench: batch {spec.batch_id} stopped; resume with "
-                      f"--resume {spec.batch_id}")
+            print(f"tui-bench: batch {spec.batch_id} stopped; resume with "
+                  f"--resume {spec.batch_id}", file=sys.stderr)
             return 130
         attempted = result.done + result.failed
         if attempted and result.done == 0:
             first = store.runs(spec.batch_id, status="error", limit=1)
             reason = first[0].error if first else "unknown error"
-            err.print(f"tui-bench: every cell failed; first error: {reason}")
+            print(f"tui-bench: every cell failed; first error: {reason}", file=sys.stderr)
             return 1
         return 0
     except CommandError as exc:

@@ -1,0 +1,151 @@
+"""The headless command: runs a real batch, writes JSON, resumes, and fails in one plain line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli_env
+
+SCENARIO = """
+id: coding-double
+name: Double a number
+suite: coding
+category: algorithms
+prompt: "Write a Python function double(x) that returns x times two."
+entry_point: double
+expected_elements: ["def double"]
+tests: |
+  def test_two():
+      assert double(2) == 4
+evaluators:
+  - {name: tests, weight: 0.8}
+  - {name: expected_elements, weight: 0.2}
+"""
+RUBRIC = """
+id: code-v1
+name: Code
+criteria:
+  - {id: correctness, name: Correctness, max: 20, anchors: {0: fails, 20: passes}}
+"""
+
+
+def tui_bench(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui_bench", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout, env=cli_env())
+
+
+@pytest.fixture
+def scenarios(tmp_path: Path) -> Path:
+    folder = tmp_path / "scen"
+    (folder / "rubrics").mkdir(parents=True)
+    (folder / "rubrics" / "code.yaml").write_text(RUBRIC)
+    (folder / "double.yaml").write_text(SCENARIO)
+    (folder / "triple.yaml").write_text(SCENARIO.replace("coding-double", "coding-triple"))
+    return folder
+
+
+def test_headless_path_never_imports_textual() -> None:
+    code = (
+        "import sys\n"
+        "import tui_bench.cli, tui_bench.commands.run, tui_bench.headless, tui_bench.store\n"
+        "import tui_bench.engine.runner, tui_bench.backends.embedded, tui_bench.catalog\n"
+        "import tui_bench.analysis.summary, tui_bench.scoring\n"
+        "for name in ('textual',):\n"
+        "    assert not any(m == name or m.startswith(name + '.') for m in sys.modules), name\n"
+        "core = ('tui_bench.engine', 'tui_bench.store', 'tui_bench.backends', 'tui_bench.scoring')\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_core_modules_import_neither_textual_nor_rich() -> None:
+    code = (
+        "import sys\n"
+        "import tui_bench.engine.runner, tui_bench.store, tui_bench.backends.embedded\n"
+        "import tui_bench.scoring, tui_bench.catalog, tui_bench.analysis.summary\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]\n"
+        "print(bad)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_run_writes_results_and_json_then_resume_skips(tmp_path: Path, scenarios: Path) -> None:
+    db = tmp_path / "bench.db"
+    summary_path = tmp_path / "out" / "summary.json"
+    done = tui_bench("--run", "--scenarios", "coding-double,coding-triple", "--max-tokens", "24",
+                     "--batch-id", "b-one", "--db", str(db), "--scenarios-dir", str(scenarios),
+                     "--json", str(summary_path))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "b-one" in done.stdout and "coding-triple" in done.stdout
+    summary = json.loads(summary_path.read_text())
+    assert summary["batch_id"] == "b-one" and summary["mode"] == "zero-shot"
+    assert summary["config"]["models"] == ["embedded:smollm2"]
+    assert summary["config"]["options"]["max_tokens"] == 24
+    assert summary["started_at"] and summary["finished_at"] and summary["duration_s"] > 0
+    assert len(summary["runs"]) == 2 and summary["summary"]["ok"] == 2
+    run = summary["runs"][0]
+    assert set(run["evaluations"]) == {"tests", "expected_elements"}
+    assert run["ttft_ms"] > 0 and run["completion_tokens"] > 0
+
+    again = tui_bench("--resume", "b-one", "--db", str(db), "--scenarios-dir", str(scenarios))
+    assert again.returncode == 0, again.stderr
+    assert "2 of 2 cells already finished" in again.stdout
+
+    from tui_bench.store import Store
+
+    store = Store(db)
+    assert store.count_runs("b-one") == 2
+    assert store.get_batch("b-one")["status"] == "finished"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--run", "--models", "ollama:"], "names a backend but no model"),
+    (["--run", "--tier", "L7"], "unknown tier"),
+    (["--run", "--iterations", "0"], "--iterations"),
+    (["--run", "--suite", "poetry"], "unknown suite 'poetry'"),
+    (["--run", "--scenarios", "nope-*"], "no scenario matches 'nope-*'"),
+    (["--run", "--batch-id", "../evil"], "batch id"),
+    (["--resume", "batch_missing"], "no batch 'batch_missing'"),
+    (["--run", "--temperature", "hot"], "invalid float value"),
+])
+def test_bad_input_is_one_line_no_traceback(tmp_path: Path, scenarios: Path, args: list[str],
+                                            words: str) -> None:
+    out = tui_bench(*args, "--db", str(tmp_path / "x.db"), "--scenarios-dir", str(scenarios))
+    assert out.returncode != 0
+    assert words in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_broken_scenario_file_warns_and_the_rest_still_run(tmp_path: Path,
+                                                           scenarios: Path) -> None:
+    (scenarios / "broken.yaml").write_text("id: x\nname: X\nsuite: coding\n")
+    out = tui_bench("scenarios", "--scenarios-dir", str(scenarios))
+    assert out.returncode == 1
+    assert "broken.yaml: category: required field is missing" in out.stderr
+    assert "coding-double" in out.stdout
+
+
+@pytest.mark.slow
+def test_unreachable_model_fails_every_cell_with_the_reason(tmp_path: Path,
+                                                            scenarios: Path) -> None:
+    out = tui_bench("--run", "--models", f"embedded:{tmp_path / 'missing.gguf'}",
+                    "--scenarios", "coding-double", "--db", str(tmp_path / "y.db"),
+                    "--scenarios-dir", str(scenarios))
+    assert out.returncode == 1
+    assert "every cell failed" in out.stderr and "GGUF file not found" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_locate_and_version() -> None:
+    out = tui_bench("locate")
+    assert out.returncode == 0 and "bench.db" in out.stdout and ".gguf" in out.stdout
+    assert tui_bench("--version").stdout.startswith("tui-bench ")
