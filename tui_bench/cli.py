@@ -46,6 +46,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                        help="retries of a transient backend fault (default 2)")
     group.add_argument("--timeout", type=float, metavar="S",
                        help="longest wait for a response to start (default 600)")
+    group.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for the embedded model (default: half the cores)")
 
 
 def build_parser() -> argparse.ArgumentParser:

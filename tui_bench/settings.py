@@ -52,7 +52,7 @@ class Settings(BaseModel):
     """First retry delay; doubled for each later retry."""
 
     embedded_threads: int | None = None
-    """Threads for the in-process model; all cores by default."""
+    """Threads for the in-process model; half the cores by default (llama.cpp's own choice)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":

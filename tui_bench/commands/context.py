@@ -26,6 +26,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "price_out_per_m": getattr(args, "price_out", None),
         "max_retries": getattr(args, "retries", None),
         "request_timeout_s": getattr(args, "timeout", None),
+        "embedded_threads": getattr(args, "threads", None),
     }
     return Settings.from_env(**overrides)
 
