@@ -402,7 +402,9 @@ class Runner:
                     break
                 except asyncio.TimeoutError:
                     what = "no response" if ttft is None else "stream stalled"
-                    raise BackendError(f"{what} for {limit:g}s", host=host,
+                    # A backend's stream may say which server it was routed to.
+                    raise BackendError(f"{what} for {limit:g}s",
+                                       host=getattr(stream, "host", None) or host,
                                        transient=True) from None
                 if isinstance(chunk, TextChunk):
                     if ttft is None and chunk.text:
@@ -415,5 +417,5 @@ class Runner:
             await stream.aclose()  # type: ignore[attr-defined]
         if done is None:
             raise BackendError("stream ended without its final counters (cut short)",
-                               host=host, transient=True)
+                               host=getattr(stream, "host", None) or host, transient=True)
         return Generation("".join(parts), done, ttft, (time.perf_counter() - started) * 1000)

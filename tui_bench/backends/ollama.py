@@ -1,0 +1,553 @@
+"""The Ollama backend: one or more Ollama servers, spoken to through the official client.
+
+Cells are spread over the configured hosts: each call goes to the host with the fewest requests
+in flight among those that have the model (round-robin on ties), so two servers really run two
+cells at once. Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned
+into milliseconds); a counter Ollama did not send stays ``None``, never a made-up zero.
+
+Every fault - refused, timed out, cut mid-stream, an HTTP error, a line that is not JSON -
+leaves ``chat()`` and ``list_models()`` as a ``BackendError`` that names the host and says
+whether trying again may help. The engine decides what to do with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Callable
+
+import httpx
+import ollama
+import pydantic
+
+from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.domain import GenerationOptions, ModelInfo
+from tui_bench.settings import Settings
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+
+PAID_LOAD_MS = 100.0
+"""``paid_load`` rule: a call paid for loading the weights when Ollama's ``load_duration`` is
+above this. A model already in memory reports a few milliseconds of scheduling (tens at most
+on a busy server); reading even a 100M-parameter model from disk and setting up its context
+takes longer. ``done_reason == "load"`` (a load-only request) also counts."""
+
+DISCOVERY_TIMEOUT_S = 30.0
+"""Longest wait for ``/api/tags`` and ``/api/show``: they answer from disk, without a model."""
+
+CONNECT_TIMEOUT_S = 10.0
+MAX_RETRY_AFTER_S = 300.0
+"""A server asking for a longer pause than this is capped, so a bad header cannot park a cell."""
+
+REDISCOVER_AFTER_S = 5.0
+"""A model missing from the cached listing is looked for again, at most this often per host."""
+
+_SIZE_UNITS = {"K": 1e-6, "M": 1e-3, "B": 1.0, "G": 1.0, "T": 1e3}
+
+
+def normalise_host(host: str) -> str:
+    """``127.0.0.1``, ``:11434``, ``host:port`` or a URL -> ``http://host:port`` as the client does."""
+    try:
+        from ollama._client import _parse_host
+
+        return _parse_host(host)
+    except ImportError:  # pragma: no cover - a future client without the helper
+        text = host.strip().rstrip("/")
+        return text if "://" in text else f"http://{text}"
+
+
+def canonical_name(name: str) -> str:
+    """Ollama treats ``llama3`` as ``llama3:latest``; compare names in that form."""
+    last = name.rsplit("/", 1)[-1]
+    return name if ":" in last else f"{name}:latest"
+
+
+def parse_parameter_size(text: str | None) -> float | None:
+    """``"8.0B"`` -> 8.0, ``"134.52M"`` -> 0.13452, ``"1.5T"`` -> 1500.0 (billions)."""
+    if not text:
+        return None
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMBGT])?\s*", text.upper())
+    if not match:
+        return None
+    value = float(match.group(1))
+    unit = match.group(2)
+    if unit is None:  # a bare count of parameters
+        return value / 1e9
+    return value * _SIZE_UNITS[unit]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (capped), from either seconds or an HTTP date."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def keep_alive_value(value: str | float | None) -> str | float | None:
+    """Ollama reads a string as a Go duration (``"5m"``) and a number as seconds; ``"0"`` or
+    ``"300"`` from the command line would be rejected as a duration without unit, so send it as
+    a number."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def ns_to_ms(value: int | None) -> float | None:
+    return None if value is None else value / 1e6
+
+
+def ollama_options(options: GenerationOptions) -> dict[str, Any]:
+    """GenerationOptions in Ollama's spelling; they all go inside ``options``."""
+    out: dict[str, Any] = {
+        "temperature": options.temperature,
+        "num_ctx": options.num_ctx,
+        "num_predict": options.max_tokens,
+    }
+    if options.seed is not None:
+        out["seed"] = options.seed
+    if options.top_p is not None:
+        out["top_p"] = options.top_p
+    if options.stop:
+        out["stop"] = list(options.stop)
+    return out
+
+
+def paid_load(load_ms: float | None, done_reason: str | None) -> bool | None:
+    """Whether this call loaded the model (see ``PAID_LOAD_MS``); unknown without a counter."""
+    if done_reason == "load":
+        return True
+    if load_ms is None:
+        return None
+    return load_ms > PAID_LOAD_MS
+
+
+class StatusError(ollama.ResponseError):
+    """``ollama.ResponseError`` that also keeps the ``Retry-After`` header the client drops."""
+
+    def __init__(self, error: str, status_code: int, retry_after: float | None) -> None:
+        super().__init__(error, status_code)
+        self.retry_after = retry_after
+
+
+async def _raise_for_status(response: httpx.Response) -> None:
+    """httpx response hook: raise before the client does, so the headers are not lost."""
+    if response.status_code >= 400:
+        await response.aread()
+        raise StatusError(response.text, response.status_code,
+                          parse_retry_after(response.headers.get("retry-after")))
+
+
+def _raise_for_status_sync(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        response.read()
+        raise StatusError(response.text, response.status_code,
+                          parse_retry_after(response.headers.get("retry-after")))
+
+
+@dataclass
+class _HostState:
+    """What one host offers, as of its last listing."""
+
+    tags: dict[str, Any] = field(default_factory=dict)  # canonical name -> ListResponse.Model
+    listed_at: float | None = None
+    error: str | None = None
+
+
+class HostStream:
+    """The stream ``chat()`` returns: an async iterator that also says which host serves it,
+    so a timeout the engine measures can name the host too."""
+
+    def __init__(self, factory: Callable[["HostStream"], AsyncIterator[Chunk]]) -> None:
+        self.host: str | None = None
+        self._gen = factory(self)
+
+    def __aiter__(self) -> "HostStream":
+        return self
+
+    async def __anext__(self) -> Chunk:
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()  # type: ignore[attr-defined]
+
+
+class OllamaBackend:
+    """Ollama servers from ``Settings.ollama_hosts`` (default ``http://127.0.0.1:11434``)."""
+
+    name = "ollama"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        hosts = self.settings.ollama_hosts or [DEFAULT_HOST]
+        self.hosts: list[str] = list(dict.fromkeys(normalise_host(h) for h in hosts))
+        self.default_concurrency = len(self.hosts)
+        self._state: dict[str, _HostState] = {h: _HostState() for h in self.hosts}
+        self._inflight: dict[str, int] = {h: 0 for h in self.hosts}
+        self._turn = 0
+        self._params: dict[str, float | None] = {}  # canonical name -> billions
+        self._clients: dict[str, ollama.AsyncClient] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._discover_lock: asyncio.Lock | None = None
+        self.problems: dict[str, str] = {}
+        """Hosts that failed the last ``list_models()``, with the reason (for ``models``)."""
+
+    # ---- clients (one per host per event loop; NOTES: a client is bound to its loop)
+
+    def _timeout(self) -> httpx.Timeout:
+        # Nothing arrives before a cold load plus prefill ends, so reads may take as long as
+        # the engine allows a response to start; the engine times stalls itself.
+        read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
+        return httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read))
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # Clients of a finished loop cannot be closed from this one; drop them.
+            self._loop = loop
+            self._clients = {}
+            self._discover_lock = asyncio.Lock()
+
+    def _client(self, host: str) -> ollama.AsyncClient:
+        self._bind_loop()
+        client = self._clients.get(host)
+        if client is None:
+            client = ollama.AsyncClient(host=host, timeout=self._timeout(),
+                                        event_hooks={"response": [_raise_for_status]})
+            self._clients[host] = client
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - called outside a loop
+            return
+        if self._loop is not current:
+            return
+        for client in clients.values():
+            try:
+                await client._client.aclose()
+            except Exception:  # pragma: no cover - closing must never fail the caller
+                pass
+
+    # ---- faults
+
+    def _fault(self, exc: BaseException, host: str, model: str | None = None,
+               during: str = "request") -> BackendError:
+        """Any exception from the client or httpx as a ``BackendError`` naming the host."""
+        if isinstance(exc, BackendError):
+            return exc
+        if isinstance(exc, ollama.ResponseError):
+            status = exc.status_code
+            retry_after = getattr(exc, "retry_after", None)
+            text = str(exc.error).strip() or "no detail"
+            if status == 404 and model is not None:
+                self._forget(host, model)
+                return BackendError(
+                    f"model {model!r} not found on {host} ({text}); run `ollama pull {model}` "
+                    f"there", host=host)
+            if status == -1:
+                # An error line inside a stream: the runner crashed or ran out of memory.
+                return BackendError(f"Ollama reported an error during the {during}: {text}",
+                                    host=host, transient=True)
+            if status == 429 or status >= 500:
+                return BackendError(f"Ollama answered HTTP {status} ({text})", host=host,
+                                    transient=True, retry_after=retry_after)
+            return BackendError(f"Ollama refused the {during}: HTTP {status} ({text})",
+                                host=host)
+        if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+            return BackendError(
+                f"cannot connect to Ollama at {host} (is `ollama serve` running there?)",
+                host=host, transient=True)
+        if isinstance(exc, httpx.TimeoutException):
+            return BackendError(f"Ollama at {host} timed out during the {during} "
+                                f"({type(exc).__name__})", host=host, transient=True)
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
+                            httpx.CloseError)):
+            return BackendError(f"connection to {host} was cut during the {during}: "
+                                f"{exc or type(exc).__name__}", host=host, transient=True)
+        if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError,
+                            pydantic.ValidationError)):
+            # json.JSONDecodeError, a JSON value that is not an object, a chunk without the
+            # fields every Ollama chunk has: this is not an Ollama answer, and retrying will
+            # not make it one.
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return BackendError(f"malformed data from {host} during the {during}: {detail}",
+                                host=host)
+        if isinstance(exc, (httpx.HTTPError, OSError)):
+            return BackendError(f"network error talking to {host}: {exc or type(exc).__name__}",
+                                host=host, transient=True)
+        return BackendError(f"unexpected error from {host}: {type(exc).__name__}: {exc}",
+                            host=host)
+
+    # ---- discovery
+
+    async def _list_host(self, host: str) -> dict[str, Any]:
+        """``/api/tags`` on one host, cached; raises ``BackendError``."""
+        try:
+            listing = await asyncio.wait_for(self._client(host).list(),
+                                             timeout=min(DISCOVERY_TIMEOUT_S,
+                                                         self.settings.request_timeout_s))
+        except asyncio.TimeoutError:
+            error = BackendError(f"Ollama at {host} did not list its models in time", host=host,
+                                 transient=True)
+            self._state[host].error = str(error)
+            raise error from None
+        except Exception as exc:
+            error = self._fault(exc, host, during="model listing")
+            self._state[host].error = str(error)
+            raise error from None
+        tags = {}
+        for item in listing.models:
+            name = item.model or getattr(item, "name", None)
+            if not name:
+                continue
+            tags[canonical_name(name)] = item
+            size = parse_parameter_size(item.details.parameter_size if item.details else None)
+            if size is not None:
+                self._params[canonical_name(name)] = size
+        state = self._state[host]
+        state.tags, state.listed_at, state.error = tags, time.monotonic(), None
+        return tags
+
+    async def _show(self, host: str, name: str) -> Any:
+        return await asyncio.wait_for(self._client(host).show(name),
+                                      timeout=min(DISCOVERY_TIMEOUT_S,
+                                                  self.settings.request_timeout_s))
+
+    async def list_models(self) -> list[ModelInfo]:
+        """Every model on every host (``list`` then ``show``), merged by name.
+
+        A model on several hosts is one entry whose ``host`` lists them all. A host that does not
+        answer is noted in ``problems`` and the models it had before are marked unreachable;
+        when no host answers at all this raises, naming every host.
+        """
+        known_before = {h: dict(s.tags) for h, s in self._state.items()}
+        results = await asyncio.gather(*(self._describe_host(h) for h in self.hosts),
+                                       return_exceptions=True)
+        self.problems = {}
+        merged: dict[str, ModelInfo] = {}
+        for host, result in zip(self.hosts, results):
+            if isinstance(result, BaseException):
+                if not isinstance(result, BackendError):
+                    result = self._fault(result, host, during="model listing")
+                self.problems[host] = str(result)
+                continue
+            for info in result:
+                if info.name in merged:
+                    first = merged[info.name]
+                    first.host = f"{first.host}, {host}"
+                else:
+                    merged[info.name] = info
+        if len(self.problems) == len(self.hosts):
+            if len(self.hosts) == 1:
+                raise BackendError(next(iter(self.problems.values())), host=self.hosts[0],
+                                   transient=True)
+            raise BackendError("no Ollama host answered: " + "; ".join(self.problems.values()),
+                               host=", ".join(self.hosts), transient=True)
+        for host in self.problems:
+            for name, item in known_before.get(host, {}).items():
+                display = item.model or name
+                if display not in merged:
+                    merged[display] = self._info(host, display, item, None, reachable=False)
+        return sorted(merged.values(), key=lambda i: i.name)
+
+    async def _describe_host(self, host: str) -> list[ModelInfo]:
+        tags = await self._list_host(host)
+        limit = asyncio.Semaphore(4)
+
+        async def one(item: Any) -> ModelInfo:
+            name = item.model
+            async with limit:
+                try:
+                    shown = await self._show(host, name)
+                except (Exception, asyncio.TimeoutError):
+                    shown = None  # the listing alone still says most of it
+            return self._info(host, name, item, shown)
+
+        return list(await asyncio.gather(*(one(item) for item in tags.values())))
+
+    def _info(self, host: str, name: str, item: Any, shown: Any, *,
+              reachable: bool = True) -> ModelInfo:
+        details = item.details or (shown.details if shown is not None else None)
+        model_info: dict[str, Any] = dict(shown.modelinfo or {}) if shown is not None else {}
+        parameter_size = details.parameter_size if details else None
+        billions = parse_parameter_size(parameter_size)
+        count = model_info.get("general.parameter_count")
+        if billions is None and isinstance(count, (int, float)) and count > 0:
+            billions = count / 1e9
+        if billions is not None:
+            self._params[canonical_name(name)] = billions
+        context = next((v for k, v in model_info.items()
+                        if k.endswith(".context_length") and isinstance(v, int)), None)
+        family = (details.family if details else None) or model_info.get("general.architecture")
+        return ModelInfo(
+            ref=f"ollama:{name}", backend="ollama", name=name, family=family,
+            parameter_size=parameter_size, parameters_b=billions,
+            quantization=details.quantization_level if details else None,
+            size_bytes=int(item.size) if item.size is not None else None,
+            digest=item.digest, context_length=context, host=host, reachable=reachable)
+
+    def parameters_b(self, name: str) -> float | None:
+        """Billions of parameters, from discovery; lists the hosts (blocking, briefly) when the
+        model was not seen yet, so ``--max-model-b`` is enforced before any generation.
+        ``None`` when no host knows the model or none answers (the call itself will say why)."""
+        key = canonical_name(name)
+        if key not in self._params:
+            self._discover_sync(name)
+        return self._params.get(key)
+
+    def _discover_sync(self, name: str) -> None:
+        key = canonical_name(name)
+        timeout = httpx.Timeout(min(DISCOVERY_TIMEOUT_S, self.settings.request_timeout_s),
+                                connect=CONNECT_TIMEOUT_S)
+        for host in self.hosts:
+            client = ollama.Client(host=host, timeout=timeout,
+                                   event_hooks={"response": [_raise_for_status_sync]})
+            try:
+                listing = client.list()
+                for item in listing.models:
+                    size = parse_parameter_size(
+                        item.details.parameter_size if item.details else None)
+                    if item.model and size is not None:
+                        self._params[canonical_name(item.model)] = size
+                if key not in self._params and any(
+                        canonical_name(i.model or "") == key for i in listing.models):
+                    count = (client.show(name).modelinfo or {}).get("general.parameter_count")
+                    if isinstance(count, (int, float)) and count > 0:
+                        self._params[key] = count / 1e9
+            except Exception:  # unreachable or odd: unknown size, the call will report it
+                continue
+            finally:
+                client._client.close()
+            if key in self._params:
+                return
+
+    # ---- routing
+
+    def _forget(self, host: str, model: str) -> None:
+        self._state[host].tags.pop(canonical_name(model), None)
+
+    async def _hosts_with(self, model: str) -> list[str]:
+        """Hosts that have the model, listing hosts whose listing is missing or stale."""
+        key = canonical_name(model)
+        self._bind_loop()
+        assert self._discover_lock is not None
+        async with self._discover_lock:
+            now = time.monotonic()
+            stale = [h for h in self.hosts if key not in self._state[h].tags and (
+                self._state[h].listed_at is None
+                or now - self._state[h].listed_at > REDISCOVER_AFTER_S)]
+            if stale:
+                await asyncio.gather(*(self._list_host(h) for h in stale),
+                                     return_exceptions=True)
+        having = [h for h in self.hosts if key in self._state[h].tags]
+        if having:
+            return having
+        unknown = [h for h in self.hosts if self._state[h].error is not None]
+        if unknown:
+            # Hosts we could not list may still have it: trying one reports the real fault.
+            return unknown
+        where = ", ".join(self.hosts)
+        raise BackendError(f"model {model!r} is not on any Ollama host ({where}); "
+                           f"run `ollama pull {model}`", host=where)
+
+    def _pick(self, candidates: list[str]) -> str:
+        """Fewest requests in flight; ties go round-robin so sequential calls alternate."""
+        n = len(self.hosts)
+        order = {h: i for i, h in enumerate(self.hosts)}
+        start = self._turn % n
+        host = min(candidates, key=lambda h: (self._inflight[h], (order[h] - start) % n))
+        self._turn = order[host] + 1
+        return host
+
+    def in_flight(self) -> dict[str, int]:
+        return dict(self._inflight)
+
+    # ---- generation
+
+    def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
+             schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+        """Stream from the least busy host that has the model; ``schema`` becomes ``format``."""
+        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema))
+
+    async def _chat(self, stream: HostStream, model: str, messages: list[Message],
+                    options: GenerationOptions,
+                    schema: dict[str, Any] | None) -> AsyncIterator[Chunk]:
+        host = self._pick(await self._hosts_with(model))
+        stream.host = host
+        self._inflight[host] += 1
+        parts: AsyncIterator[Any] | None = None
+        try:
+            request: dict[str, Any] = {
+                "model": model, "messages": messages, "stream": True,
+                "options": ollama_options(options),
+                "keep_alive": keep_alive_value(self.settings.keep_alive),
+            }
+            if schema is not None:
+                request["format"] = schema
+            try:
+                parts = await self._client(host).chat(**request)
+            except Exception as exc:
+                raise self._fault(exc, host, model) from None
+            final: Any = None
+            while final is None:
+                try:
+                    part = await parts.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    raise self._fault(exc, host, model, during="response stream") from None
+                text = part.message.content if part.message is not None else None
+                if text:
+                    yield TextChunk(text)
+                if part.done:
+                    final = part
+            if final is None:
+                raise BackendError(f"the stream from {host} ended before Ollama said done "
+                                   "(cut short)", host=host, transient=True)
+            yield self._done(final, host)
+        finally:
+            self._inflight[host] -= 1
+            if parts is not None:
+                try:
+                    await parts.aclose()  # type: ignore[attr-defined]
+                except Exception:  # the connection is gone already; nothing to release
+                    pass
+
+    @staticmethod
+    def _done(final: Any, host: str) -> Done:
+        load_ms = ns_to_ms(final.load_duration)
+        return Done(
+            prompt_tokens=final.prompt_eval_count,  # missing means cached/unknown, not zero
+            completion_tokens=final.eval_count,
+            load_ms=load_ms,
+            prompt_eval_ms=ns_to_ms(final.prompt_eval_duration),
+            eval_ms=ns_to_ms(final.eval_duration),
+            total_ms=ns_to_ms(final.total_duration),
+            done_reason=final.done_reason,
+            host=host,
+            extra={"paid_load": paid_load(load_ms, final.done_reason),
+                   "paid_load_rule": f"load_duration > {PAID_LOAD_MS:g} ms",
+                   "counters": "reported"},
+        )

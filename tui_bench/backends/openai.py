@@ -1,0 +1,411 @@
+"""The OpenAI-compatible backend: any server that speaks ``/v1/chat/completions``.
+
+OpenAI itself, vLLM, llama.cpp's and llama-cpp-python's servers, LM Studio, OpenRouter... The
+stream is read as server-sent events, line by line. Servers that send no usage (llama-cpp-python
+sends none, even when asked) get counted instead: completion tokens are the content chunks
+(these servers send one per sampled token) and prompt tokens are estimated from the text;
+``Done.extra`` says which figures were reported and which were counted or estimated.
+
+Like every backend, faults leave as ``BackendError`` naming the server and saying whether a
+retry may help; the engine retries, never this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import math
+import re
+import time
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+
+from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends.ollama import CONNECT_TIMEOUT_S, DISCOVERY_TIMEOUT_S, HostStream, \
+    parse_retry_after
+from tui_bench.domain import GenerationOptions, ModelInfo
+from tui_bench.settings import Settings
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+CHARS_PER_TOKEN = 4
+"""Prompt-token estimate when the server reports no usage: ~4 characters of English a token..."""
+TOKENS_PER_MESSAGE = 4
+"""...plus the chat template's framing of each message (role markers, separators)."""
+
+_DONE = object()
+
+
+def api_base(url: str | None) -> str:
+    """The ``/v1`` root, whether or not the configured URL already ends in ``/v1``."""
+    text = (url or DEFAULT_BASE_URL).strip().rstrip("/")
+    if "://" not in text:
+        text = f"http://{text}"
+    if not re.search(r"/v\d+$", text):
+        text = f"{text}/v1"
+    return text
+
+
+def is_local(url: str) -> bool:
+    """Loopback servers run one generation at a time; measuring them in parallel only adds
+    queueing to the timings."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def estimate_prompt_tokens(messages: list[Message]) -> int:
+    chars = sum(len(m.get("content") or "") for m in messages)
+    return math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * len(messages)
+
+
+def parse_sse_line(line: str) -> Any:
+    """One line of an event stream: a JSON object for ``data: {...}``, ``_DONE`` for
+    ``data: [DONE]``, ``None`` for lines that carry nothing (blank, comments, ``event:``,
+    ``id:``, ``retry:``). Raises ``ValueError`` for anything else."""
+    text = line.rstrip("\r")
+    if not text.strip() or text.startswith(":"):
+        return None
+    fieldname, sep, value = text.partition(":")
+    if not sep:
+        raise ValueError(f"not a server-sent event line: {text[:120]!r}")
+    if value.startswith(" "):
+        value = value[1:]
+    if fieldname in ("event", "id", "retry"):
+        return None
+    if fieldname != "data":
+        raise ValueError(f"unknown server-sent event field {fieldname!r}")
+    if value.strip() == "[DONE]":
+        return _DONE
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"data line is not JSON ({exc.msg}): {value[:120]!r}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"data line is not a JSON object: {value[:120]!r}")
+    return data
+
+
+def _error_text(body: str) -> str:
+    """The human part of an error body: OpenAI's ``error.message``, FastAPI's ``detail``."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, TypeError):
+        return body.strip()[:300] or "no detail"
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(error, dict):
+            error = error.get("message") or json.dumps(error)[:300]
+        if isinstance(error, list):  # FastAPI validation errors
+            error = "; ".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e)
+                              for e in error)
+        if error:
+            return str(error)[:300]
+    return body.strip()[:300] or "no detail"
+
+
+def schema_name(schema: dict[str, Any]) -> str:
+    """``json_schema.name`` must match ``^[a-zA-Z0-9_-]{1,64}$``."""
+    title = str(schema.get("title") or "response")
+    return re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] or "response"
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible server from ``Settings.openai_base_url`` (OpenAI's API by default)."""
+
+    name = "openai"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.base_url = api_base(self.settings.openai_base_url)
+        self.default_concurrency = 1 if is_local(self.base_url) else 4
+        self._client_: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
+
+    # ---- the HTTP client (bound to the loop it was made in)
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client_ is None or self._loop is not loop:
+            headers = {"Accept": "application/json"}
+            if self.settings.openai_api_key:
+                headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
+            read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
+            self._client_ = httpx.AsyncClient(
+                base_url=self.base_url + "/", headers=headers,
+                timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
+            self._loop = loop
+        return self._client_
+
+    async def aclose(self) -> None:
+        client, self._client_ = self._client_, None
+        if client is None:
+            return
+        try:
+            if asyncio.get_running_loop() is self._loop:
+                await client.aclose()
+        except Exception:  # pragma: no cover - closing must never fail the caller
+            pass
+
+    # ---- faults
+
+    def _fault(self, exc: BaseException, during: str) -> BackendError:
+        host = self.base_url
+        if isinstance(exc, BackendError):
+            return exc
+        if isinstance(exc, httpx.ConnectError):
+            return BackendError(f"cannot connect to {host} (is the server running?)", host=host,
+                                transient=True)
+        if isinstance(exc, httpx.TimeoutException):
+            return BackendError(f"{host} timed out during the {during} ({type(exc).__name__})",
+                                host=host, transient=True)
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
+                            httpx.CloseError)):
+            return BackendError(f"connection to {host} was cut during the {during}: "
+                                f"{exc or type(exc).__name__}", host=host, transient=True)
+        if isinstance(exc, (httpx.HTTPError, OSError)):
+            return BackendError(f"network error talking to {host}: {exc or type(exc).__name__}",
+                                host=host, transient=True)
+        return BackendError(f"unexpected error from {host}: {type(exc).__name__}: {exc}",
+                            host=host)
+
+    def _status_fault(self, response: httpx.Response, model: str | None,
+                      during: str) -> BackendError:
+        host, status = self.base_url, response.status_code
+        detail = _error_text(response.text)
+        if status in (401, 403):
+            return BackendError(
+                f"{host} refused the API key (HTTP {status}: {detail}); set --openai-api-key "
+                "or OPENAI_API_KEY", host=host)
+        if status == 404:
+            what = f"model {model!r}" if model else "the endpoint"
+            return BackendError(f"{what} not found at {host} (HTTP 404: {detail})", host=host)
+        if status in TRANSIENT_STATUS or status >= 500:
+            return BackendError(f"{host} answered HTTP {status} during the {during} ({detail})",
+                                host=host, transient=True,
+                                retry_after=parse_retry_after(response.headers.get("retry-after")))
+        return BackendError(f"{host} rejected the {during}: HTTP {status} ({detail})", host=host)
+
+    def _stream_error(self, error: Any) -> BackendError:
+        """An ``{"error": ...}`` object sent inside the stream."""
+        if isinstance(error, dict):
+            message = str(error.get("message") or json.dumps(error)[:300])
+            code, kind = error.get("code"), str(error.get("type") or "")
+        else:
+            message, code, kind = str(error), None, ""
+        try:
+            status = int(code) if code is not None else None
+        except (TypeError, ValueError):
+            status = None
+        transient = (status is not None and (status in TRANSIENT_STATUS or status >= 500)) or \
+            kind in ("server_error", "overloaded_error", "rate_limit_error", "timeout")
+        return BackendError(f"{self.base_url} reported an error mid-stream: {message}",
+                            host=self.base_url, transient=transient)
+
+    @staticmethod
+    def _rejects_json_schema(response: httpx.Response) -> bool:
+        """A 400/422, or any error that names the format (llama-cpp-python answers 500 to a
+        request its validation refuses): worth one more try with ``json_object``."""
+        if response.status_code in (400, 422):
+            return True
+        if response.status_code in (401, 403, 404, 429):
+            return False
+        text = response.text
+        return "response_format" in text or "json_schema" in text
+
+    # ---- discovery
+
+    async def list_models(self) -> list[ModelInfo]:
+        """``GET /v1/models``; llama.cpp's ``meta`` (context, parameters, size) when present."""
+        try:
+            response = await asyncio.wait_for(self._client().get("models"),
+                                              timeout=min(DISCOVERY_TIMEOUT_S,
+                                                          self.settings.request_timeout_s))
+        except asyncio.TimeoutError:
+            raise BackendError(f"{self.base_url} did not list its models in time",
+                               host=self.base_url, transient=True) from None
+        except Exception as exc:
+            raise self._fault(exc, "model listing") from None
+        if response.status_code >= 400:
+            raise self._status_fault(response, None, "model listing")
+        try:
+            data = response.json()
+            items = data["data"] if isinstance(data, dict) else data
+            infos = []
+            for item in items:
+                meta = item.get("meta") or {}
+                params = meta.get("n_params")
+                infos.append(ModelInfo(
+                    ref=f"openai:{item['id']}", backend="openai", name=str(item["id"]),
+                    parameters_b=params / 1e9 if isinstance(params, (int, float)) else None,
+                    size_bytes=meta.get("size") if isinstance(meta.get("size"), int) else None,
+                    context_length=meta.get("n_ctx_train") or item.get("context_length"),
+                    host=self.base_url))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BackendError(f"malformed model list from {self.base_url}: {exc}",
+                               host=self.base_url) from None
+        return sorted(infos, key=lambda i: i.name)
+
+    # ---- generation
+
+    def _body(self, model: str, messages: list[Message], options: GenerationOptions,
+              schema: dict[str, Any] | None, mode: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model, "messages": messages, "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": options.temperature, "max_tokens": options.max_tokens,
+        }
+        if options.seed is not None:
+            body["seed"] = options.seed
+        if options.top_p is not None:
+            body["top_p"] = options.top_p
+        if options.stop:
+            body["stop"] = list(options.stop)
+        if schema is not None:
+            if mode == "json_schema":
+                body["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": schema_name(schema), "schema": schema, "strict": True}}
+            else:  # llama-cpp-python and others: JSON mode constrained by the schema
+                body["response_format"] = {"type": "json_object", "schema": schema}
+        return body
+
+    def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
+             schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+        """Stream a chat completion; ``schema`` asks for JSON Schema output, falling back to
+        ``json_object`` with the schema when the server rejects ``json_schema``."""
+        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema))
+
+    async def _chat(self, stream: HostStream, model: str, messages: list[Message],
+                    options: GenerationOptions,
+                    schema: dict[str, Any] | None) -> AsyncIterator[Chunk]:
+        stream.host = self.base_url
+        client = self._client()
+        mode = self._schema_mode.get(model, "json_schema")
+        started = time.perf_counter()
+        while True:
+            body = self._body(model, messages, options, schema, mode)
+            try:
+                request = client.build_request("POST", "chat/completions", json=body)
+                response = await client.send(request, stream=True)
+            except Exception as exc:
+                raise self._fault(exc, "request") from None
+            try:
+                if response.status_code >= 400:
+                    try:
+                        await response.aread()
+                    except httpx.HTTPError:
+                        pass
+                    if schema is not None and mode == "json_schema" and \
+                            self._rejects_json_schema(response):
+                        mode = "json_object"
+                        continue
+                    raise self._status_fault(response, model, "request")
+                if schema is not None and mode == "json_object":
+                    self._schema_mode[model] = mode
+                async for chunk in self._read(response, messages, options, started, mode):
+                    yield chunk
+                return
+            finally:
+                await response.aclose()
+
+    async def _read(self, response: httpx.Response, messages: list[Message],
+                    options: GenerationOptions, started: float,
+                    mode: str) -> AsyncIterator[Chunk]:
+        host = self.base_url
+        content_type = response.headers.get("content-type", "")
+        if content_type.startswith("application/json"):
+            # A server that ignored ``stream: true``: one whole completion.
+            try:
+                data = json.loads(await response.aread())
+                text = data["choices"][0]["message"].get("content") or ""
+                finish = data["choices"][0].get("finish_reason")
+            except httpx.HTTPError as exc:
+                raise self._fault(exc, "response") from None
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise BackendError(f"malformed completion from {host}: {exc}",
+                                   host=host) from None
+            if text:
+                yield TextChunk(text)
+            yield self._done(data.get("usage"), 1 if text else 0, messages, started,
+                             None, finish, mode)
+            return
+        pieces = 0
+        first: float | None = None
+        finish: str | None = None
+        usage: dict[str, Any] | None = None
+        saw_done = False
+        lines = response.aiter_lines()
+        while True:
+            try:
+                line = await lines.__anext__()
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                raise self._fault(exc, "response stream") from None
+            try:
+                event = parse_sse_line(line)
+            except ValueError as exc:
+                raise BackendError(f"malformed event stream from {host}: {exc}",
+                                   host=host) from None
+            if event is None:
+                continue
+            if event is _DONE:
+                saw_done = True
+                break
+            if "error" in event:
+                raise self._stream_error(event["error"])
+            if isinstance(event.get("usage"), dict):
+                usage = event["usage"]
+            choices = event.get("choices") or []
+            if not choices:
+                continue
+            choice = choices[0] if isinstance(choices[0], dict) else {}
+            delta = choice.get("delta") or {}
+            text = delta.get("content") if isinstance(delta, dict) else None
+            if text:
+                if first is None:
+                    first = time.perf_counter()
+                pieces += 1
+                yield TextChunk(str(text))
+            finish = choice.get("finish_reason") or finish
+        if not saw_done and finish is None:
+            raise BackendError(f"the stream from {host} ended before the server said it was "
+                               "done (cut short)", host=host, transient=True)
+        yield self._done(usage, pieces, messages, started, first, finish, mode)
+
+    def _done(self, usage: dict[str, Any] | None, pieces: int, messages: list[Message],
+              started: float, first: float | None, finish: str | None, mode: str) -> Done:
+        ended = time.perf_counter()
+        extra: dict[str, Any] = {"paid_load": None, "timing": "client"}
+        reported_prompt = (usage or {}).get("prompt_tokens")
+        reported_completion = (usage or {}).get("completion_tokens")
+        if isinstance(reported_prompt, int):
+            prompt_tokens, extra["prompt_tokens"] = reported_prompt, "reported"
+        else:
+            prompt_tokens, extra["prompt_tokens"] = estimate_prompt_tokens(messages), "estimated"
+        if isinstance(reported_completion, int):
+            completion, extra["completion_tokens"] = reported_completion, "reported"
+        else:
+            completion, extra["completion_tokens"] = pieces, "counted"
+        if mode == "json_object":
+            extra["response_format"] = "json_object"
+        cost = None
+        price_in, price_out = self.settings.price_in_per_m, self.settings.price_out_per_m
+        if price_in is not None or price_out is not None:
+            cost = (prompt_tokens * (price_in or 0.0) + completion * (price_out or 0.0)) / 1e6
+            extra["cost"] = ("reported tokens" if extra["prompt_tokens"] == "reported"
+                             and extra["completion_tokens"] == "reported" else "estimated tokens")
+        return Done(
+            prompt_tokens=prompt_tokens, completion_tokens=completion, load_ms=None,
+            prompt_eval_ms=None,
+            eval_ms=(ended - first) * 1000 if first is not None else None,
+            total_ms=(ended - started) * 1000, done_reason=finish, host=self.base_url,
+            cost=cost, extra=extra)
