@@ -1,0 +1,185 @@
+"""Fetch a template's documents safely: bounded in time and size, HTML reduced to its text.
+
+Documents come from links in files people share, so every fetch has a timeout and a byte cap
+(the body is streamed and the download stops at the cap), and a relative path may not climb
+out of the template's folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+DEFAULT_TIMEOUT_S = 15.0
+DEFAULT_MAX_BYTES = 2_000_000
+USER_AGENT = "tui-bench-enrich/1"
+
+
+class FetchError(Exception):
+    """A document that could not be read; the message is the reason shown to people."""
+
+
+@dataclass
+class Fetched:
+    """A document's text, and whether the byte cap cut it short."""
+
+    text: str
+    source: str
+    content_type: str
+    capped: bool
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; drops script, style and other non-prose elements."""
+
+    SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "tr",
+             "section", "article", "header", "footer", "ul", "ol", "table", "blockquote"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML page, one block per line, whitespace collapsed."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    text = "\n".join(line for line in lines if line)
+    title = parser.title.strip()
+    return f"{title}\n{text}" if title and not text.startswith(title) else text
+
+
+def _looks_like_html(content_type: str, name: str, text: str) -> bool:
+    if "html" in content_type:
+        return True
+    if name.lower().endswith((".html", ".htm")):
+        return True
+    head = text.lstrip()[:200].lower()
+    return head.startswith(("<!doctype html", "<html"))
+
+
+def _decode(data: bytes, charset: str | None) -> str:
+    try:
+        return data.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _finish(data: bytes, capped: bool, source: str, content_type: str,
+            charset: str | None) -> Fetched:
+    raw = _decode(data, charset)
+    text = html_to_text(raw) if _looks_like_html(content_type, source, raw) else raw.strip()
+    if not text:
+        raise FetchError("the document has no text")
+    return Fetched(text=text, source=source, content_type=content_type, capped=capped)
+
+
+def local_path(source: str, root: Path) -> Path:
+    """The file a ``file://`` URL or a relative path names; relative ones stay under ``root``."""
+    if source.startswith("file://"):
+        parsed = urlparse(source)
+        if parsed.netloc not in ("", "localhost"):
+            raise FetchError(f"file URL names another host ({parsed.netloc})")
+        return Path(unquote(parsed.path))
+    if "\x00" in source:
+        raise FetchError("the path contains a NUL character")
+    path = Path(source)
+    if path.is_absolute():
+        raise FetchError("an absolute path must be written as a file:// URL")
+    base = root.resolve()
+    target = (base / path).resolve()
+    if not target.is_relative_to(base):
+        raise FetchError(f"the path leaves the template folder ({root})")
+    return target
+
+
+def _read_file(path: Path, max_bytes: int) -> tuple[bytes, bool]:
+    if not path.is_file():
+        raise FetchError(f"file not found: {path}")
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    return data[:max_bytes], len(data) > max_bytes
+
+
+async def fetch_document(source: str, *, root: Path, client: httpx.AsyncClient | None = None,
+                         timeout_s: float = DEFAULT_TIMEOUT_S,
+                         max_bytes: int = DEFAULT_MAX_BYTES) -> Fetched:
+    """Read one document (``https``, ``http``, ``file`` or a path relative to ``root``)."""
+    if source.startswith(("https://", "http://")):
+        own = client is None
+        http = client or httpx.AsyncClient(follow_redirects=True, max_redirects=5,
+                                           headers={"User-Agent": USER_AGENT})
+        try:
+            return await asyncio.wait_for(_fetch_http(http, source, timeout_s, max_bytes),
+                                          timeout=timeout_s)
+        except asyncio.TimeoutError:
+            raise FetchError(f"timed out after {timeout_s:g}s") from None
+        finally:
+            if own:
+                await http.aclose()
+    if "://" in source:
+        raise FetchError(f"unsupported scheme in {source!r} (use https, http, file or a path)")
+    path = local_path(source, root)
+    try:
+        data, capped = await asyncio.to_thread(_read_file, path, max_bytes)
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _finish(data, capped, str(path), "", None)
+
+
+async def _fetch_http(client: httpx.AsyncClient, url: str, timeout_s: float,
+                      max_bytes: int) -> Fetched:
+    try:
+        async with client.stream("GET", url, timeout=timeout_s) as response:
+            if response.status_code >= 400:
+                raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+            chunks: list[bytes] = []
+            size = 0
+            capped = False
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= max_bytes:
+                    capped = size > max_bytes
+                    break
+            data = b"".join(chunks)[:max_bytes]
+            content_type = response.headers.get("content-type", "")
+            return _finish(data, capped, url, content_type.lower(), response.charset_encoding)
+    except httpx.TimeoutException:
+        raise FetchError(f"timed out after {timeout_s:g}s") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc}") from None
