@@ -102,7 +102,7 @@ def set_limits(limits: dict) -> None:
         (resource.RLIMIT_FSIZE, FILE_SIZE_BYTES),
         (resource.RLIMIT_NOFILE, OPEN_FILES),
     ):
-        soft, hard = resource.getrlimit(which)
+        _soft, hard = resource.getrlimit(which)
         new_hard = value if hard == resource.RLIM_INFINITY else min(hard, value)
         if which == resource.RLIMIT_CPU and new_hard == value:
             new_hard = value + 1  # SIGXCPU at the soft limit, SIGKILL one second later
@@ -119,27 +119,38 @@ def drop_privileges(uid: int) -> None:
     handle opened now, and named as ``/proc/self/fd/N``, lets later imports of the standard
     library still work without giving the sandbox uid any access it did not already have.
     """
-    rerouted: list[str] = []
-    originals = list(sys.path)
+    handles: dict[str, str] = {}  # folder -> /proc/self/fd/N
     for entry in sys.path:
-        if entry and os.path.isdir(entry):
+        if entry and entry not in handles and os.path.isdir(entry):
             try:
                 fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-                rerouted.append(f"/proc/self/fd/{fd}")
-                continue
             except OSError:
-                pass
-        rerouted.append(entry)
+                continue
+            handles[entry] = f"/proc/self/fd/{fd}"
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     if os.geteuid() == 0 or os.getuid() == 0:
         raise SystemExit("could not drop privileges")
-    if all(os.path.isdir(p) for p in rerouted if p.startswith("/proc/self/fd/")):
-        sys.path[:] = rerouted
-    else:
-        sys.path[:] = originals
+    if not all(os.path.isdir(p) for p in handles.values()):
+        return _limit_processes()  # no /proc: later imports from unreadable folders will fail
+
+    def reroute(path: str) -> str:
+        for folder, handle in handles.items():
+            if path == folder or path.startswith(folder.rstrip("/") + "/"):
+                return handle + path[len(folder):]
+        return path
+
+    sys.path[:] = [reroute(p) for p in sys.path]
+    for module in list(sys.modules.values()):  # packages already imported, e.g. encodings
+        search = getattr(module, "__path__", None)
+        if isinstance(search, list):
+            search[:] = [reroute(p) if isinstance(p, str) else p for p in search]
     sys.path_importer_cache.clear()
+    _limit_processes()
+
+
+def _limit_processes() -> None:
     try:
         resource.setrlimit(resource.RLIMIT_NPROC, (SANDBOX_PROCESSES, SANDBOX_PROCESSES))
     except (ValueError, OSError):
@@ -280,13 +291,13 @@ def main() -> int:
     sys.modules["solution"] = module
     namespace = module.__dict__
     try:
-        exec(solution_code, namespace)
+        exec(solution_code, namespace)  # noqa: S102 - running it is the point of the sandbox
     except BaseException as exc:  # noqa: BLE001 - anything the candidate raises is its failure
         kind = "memory" if isinstance(exc, MemoryError) else f"crashed: {describe(exc)}"
         channel.send(event="fatal", reason=short(kind))
         return 0
     try:
-        exec(tests_code, namespace)
+        exec(tests_code, namespace)  # noqa: S102
     except BaseException as exc:  # noqa: BLE001
         channel.send(event="fatal", reason=short(f"tests error: {describe(exc)}"))
         return 0
@@ -314,7 +325,7 @@ def flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001 - a closed or replaced stream is the candidate's
+        except BaseException:  # noqa: BLE001, S110 - a closed or replaced stream is the candidate's
             pass
 
 

@@ -206,8 +206,8 @@ def error_handling(inp: EvalInput) -> EvalResult:
 NUMBER_RE = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
 MARKER_RES = [
     re.compile(r"\\boxed\{([^{}]*)\}"),
-    re.compile(r"^\s*#{4}\s*(.+)$", re.M),
-    re.compile(r"(?:final answer|answer)\s*(?:is|:|=)\s*\**\s*(.+)", re.I),
+    re.compile(r"^\s*#{4}\s*(.+)$", re.MULTILINE),
+    re.compile(r"(?:final answer|answer)\s*(?:is|:|=)\s*\**\s*(.+)", re.IGNORECASE),
 ]
 ARTICLES_RE = re.compile(r"\b(a|an|the)\b")
 
@@ -233,7 +233,7 @@ def _candidates(output: str, oracle: OracleAnswer) -> tuple[list[str], bool]:
     """Answer candidates, and whether they came from an explicit pattern or marker."""
     if oracle.pattern:
         found = []
-        for match in re.finditer(oracle.pattern, output, re.I | re.M):
+        for match in re.finditer(oracle.pattern, output, re.IGNORECASE | re.MULTILINE):
             found.append(match.group(1) if match.groups() else match.group(0))
         return found, True
     for marker in MARKER_RES:

@@ -13,7 +13,7 @@ import textwrap
 from dataclasses import dataclass
 
 PYTHON_TAGS = {"python", "py", "python3", "py3", "pycon", "ipython"}
-THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.S | re.I)
+THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 FENCE_OPEN_RE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+.#-]*)")
 CODE_START_RE = re.compile(r"^(?:async\s+def|def|class|import|from\s+\S+\s+import|@\w)\b")
 MAX_TRIM_STEPS = 200
@@ -72,7 +72,7 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
 
 def defines(code: str, name: str) -> bool:
     """Whether ``code`` has a ``def name(`` (at any indentation: a method counts too)."""
-    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.M) is not None
+    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE) is not None
 
 
 def parses(code: str) -> bool:
@@ -129,4 +129,4 @@ def extract_code(output: str, entry_point: str | None = None) -> Extraction:
     salvaged = salvage(text)
     if salvaged is not None:
         return Extraction(salvaged, "raw-trimmed", len(blocks))
-    return Extraction(stripped + "\n", "raw", len(blocks))
+    return Extraction("", "none", len(blocks))  # prose only: nothing that looks like code

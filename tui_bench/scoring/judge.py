@@ -111,7 +111,7 @@ def judge_messages(rubric: Rubric, scenario: Scenario, output: str, *,
 
 def _json_object(text: str) -> Any:
     text = strip_thinking(text).strip()
-    fence = re.search(r"```(?:json)?\s*\n(.*?)(?:```|\Z)", text, re.S)
+    fence = re.search(r"```(?:json)?\s*\n(.*?)(?:```|\Z)", text, re.DOTALL)
     if fence:
         text = fence.group(1).strip()
     try:

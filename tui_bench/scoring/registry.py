@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 from tui_bench.domain import Judgment, Rubric, Scenario
 
@@ -35,8 +36,8 @@ class EvalInput:
     code: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     rubric: Rubric | None = None
-    judge: "JudgeClient | None" = None
-    extraction: "Extraction | None" = None
+    judge: JudgeClient | None = None
+    extraction: Extraction | None = None
 
 
 @dataclass
@@ -58,11 +59,11 @@ class EvalResult:
         return self.status in ("ok", "error")
 
     @classmethod
-    def skipped(cls, why: str, **detail: Any) -> "EvalResult":
+    def skipped(cls, why: str, **detail: Any) -> EvalResult:
         return cls(0.0, {"skipped": True, "why": why, **detail}, status="skipped")
 
 
-EvaluatorFn = Callable[[EvalInput], Union[EvalResult, Awaitable[EvalResult]]]
+EvaluatorFn = Callable[[EvalInput], EvalResult | Awaitable[EvalResult]]
 
 
 @dataclass(frozen=True)
