@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("tui_bench.commands.models", "list models from every backend; mark them"),
     "scenarios": ("tui_bench.commands.scenarios", "list and validate scenarios and rubrics"),
     "locate": ("tui_bench.commands.locate", "print where the database, scenarios and templates are"),
+    "report": ("tui_bench.commands.report", "rankings, difficulty, effort and surprises"),
+    "export": ("tui_bench.commands.export", "write a batch as json, csv, md or html"),
+    "batches": ("tui_bench.commands.batches", "list, show and compare batches"),
+    "weights": ("tui_bench.commands.weights", "update routing weights from the latest scores"),
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
 }

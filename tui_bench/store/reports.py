@@ -1,12 +1,551 @@
-"""Queries and tables for reports: leaderboards, comparisons, routing weights."""
+"""Queries and tables for reports: the batch browser, leaderboards, comparisons, routing weights.
+
+Everything here is shaped to stay fast on a database of 100,000 runs: pages come from the
+``batches`` index and their aggregates from one ``GROUP BY`` over the page's batch ids; report
+figures are sums and counts computed by SQLite (so a mean of nothing stays ``NULL``), which the
+analysis layer turns into means and spreads. Rows go out as plain dicts.
+"""
 
 from __future__ import annotations
 
-from tui_bench.store.core import CoreStore
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tui_bench.domain import Judgment, RunRecord, utc_now
+from tui_bench.store.core import CELL_COLUMNS, TELEMETRY_COLUMNS, CoreStore
 
 # Tables this feature adds to the schema (appended to migration step 1 while unreleased).
-SCHEMA = ""
+SCHEMA = """
+        CREATE TABLE IF NOT EXISTS routing_weights (
+            category TEXT NOT NULL,
+            model TEXT NOT NULL,
+            weight REAL NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            source_batch TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (category, model)
+        );
+
+        CREATE TABLE IF NOT EXISTS routing_weight_history (
+            change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            category TEXT NOT NULL,
+            model TEXT NOT NULL,
+            old_weight REAL,
+            new_weight REAL NOT NULL,
+            mean_score REAL NOT NULL,
+            runs INTEGER NOT NULL,
+            learning_rate REAL NOT NULL,
+            source_batch TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS idx_weight_history_model
+            ON routing_weight_history(category, model, change_id);
+
+        -- The report rollup: per batch, the finished runs' sums and counts by category,
+        -- model and prompt version (a few dozen rows per batch, whatever its size). Rankings,
+        -- score over time, weights and effort read these instead of every run, so they scale
+        -- with batches, not runs. Triggers on runs mark a batch stale; the next report
+        -- recomputes just the stale batches (see ReportQueries.refresh_rollup).
+        CREATE TABLE IF NOT EXISTS report_rollup (
+            batch_id TEXT NOT NULL,
+            category TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            runs INTEGER NOT NULL,
+            scored INTEGER NOT NULL,
+            score_sum REAL,
+            score_sq REAL,
+            decided INTEGER NOT NULL,
+            passed INTEGER,
+            ttft_n INTEGER NOT NULL,
+            ttft_sum REAL,
+            tps_n INTEGER NOT NULL,
+            tps_sum REAL,
+            cost_n INTEGER NOT NULL,
+            cost_sum REAL,
+            iterative_runs INTEGER NOT NULL,
+            iterative_attempts INTEGER,
+            first_answer INTEGER,
+            judged INTEGER NOT NULL,
+            judged_sum REAL,
+            judged_sq REAL,
+            PRIMARY KEY (batch_id, category, model, prompt_version)
+        );
+        CREATE TABLE IF NOT EXISTS report_rollup_fresh (batch_id TEXT PRIMARY KEY);
+        CREATE TRIGGER IF NOT EXISTS trg_runs_rollup_insert AFTER INSERT ON runs BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id = NEW.batch_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_runs_rollup_delete AFTER DELETE ON runs BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id = OLD.batch_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_runs_rollup_update AFTER UPDATE ON runs BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id IN (OLD.batch_id, NEW.batch_id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_judgments_rollup_insert AFTER INSERT ON judgments
+        BEGIN
+            DELETE FROM report_rollup_fresh
+            WHERE batch_id = (SELECT batch_id FROM runs WHERE run_id = NEW.run_id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_judgments_rollup_delete AFTER DELETE ON judgments
+        BEGIN
+            DELETE FROM report_rollup_fresh
+            WHERE batch_id = (SELECT batch_id FROM runs WHERE run_id = OLD.run_id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_judgments_rollup_update AFTER UPDATE ON judgments
+        BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id IN (
+                SELECT batch_id FROM runs WHERE run_id IN (OLD.run_id, NEW.run_id));
+        END;
+
+        -- Indexes shaped by measurement (benchmarks/db_scale.py, 100,000 runs): each query
+        -- below reads one index in order and never touches the run rows (outputs, prompts).
+        -- Difficulty (grouped by category, model, scenario) and the favoured model's runs
+        -- for surprises (category, model).
+        CREATE INDEX IF NOT EXISTS idx_runs_category_model
+            ON runs(status, category, model, scenario_id, prompt_version, success, auto_score);
+        -- A cell's peers (same batch and cell, any model): surprises, specialist twins, and the
+        -- browser's per-page figures (a batch's runs with status, score and success).
+        CREATE INDEX IF NOT EXISTS idx_runs_peers
+            ON runs(batch_id, scenario_id, tier, prompt_version, specialist, iteration, model,
+                    status, auto_score, success);
+        -- Only the specialist-enabled runs, to pair them with their baselines.
+        CREATE INDEX IF NOT EXISTS idx_runs_specialist
+            ON runs(batch_id, model, prompt_version, scenario_id, tier, iteration, specialist,
+                    status, category, auto_score, success) WHERE specialist != '';
+"""
+
+# The lean columns of a run: enough for tables and comparisons, without outputs and prompts.
+LEAN_RUN_COLUMNS = (
+    "run_id", "batch_id", *CELL_COLUMNS, "mode", "category", "status", "auto_score", "success",
+    "attempts", "ttft_ms", "tokens_per_s", "total_ms", "completion_tokens", "cost", "error",
+)
+
+UNCATEGORISED = "uncategorised"
+
+
+def _json_list(text: str | None) -> list[Any]:
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
 
 
 class ReportQueries(CoreStore):
     """Mixed into Store; uses self.query and self.transaction from the core."""
+
+    # ---- the batch browser
+
+    @staticmethod
+    def _batch_filters(search: str | None, mode: str | None,
+                       status: str | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if search:
+            for word in search.split():
+                clauses.append("(batch_id LIKE ? OR models LIKE ? OR scenarios LIKE ? "
+                               "OR notes LIKE ? OR mode LIKE ?)")
+                params.extend([f"%{word}%"] * 5)
+        if mode:
+            clauses.append("mode = ?")
+            params.append(mode)
+        if status:
+            clauses.append("status = ?")
+            params.append(status)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def batch_page(self, *, limit: int = 50, offset: int = 0, search: str | None = None,
+                   mode: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """One page of batches, newest first, each with its run counts and mean score.
+
+        The page comes from the ``created_at`` index; its aggregates from one grouped query
+        over just these batch ids (a covering index), so a page costs the same with 100 runs
+        or 100,000.
+        """
+        where, params = self._batch_filters(search, mode, status)
+        rows = self.query(
+            f"""SELECT batch_id, created_at, started_at, finished_at, status, mode, models,
+                       scenarios, total_cells, notes
+                FROM batches {where}
+                ORDER BY created_at DESC, batch_id DESC LIMIT ? OFFSET ?""",
+            [*params, limit, offset])
+        figures = self.batch_figures([r["batch_id"] for r in rows])
+        for row in rows:
+            row["models"] = _json_list(row["models"])
+            row["scenarios"] = _json_list(row["scenarios"])
+            row.update(figures.get(row["batch_id"], {
+                "runs": 0, "done": 0, "failed": 0, "passed": 0, "scored": 0,
+                "mean_score": None}))
+        return rows
+
+    def count_batch_page(self, *, search: str | None = None, mode: str | None = None,
+                         status: str | None = None) -> int:
+        where, params = self._batch_filters(search, mode, status)
+        return int(self.conn.execute(f"SELECT count(*) FROM batches {where}",
+                                     params).fetchone()[0])
+
+    def batch_figures(self, batch_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Run counts, passes and the mean score of each batch, in one grouped query."""
+        if not batch_ids:
+            return {}
+        rows = self.query(
+            f"""SELECT batch_id, count(*) AS runs,
+                       sum(status = 'ok') AS done,
+                       sum(status != 'ok') AS failed,
+                       sum(status = 'ok' AND success = 1) AS passed,
+                       count(CASE WHEN status = 'ok' THEN success END) AS scored,
+                       avg(CASE WHEN status = 'ok' THEN auto_score END) AS mean_score
+                FROM runs WHERE batch_id IN ({_placeholders(batch_ids)})
+                GROUP BY batch_id""", list(batch_ids))
+        return {r.pop("batch_id"): r for r in rows}
+
+    def batch_modes(self) -> list[str]:
+        return [r["mode"] for r in self.query("SELECT DISTINCT mode FROM batches ORDER BY mode")]
+
+    # ---- one batch
+
+    def batch_runs_page(self, batch_id: str, *, limit: int = 200, offset: int = 0,
+                        search: str | None = None,
+                        status: str | None = None) -> list[dict[str, Any]]:
+        """A batch's runs in cell order, without outputs: the detail view's table."""
+        clauses, params = ["batch_id = ?"], [batch_id]
+        if status:
+            clauses.append("status = ?")
+            params.append(status)
+        if search:
+            clauses.append("(model LIKE ? OR scenario_id LIKE ? OR specialist LIKE ?)")
+            params.extend([f"%{search}%"] * 3)
+        return self.query(
+            f"""SELECT {', '.join(LEAN_RUN_COLUMNS)} FROM runs WHERE {' AND '.join(clauses)}
+                ORDER BY {', '.join(CELL_COLUMNS)} LIMIT ? OFFSET ?""",
+            [*params, limit, offset])
+
+    def batch_cells(self, batch_id: str) -> list[dict[str, Any]]:
+        """Every run of a batch, lean, keyed by cell: what a comparison joins on."""
+        return self.query(
+            f"SELECT {', '.join(LEAN_RUN_COLUMNS)} FROM runs WHERE batch_id = ?", (batch_id,))
+
+    def judgment_summary(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per run: how many person and model judgments, and the mean person percent."""
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start:start + 500])
+            for row in self.query(
+                    f"""SELECT run_id,
+                               sum(judge_kind = 'person') AS person,
+                               sum(judge_kind != 'person') AS model,
+                               avg(CASE WHEN judge_kind = 'person' THEN percent END) AS percent
+                        FROM judgments WHERE run_id IN ({_placeholders(chunk)})
+                        GROUP BY run_id""", chunk):
+                out[row.pop("run_id")] = row
+        return out
+
+    # ---- leaderboards
+
+    # ---- the rollup
+
+    def refresh_rollup(self) -> int:
+        """Recompute the rollup of every batch written to since its last refresh.
+
+        One transaction: the write lock makes the recomputed sums and the freshness marks a
+        consistent snapshot, even with a batch running in another process. Returns how many
+        batches were recomputed (all of them the first time, then usually none or one).
+        """
+        stale_sql = """SELECT batch_id FROM batches
+                       WHERE batch_id NOT IN (SELECT batch_id FROM report_rollup_fresh)
+                       UNION SELECT DISTINCT batch_id FROM report_rollup
+                       WHERE batch_id NOT IN (SELECT batch_id FROM report_rollup_fresh)"""
+        if not self.conn.execute(stale_sql + " LIMIT 1").fetchone():
+            return 0
+        with self.transaction() as conn:
+            stale = [row[0] for row in conn.execute(stale_sql).fetchall()]
+            for start in range(0, len(stale), 500):
+                chunk = stale[start:start + 500]
+                marks = _placeholders(chunk)
+                conn.execute(f"DELETE FROM report_rollup WHERE batch_id IN ({marks})", chunk)
+                conn.execute(
+                    f"""INSERT INTO report_rollup
+                        SELECT batch_id, coalesce(category, '{UNCATEGORISED}'), model,
+                               prompt_version, count(*), count(auto_score), sum(auto_score),
+                               sum(auto_score * auto_score), count(success), sum(success),
+                               count(ttft_ms), sum(ttft_ms), count(tokens_per_s),
+                               sum(tokens_per_s), count(cost), sum(cost),
+                               sum(mode IN ('iterative', 'comparative')),
+                               sum(CASE WHEN mode IN ('iterative', 'comparative')
+                                   THEN attempts END),
+                               sum(mode IN ('iterative', 'comparative') AND attempts <= 1),
+                               count(judged), sum(judged), sum(judged * judged)
+                        FROM (SELECT r.*, (SELECT avg(j.percent) FROM judgments j
+                                           WHERE j.run_id = r.run_id
+                                           AND j.judge_kind = 'person') AS judged
+                              FROM runs r WHERE r.batch_id IN ({marks}) AND r.status = 'ok')
+                        GROUP BY batch_id, 2, model, prompt_version""", chunk)
+                conn.executemany("INSERT OR IGNORE INTO report_rollup_fresh VALUES (?)",
+                                 [(b,) for b in chunk])
+        return len(stale)
+
+    # ---- leaderboards
+
+    def leaderboard_sums(self, *, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Sums and counts of the finished runs per (category, model, prompt version).
+
+        Sums rather than means so the analysis layer can merge categories into an overall
+        ranking exactly and compute spreads; read from the rollup, not from every run. The
+        judged figures are person judgments: each judged run's mean percent.
+        """
+        self.refresh_rollup()
+        where, params = "", []
+        if batch_id is not None:
+            where, params = "WHERE batch_id = ?", [batch_id]
+        return self.query(
+            f"""SELECT category, model, prompt_version, sum(runs) AS runs,
+                       sum(scored) AS scored, sum(score_sum) AS score_sum,
+                       sum(score_sq) AS score_sq, sum(decided) AS decided,
+                       sum(passed) AS passed, sum(ttft_n) AS ttft_n, sum(ttft_sum) AS ttft_sum,
+                       sum(tps_n) AS tps_n, sum(tps_sum) AS tps_sum, sum(cost_n) AS cost_n,
+                       sum(cost_sum) AS cost_sum, sum(judged) AS judged,
+                       sum(judged_sum) AS judged_sum, sum(judged_sq) AS judged_sq
+                FROM report_rollup {where}
+                GROUP BY category, model, prompt_version""", params)
+
+    def score_points(self, *, models: Sequence[str] | None = None,
+                     batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Mean automatic score per model per batch, oldest batch first: score over time."""
+        self.refresh_rollup()
+        clauses, params = ["1"], []
+        if models:
+            clauses.append(f"r.model IN ({_placeholders(models)})")
+            params.extend(models)
+        if batch_id is not None:
+            clauses.append("r.batch_id = ?")
+            params.append(batch_id)
+        return self.query(
+            f"""SELECT r.model, r.batch_id, b.created_at, sum(r.scored) AS scored,
+                       sum(r.score_sum) / nullif(sum(r.scored), 0) AS mean_score
+                FROM report_rollup r JOIN batches b ON b.batch_id = r.batch_id
+                WHERE {' AND '.join(clauses)}
+                GROUP BY r.model, r.batch_id
+                ORDER BY b.created_at, r.batch_id, r.model""", params)
+
+    def scenario_model_sums(self, *, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Per (scenario, model, category, prompt version): finished runs, passes, score sums.
+
+        Grouped (almost) in the category-model index's order; the caller merges versions.
+        """
+        where, params = "status = 'ok'", []
+        if batch_id is not None:
+            where += " AND batch_id = ?"
+            params.append(batch_id)
+        return self.query(
+            f"""SELECT coalesce(category, '{UNCATEGORISED}') AS category, model, prompt_version,
+                       scenario_id, count(*) AS runs, count(success) AS decided,
+                       sum(success) AS passed, count(auto_score) AS scored,
+                       sum(auto_score) AS score_sum
+                FROM runs WHERE {where}
+                GROUP BY category, model, scenario_id, prompt_version""", params)
+
+    def specialist_sums(self, *, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Specialist-enabled runs against their baseline twins, per (model, specialist).
+
+        A twin is the same batch and cell with no specialist, so only batches that ran both
+        count. Driven by the (partial) specialist index, each twin found by the peers index.
+        """
+        where, params = "s.specialist != '' AND s.status = 'ok'", []
+        if batch_id is not None:
+            where += " AND s.batch_id = ?"
+            params.append(batch_id)
+        both = "s.auto_score IS NOT NULL AND b.auto_score IS NOT NULL"
+        return self.query(
+            f"""SELECT s.model, s.specialist, count(*) AS pairs,
+                       count(DISTINCT s.batch_id) AS batches,
+                       sum({both}) AS scored,
+                       sum(CASE WHEN {both} THEN b.auto_score END) AS baseline_sum,
+                       sum(CASE WHEN {both} THEN s.auto_score END) AS specialist_sum,
+                       count(b.success) AS baseline_decided, sum(b.success) AS baseline_passed,
+                       count(s.success) AS specialist_decided,
+                       sum(s.success) AS specialist_passed
+                FROM runs s CROSS JOIN runs b
+                  ON b.batch_id = s.batch_id AND b.scenario_id = s.scenario_id
+                 AND b.tier = s.tier AND b.prompt_version = s.prompt_version
+                 AND b.specialist = '' AND b.iteration = s.iteration AND b.model = s.model
+                 AND b.status = 'ok'
+                WHERE {where}
+                GROUP BY s.model, s.specialist
+                ORDER BY s.model, s.specialist""", params)
+
+    def effort_sums(self, *, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Attempts of iterative runs per (model, batch), with the batch's attempt budget."""
+        self.refresh_rollup()
+        clauses, params = ["r.iterative_runs > 0"], []
+        if batch_id is not None:
+            clauses.append("r.batch_id = ?")
+            params.append(batch_id)
+        return self.query(
+            f"""SELECT r.model, r.batch_id,
+                       json_extract(b.spec, '$.max_iterations') AS max_iterations,
+                       sum(r.iterative_runs) AS runs, sum(r.iterative_attempts) AS attempts,
+                       sum(r.first_answer) AS first_answer
+                FROM report_rollup r JOIN batches b ON b.batch_id = r.batch_id
+                WHERE {' AND '.join(clauses)}
+                GROUP BY r.model, r.batch_id""", params)
+
+    def surprise_pairs(self, favoured: dict[str, str], *, margin: float,
+                       batch_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Runs that beat the favoured model of their category on the same cell by ``margin``.
+
+        ``favoured`` maps category to the model its routing weights favour; the favoured
+        model's run is the one in the same batch and cell (all but the model equal).
+        """
+        if not favoured:
+            return []
+        values = ", ".join("(?, ?)" for _ in favoured)
+        params: list[Any] = [x for pair in favoured.items() for x in pair]
+        where = "r.status = 'ok' AND f.status = 'ok'"
+        if batch_id is not None:
+            where += " AND r.batch_id = ?"
+        tail: list[Any] = [margin - 1e-9] + ([batch_id] if batch_id is not None else [])
+        return self.query(
+            f"""WITH fav(category, model) AS (VALUES {values})
+                SELECT r.run_id, r.batch_id, r.category, r.scenario_id, r.tier,
+                       r.prompt_version, r.specialist, r.iteration,
+                       r.model, r.auto_score AS score,
+                       f.model AS favoured_model, f.run_id AS favoured_run_id,
+                       f.auto_score AS favoured_score,
+                       r.auto_score - f.auto_score AS margin
+                FROM fav CROSS JOIN runs f ON f.model = fav.model
+                     AND f.category = fav.category
+                CROSS JOIN runs r ON r.batch_id = f.batch_id AND r.scenario_id = f.scenario_id
+                     AND r.tier = f.tier AND r.prompt_version = f.prompt_version
+                     AND r.specialist = f.specialist AND r.iteration = f.iteration
+                     AND r.model != f.model
+                WHERE r.auto_score - f.auto_score >= ? AND {where}
+                ORDER BY margin DESC, r.batch_id DESC, r.model LIMIT ?""",
+            [*params, *tail, limit])
+
+    # ---- routing weights
+
+    def routing_weights(self) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM routing_weights ORDER BY category, weight DESC, model")
+
+    def weight_history(self, *, model: str | None = None, category: str | None = None,
+                       limit: int = 200) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if model:
+            clauses.append("model = ?")
+            params.append(model)
+        if category:
+            clauses.append("category = ?")
+            params.append(category)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self.query(
+            f"SELECT * FROM routing_weight_history {where} ORDER BY change_id DESC LIMIT ?",
+            [*params, limit])
+
+    def latest_category_means(self, *, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Per (model, category): the mean score in the newest batch that ran it.
+
+        With ``batch_id``, that batch's means. What routing weights learn from.
+        """
+        self.refresh_rollup()
+        clauses, params = ["r.scored > 0"], []
+        if batch_id is not None:
+            clauses.append("r.batch_id = ?")
+            params.append(batch_id)
+        rows = self.query(
+            f"""SELECT r.model, r.category, r.batch_id, b.created_at,
+                       sum(r.scored) AS runs, sum(r.score_sum) / sum(r.scored) AS mean_score
+                FROM report_rollup r JOIN batches b ON b.batch_id = r.batch_id
+                WHERE {' AND '.join(clauses)}
+                GROUP BY r.model, r.category, r.batch_id""", params)
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            key = (row["model"], row["category"])
+            if key not in latest or (row["created_at"], row["batch_id"]) > (
+                    latest[key]["created_at"], latest[key]["batch_id"]):
+                latest[key] = row
+        return sorted(latest.values(), key=lambda r: (r["category"], r["model"]))
+
+    def save_weight_changes(self, changes: Iterable[dict[str, Any]]) -> None:
+        """Store new weights and append each change to the history, in one transaction.
+
+        Each change has category, model, old_weight, new_weight, mean_score, runs,
+        learning_rate and source_batch.
+        """
+        now = utc_now()
+        with self.transaction() as conn:
+            for c in changes:
+                conn.execute(
+                    """INSERT INTO routing_weights (category, model, weight, runs, source_batch,
+                           updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT(category, model) DO UPDATE SET weight = excluded.weight,
+                           runs = excluded.runs, source_batch = excluded.source_batch,
+                           updated_at = excluded.updated_at""",
+                    (c["category"], c["model"], c["new_weight"], c["runs"], c["source_batch"],
+                     now))
+                conn.execute(
+                    """INSERT INTO routing_weight_history (category, model, old_weight,
+                           new_weight, mean_score, runs, learning_rate, source_batch, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (c["category"], c["model"], c["old_weight"], c["new_weight"],
+                     c["mean_score"], c["runs"], c["learning_rate"], c["source_batch"], now))
+
+    # ---- bulk writes (fixtures and benchmarks)
+
+    def bulk_save_runs(self, records: Sequence[RunRecord], *,
+                       categories: dict[str, str] | None = None,
+                       judgments: Sequence[Judgment] = ()) -> None:
+        """Insert many new runs with their evaluations (and judgments) in one transaction.
+
+        For filling a database quickly (benchmarks, fixtures): unlike ``save_run`` it does not
+        replace an earlier run of the same cell, so each cell must be new.
+        """
+        categories = categories or {}
+        columns = ("run_id", "batch_id", "model", "backend", *CELL_COLUMNS[1:], "mode",
+                   "category", "status", "output", "error", "prompt", "system", "scenario_hash",
+                   "started_at", "finished_at", *TELEMETRY_COLUMNS, "options", "auto_score",
+                   "success", "attempts", "retries", "first_success")
+        rows = []
+        for r in records:
+            tel = r.telemetry
+            rows.append((
+                r.run_id, r.batch_id, r.model, r.model.split(":", 1)[0], r.prompt_version,
+                r.scenario_id, r.tier, r.specialist, r.iteration, r.mode,
+                categories.get(r.scenario_id), r.status, r.output, r.error, r.prompt, r.system,
+                None, r.started_at, r.finished_at or r.started_at,
+                *(getattr(tel, name) for name in TELEMETRY_COLUMNS),
+                json.dumps(tel.options), r.auto_score, r.success, r.attempts, r.retries,
+                r.first_success))
+        with self.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({_placeholders(columns)})",
+                rows)
+            conn.executemany(
+                "INSERT INTO evaluations (run_id, evaluator, score, weight, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(r.run_id, e.evaluator, e.score, e.weight, json.dumps(e.detail))
+                 for r in records for e in r.evaluations])
+            for judgment in judgments:
+                self._insert_judgment(conn, judgment)
+
+    def set_batch_times(self, batch_id: str, *, created_at: str, started_at: str | None = None,
+                        finished_at: str | None = None, status: str | None = None) -> None:
+        """Back-date a batch (benchmarks and tests build history that spans weeks)."""
+        with self.transaction() as conn:
+            conn.execute(
+                """UPDATE batches SET created_at = ?, started_at = coalesce(?, started_at),
+                       finished_at = coalesce(?, finished_at), status = coalesce(?, status)
+                   WHERE batch_id = ?""",
+                (created_at, started_at, finished_at, status, batch_id))
+
+    def database_size(self) -> int:
+        """Bytes in the main database file (pages times page size)."""
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(size)

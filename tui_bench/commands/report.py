@@ -1,0 +1,147 @@
+"""``tui-bench report``: rankings, score over time, difficulty, specialists, effort, surprises.
+
+Over every batch by default, or one with ``--batch``; ``--json`` prints the whole report as
+JSON (format ``tui-bench.report/1``) for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from tui_bench.analysis.export import fmt, pct
+from tui_bench.analysis.findings import SURPRISE_MARGIN
+from tui_bench.analysis.leaderboard import Standing
+from tui_bench.analysis.report import Report, build_report
+from tui_bench.commands.context import open_store
+from tui_bench.commands.errors import CommandError, UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch", metavar="ID", help="only this batch (default: every batch)")
+    parser.add_argument("--category", metavar="NAME",
+                        help="show only this category's ranking (default: every category)")
+    parser.add_argument("--margin", type=float, default=SURPRISE_MARGIN, metavar="X",
+                        help="how far a model must beat the favoured one to be a surprise "
+                        f"(default {SURPRISE_MARGIN})")
+    parser.add_argument("--top", type=int, default=15, metavar="N",
+                        help="rows per section for difficulty, surprises, score over time")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """Rich output; wide when piped so tables in logs and files are not squeezed to 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=200)
+
+
+def standings_table(title: str, rows: list[Standing]) -> Table:
+    """A ranking as a rich table; unknown figures show as "—"."""
+    table = Table(title=title, title_justify="left")
+    for name in ("#", "model", "version", "runs", "score", "spread", "success", "judged %",
+                 "judged", "ttft ms", "tok/s", "cost"):
+        table.add_column(name, justify="left" if name in ("model", "version") else "right")
+    for s in rows:
+        table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
+                      fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
+                      pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
+                      fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
+                      fmt(s.cost, "{:.4f}"))
+    return table
+
+
+def print_report(console: Console, report: Report, *, category: str | None = None,
+                 top: int = 15) -> None:
+    scope = f"batch {report.batch_id}" if report.batch_id else "every batch"
+    board = report.leaderboard
+    if not board.overall:
+        console.print(f"No finished runs in {scope} yet.")
+        return
+    if category is None:
+        console.print(standings_table(f"Ranking · {scope}", board.overall))
+    for name, rows in board.by_category.items():
+        if category is None or name == category:
+            console.print(standings_table(f"Ranking · {name}", rows))
+
+    if report.over_time:
+        table = Table(title="Score over time (mean score per batch)", title_justify="left")
+        for name in ("model", "batch", "created", "score", "runs"):
+            table.add_column(name, justify="right" if name in ("score", "runs") else "left")
+        for model, points in report.over_time.items():
+            for point in points[-top:]:
+                table.add_row(model, point.batch_id, point.created_at[:16].replace("T", " "),
+                              fmt(point.mean_score, "{:.3f}"), str(point.scored))
+        console.print(table)
+
+    if report.difficulty:
+        table = Table(title="Hardest scenarios (models that pass under half their runs)",
+                      title_justify="left")
+        for name in ("scenario", "category", "failed", "of models", "success", "score",
+                     "failed by"):
+            table.add_column(name, justify="right" if name in (
+                "failed", "of models", "success", "score") else "left")
+        for d in report.difficulty[:top]:
+            table.add_row(d.scenario_id, d.category, str(d.models_failed), str(d.models),
+                          pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                          ", ".join(d.failed_by) or "—")
+        console.print(table)
+
+    if report.specialists:
+        table = Table(title="Specialist against baseline (same cells, same batch)",
+                      title_justify="left")
+        for name in ("model", "specialist", "pairs", "batches", "baseline", "specialist score",
+                     "change", "success"):
+            table.add_column(name, justify="left" if name in ("model", "specialist") else "right")
+        for s in report.specialists:
+            table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
+                          fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
+                          fmt(s.score_change, "{:+.3f}"),
+                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
+        console.print(table)
+
+    if report.effort:
+        table = Table(title="Effort in iterative runs", title_justify="left")
+        for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
+            table.add_column(name, justify="left" if name == "model" else "right")
+        for e in report.effort:
+            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
+                          pct(e.first_answer_share))
+        console.print(table)
+
+    if report.surprises:
+        table = Table(title=f"Surprises: beat the favoured model by ≥ {report.surprise_margin}",
+                      title_justify="left")
+        for name in ("batch", "category", "scenario", "model", "score", "favoured", "its score",
+                     "margin"):
+            table.add_column(name, justify="right" if name in (
+                "score", "its score", "margin") else "left")
+        for s in report.surprises[:top]:
+            table.add_row(s.batch_id, s.category, s.scenario_id, s.model, f"{s.score:.3f}",
+                          s.favoured_model, f"{s.favoured_score:.3f}", f"{s.margin:+.3f}")
+        console.print(table)
+    else:
+        console.print("No surprises (none beat the favoured model by "
+                      f"{report.surprise_margin}, or no routing weights yet: "
+                      "tui-bench weights --update).")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.margin < 0:
+        raise UsageError("--margin must be 0 or more")
+    store = open_store(args)
+    if args.batch and store.get_batch(args.batch) is None:
+        raise CommandError(f"no batch {args.batch!r} in {store.path}")
+    report = build_report(store, batch_id=args.batch, margin=args.margin)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+        return 0
+    console = make_console()
+    if args.category and args.category not in report.leaderboard.by_category:
+        known = ", ".join(report.leaderboard.by_category) or "none"
+        raise CommandError(f"no category {args.category!r} (known: {known})")
+    print_report(console, report, category=args.category, top=args.top)
+    return 0
