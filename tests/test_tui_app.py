@@ -1,0 +1,247 @@
+"""The app shell driven with Pilot: home, navigation, help, palette, remembered settings.
+
+These use fake backends that only list models (no generation), so they are fast and
+deterministic; the batch tests on the real model are in test_tui_run.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
+
+from tests.test_tui_support import fixed_pool, instant_pool, tiny_catalog, wait_until
+from tui_bench.catalog import LoadProblem
+from tui_bench.domain import BatchSpec, RunRecord
+from tui_bench.settings import Settings
+from tui_bench.store import Store
+from tui_bench.tui import app as app_module
+from tui_bench.tui.app import BenchApp, make_app
+from tui_bench.tui.commands import BenchCommands
+from tui_bench.tui.screens.choose import ChooseScreen
+from tui_bench.tui.screens.help import HelpScreen
+from tui_bench.tui.screens.home import HomeScreen
+from tui_bench.tui.screens.live import LiveScreen
+from tui_bench.tui.widgets.model_picker import ModelPicker
+from tui_bench.tui.widgets.scenario_tree import ScenarioTree
+
+
+def _app(store: Store, catalog: Any = None, **kwargs: Any) -> tuple[BenchApp, list[str]]:
+    app = make_app(store=store, catalog=catalog or tiny_catalog(), settings=Settings(),
+                   pool_factory=kwargs.pop("pool_factory", fixed_pool), **kwargs)
+    said: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        said.append(message)
+        original(message, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return app, said
+
+
+def _text(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=400, record=True, file=io.StringIO())
+    content = widget.content
+    console.print(content if not isinstance(content, str) else Text(content))
+    return console.export_text()
+
+
+async def _settle(app: BenchApp, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_home_shows_database_models_waiting_runs_and_problems(store: Store) -> None:
+    store.save_batch(BatchSpec(batch_id="b1", models=["embedded:smollm2"],
+                               scenarios=["coding-add"]), 2)
+    store.save_run(RunRecord(run_id="r1", batch_id="b1", model="embedded:smollm2",
+                             prompt_version="v1", scenario_id="coding-add", tier="L2"))
+    store.set_batch_status("b1", "cancelled")
+    catalog = tiny_catalog()
+    catalog.problems.append(LoadProblem("scenarios/coding/broken.yaml", "prompt",
+                                        "required field is missing"))
+    app, _ = _app(store, catalog)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        line = _text(home.query_one("#db-line", Static))
+        assert store.path in line and "1 runs waiting for judgment" in line
+        problems = home.query_one("#problems", Static)
+        assert problems.display and "broken.yaml: prompt: required field is missing" in _text(
+            problems)
+        models = home.query_one("#home-models", DataTable)
+        cells = [str(c) for row in range(models.row_count) for c in models.get_row_at(row)]
+        assert "embedded:smollm2" in cells and "ollama:*" in cells and "down" in cells
+        assert "ollama unreachable" in _text(home.query_one("#backend-problems", Static))
+        recent = home.query_one("#recent", DataTable)
+        assert recent.get_row("b1")[2] == "1/2"
+        unfinished = home.query_one("#unfinished", DataTable)
+        assert unfinished.row_count == 1 and home.query_one("#unfinished-pane").display
+
+
+async def test_screens_not_written_yet_say_so(store: Store,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app_module.FEATURE_SCREENS, "batches",
+                        ("no_such_screen", "BatchesScreen", "Batches"))
+
+    class FakeJudge(Screen[None]):
+        def __init__(self, *, store: Store, catalog: Any, settings: Settings) -> None:
+            super().__init__()
+            self.store = store
+
+    module = types.ModuleType("tui_bench.tui.screens.fake_judge")
+    module.FakeJudge = FakeJudge  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(app_module.FEATURE_SCREENS, "judge", ("fake_judge", "FakeJudge",
+                                                              "Judging"))
+    app, said = _app(store)
+    async with app.run_test() as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert "Batches is not available yet" in said
+        await pilot.press("j")
+        await pilot.pause()
+        assert isinstance(app.screen, FakeJudge) and app.screen.store is store
+
+
+async def test_help_and_palette_come_from_the_bindings(store: Store) -> None:
+    app, _ = _app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = {(k, d) for k, d, _ in app.screen.rows}
+        assert {("n", "New batch"), ("u", "Resume"), ("q", "Quit"), ("?", "Help")} <= keys
+        await pilot.press("escape")
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ChooseScreen)
+        provider = BenchCommands(app.screen)
+        names = [hit.text async for hit in provider.discover()]
+        assert "Start batch" in names and "Back" in names
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"start batch")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ChooseScreen)  # ran the action: nothing chosen yet
+        assert "Start batch" in [str(hit.text) async for hit in BenchCommands(
+            app.screen).discover()]
+
+
+async def test_theme_is_remembered_and_a_broken_settings_file_ignored(
+        store: Store, tmp_path: Path) -> None:
+    config = tmp_path / "settings.json"
+    app, _ = _app(store, config_path=config)
+    async with app.run_test() as pilot:
+        app.theme = "nord"
+        await pilot.pause()
+    assert json.loads(config.read_text())["theme"] == "nord"
+    app, said = _app(store, config_path=config)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"
+    config.write_text("{ this is not json")
+    app, said = _app(store, config_path=config)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert any("broken" in message for message in said)
+        assert app.theme == "textual-dark"
+
+
+async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
+    app, said = _app(store)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChooseScreen)
+        summary = screen.query_one("#grid-summary", Static)
+        assert "pick at least one model" in _text(summary)
+        table = screen.query_one("#model-table", DataTable)
+        table.focus()
+        await pilot.press("enter")  # the first row: embedded:smollm2
+        assert screen.query_one(ModelPicker).selected == ["embedded:smollm2"]
+        tree = screen.query_one(ScenarioTree)
+        tree.focus()
+        for scenario_id in ("coding-add", "coding-double"):
+            node = next(n for n in tree._tree_lines if n.node.data  # noqa: SLF001
+                        and n.node.data.key == scenario_id).node
+            tree.move_cursor(node)
+            await pilot.pause()
+            await pilot.press("space")
+        await pilot.pause()
+        assert "coding-double" in _text(screen.query_one("#preview", Static))
+        screen.query_one("#opt-tiers", Input).value = "L0,L3"
+        await pilot.pause()
+        assert "4 cells" in _text(summary)
+        spec = screen.build_spec()
+        assert spec.models == ["embedded:smollm2"]
+        assert spec.scenarios == ["coding-add", "coding-double"]
+        assert spec.tiers == ["L0", "L3"] and spec.batch_id.startswith("batch_")
+        screen.query_one("#opt-tiers", Input).value = "L9"
+        await pilot.pause()
+        assert "unknown tier" in _text(summary)
+        table.focus()
+        await pilot.press(*"olla")
+        await pilot.pause()
+        assert screen.query_one("#model-filter", Input).value == "olla"
+        assert table.row_count == 1, [table.get_row_at(i) for i in range(table.row_count)]
+
+
+async def test_humaneval_is_read_only_when_its_suite_opens(store: Store) -> None:
+    catalog = tiny_catalog()
+    app, _ = _app(store, catalog)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        tree = app.screen.query_one(ScenarioTree)
+        assert catalog._humaneval is None  # noqa: SLF001
+        assert tree._humaneval is not None  # noqa: SLF001
+        tree._humaneval.expand()  # noqa: SLF001
+        await wait_until(pilot, lambda: tree._humaneval_state in ("loaded", "failed"), 30)
+        assert tree._humaneval_state == "loaded"  # noqa: SLF001
+        assert len(tree._leaves(tree._humaneval)) == 164  # noqa: SLF001
+
+
+async def test_a_batch_runs_from_choose_to_live(store: Store) -> None:
+    """The whole path on canned answers (harness only; the real model is in test_tui_run)."""
+    app, _ = _app(store, pool_factory=instant_pool())
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        app.prefs.models = ["embedded:smollm2"]
+        app.prefs.scenarios = ["coding-add", "coding-negate"]
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, LiveScreen)
+        session = app.session
+        assert session is not None
+        await wait_until(pilot, lambda: not session.active, 30)
+        await pilot.pause(0.2)
+        assert session.state.status == "finished" and session.state.ok == 2
+        table = app.screen.query_one("#cells", DataTable)
+        assert table.row_count == 2
+        assert all(str(table.get_row_at(i)[3]) == "ok" for i in range(2))
+        batch = store.get_batch(session.spec.batch_id)
+        assert batch is not None and batch["status"] == "finished"
+        assert json.loads(app.config_path.read_text())["scenarios"] == ["coding-add",
+                                                                        "coding-negate"]

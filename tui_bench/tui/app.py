@@ -1,0 +1,337 @@
+"""The Textual app: wires the store, catalog, backends and screens together, nothing more.
+
+``make_app`` is the one factory the CLI and the tests share; everything the app touches is
+injected, so a test can hand it a temporary database and a pool of fake backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.theme import Theme
+
+from tui_bench import locations
+from tui_bench.backends import BackendPool
+from tui_bench.catalog import Catalog
+from tui_bench.domain import BatchSpec, ModelInfo
+from tui_bench.settings import Settings
+from tui_bench.store import Store
+from tui_bench.tui.commands import BenchCommands
+from tui_bench.tui.prefs import Preferences, load_preferences, save_preferences
+from tui_bench.tui.screens.confirm import YesNoDialog
+from tui_bench.tui.screens.help import HelpScreen, bindings_for
+from tui_bench.tui.screens.home import HomeScreen
+from tui_bench.tui.session import BatchSession
+
+PoolFactory = Callable[[Settings], BackendPool]
+DISCOVERY_TIMEOUT_S = 8.0
+
+# Screens other people write: (module under tui/screens, class, what the user calls it).
+FEATURE_SCREENS: dict[str, tuple[str, str, str]] = {
+    "batches": ("batches", "BatchesScreen", "Batches"),
+    "judge": ("judge", "JudgeScreen", "Judging"),
+    "reports": ("reports", "ReportsScreen", "Reports"),
+    "mint": ("mint", "MintScreen", "Specialists"),
+}
+
+# Commands offered in the palette from anywhere: (name, help, app action).
+NAVIGATION: list[tuple[str, str, str]] = [
+    ("Home", "Back to the home screen", "home"),
+    ("New batch", "Choose models and scenarios, then run them", "new_batch"),
+    ("Batches", "Browse past batches", "batches"),
+    ("Judge", "Judge runs against their rubric", "judge"),
+    ("Reports", "Leaderboards and comparisons", "reports"),
+    ("Specialists", "Mint specialist snapshots", "mint"),
+    ("Live run", "Watch the batch that is running", "live"),
+    ("Refresh models", "Ask every backend again which models it offers", "discover"),
+]
+
+
+class BenchApp(App[int]):
+    """tui-bench's full-screen front end."""
+
+    TITLE = "tui-bench"
+    CSS_PATH = ["app.tcss"]
+    COMMANDS = App.COMMANDS | {BenchCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("t", "change_theme", "Theme"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, *, store: Store, catalog: Catalog, settings: Settings,
+                 pool_factory: PoolFactory | None = None, config_path: Path | None = None,
+                 discover: bool = True) -> None:
+        super().__init__()
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+        self.pool_factory: PoolFactory = pool_factory or BackendPool
+        self.config_path = config_path or locations.config_path()
+        self.prefs, self._prefs_problem = load_preferences(self.config_path)
+        self._discover_on_start = discover
+        self._pool: BackendPool | None = None
+        self.session: BatchSession | None = None
+        self.models: list[ModelInfo] = []
+        self.backend_errors: dict[str, str] = {}
+        self.discovering = False
+        self.models_changed: Signal[None] = Signal(self, "models-changed")
+        self.batch_changed: Signal[None] = Signal(self, "batch-changed")
+
+    # ---- start-up and shutdown
+
+    @property
+    def pool(self) -> BackendPool:
+        """The backend pool, created on the app's own loop the first time it is needed."""
+        if self._pool is None:
+            self._pool = self.pool_factory(self.settings)
+        return self._pool
+
+    def on_mount(self) -> None:
+        if self.prefs.theme and self.prefs.theme in self.available_themes:
+            self.theme = self.prefs.theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.push_screen(HomeScreen())
+        if self._prefs_problem:
+            self.notify(self._prefs_problem, title="Settings ignored", severity="warning",
+                        timeout=10)
+        if self._discover_on_start:
+            self.action_discover()
+
+    async def on_unmount(self) -> None:
+        if self.session is not None and self.session.active:
+            self.session.cancel()
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    # ---- preferences
+
+    def _remember_theme(self, theme: Theme) -> None:
+        self.prefs.theme = theme.name
+        self.save_prefs()
+
+    def save_prefs(self) -> None:
+        """Write the remembered choices; a failure is a notification, never a crash."""
+        try:
+            save_preferences(self.config_path, self.prefs)
+        except OSError as exc:
+            self.notify(f"cannot save settings to {self.config_path}: {exc}",
+                        severity="warning")
+
+    # ---- model discovery
+
+    def action_discover(self) -> None:
+        self.discovering = True
+        self.models_changed.publish(None)
+        self._discover()
+
+    @work(exclusive=True, exit_on_error=False, group="discover", description="model discovery")
+    async def _discover(self) -> None:
+        """Ask every configured backend for its models at once; a dead one is just unreachable."""
+        pool = self.pool
+
+        async def one(name: str) -> tuple[str, list[ModelInfo], str | None]:
+            try:
+                backend = pool.get(name)
+                found = await asyncio.wait_for(backend.list_models(), DISCOVERY_TIMEOUT_S)
+                return name, list(found), None
+            except asyncio.TimeoutError:
+                return name, [], f"no answer in {DISCOVERY_TIMEOUT_S:g}s"
+            except Exception as exc:  # unreachable, misconfigured or not installed
+                return name, [], str(exc) or type(exc).__name__
+
+        try:
+            results = await asyncio.gather(*(one(n) for n in pool.configured()))
+            models: list[ModelInfo] = []
+            errors: dict[str, str] = {}
+            for name, found, error in results:
+                models.extend(found)
+                if error is not None:
+                    errors[name] = error
+            self.models = models
+            self.backend_errors = errors
+            if models:
+                try:
+                    self.store.record_models(models)
+                except Exception as exc:  # the registry is a nicety here
+                    self.log.warning(f"could not record models: {exc}")
+        finally:
+            self.discovering = False
+            self.models_changed.publish(None)
+
+    # ---- batches
+
+    def start_batch(self, spec: BatchSpec, *, resume: bool = False) -> BatchSession | None:
+        """Run a batch in an app-level worker and show it live; one batch at a time."""
+        if self.session is not None and self.session.active:
+            self.notify(f"batch {self.session.spec.batch_id} is still running; "
+                        "cancel it first", severity="warning")
+            return None
+        from tui_bench.engine.runner import Runner
+
+        session = BatchSession(spec, resume=resume)
+        session.runner = Runner(self.store, self.catalog, pool=self.pool,
+                                settings=self.settings, on_event=session.state.on_event)
+        self.session = session
+        session.worker = self.run_worker(
+            self._run_session(session), name=f"batch {spec.batch_id}", group="batch",
+            exit_on_error=False, description=f"running {spec.batch_id}")
+        self.batch_changed.publish(None)
+        return session
+
+    async def _run_session(self, session: BatchSession) -> None:
+        state = session.state
+        if state.status == "cancelled":  # cancelled before it could start
+            return
+        sampler = self.set_interval(1.0, state.sample_rates, name="tokens/s sampler")
+        try:
+            assert session.runner is not None
+            result = await session.runner.run(session.spec, resume=session.resume)
+        except Exception as exc:  # a batch that cannot start: say why, keep the app
+            state.status = "failed"
+            state.error = f"{type(exc).__name__}: {exc}" if not isinstance(
+                exc, ValueError) else str(exc)
+            self.notify(state.error, title="Batch did not run", severity="error", timeout=15)
+        else:
+            severity = "information" if result.status == "finished" else "warning"
+            self.notify(f"{result.status}: {result.done} ok, {result.failed} failed, "
+                        f"{result.cancelled} cancelled in {result.elapsed_s:.0f}s",
+                        title=session.spec.batch_id, severity=severity)
+        finally:
+            sampler.stop()
+            self.batch_changed.publish(None)
+
+    async def stop_batch(self) -> None:
+        """Cancel the running batch and wait until what finished is stored."""
+        session = self.session
+        if session is None or not session.active:
+            return
+        session.cancel()
+        if session.worker is not None:
+            try:
+                await session.worker.wait()
+            except Exception:  # the worker's own error was already reported
+                pass
+
+    # ---- navigation
+
+    def action_home(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if not isinstance(self.screen, HomeScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_new_batch(self) -> None:
+        from tui_bench.tui.screens.choose import ChooseScreen
+
+        self.push_screen(ChooseScreen())
+
+    def action_live(self) -> None:
+        if self.session is None:
+            self.notify("no batch has run in this session yet", severity="warning")
+            return
+        from tui_bench.tui.screens.live import LiveScreen
+
+        if isinstance(self.screen, LiveScreen):
+            return
+        self.push_screen(LiveScreen(self.session))
+
+    def show_live(self) -> None:
+        """Replace the current screen (the choose screen) with the live run."""
+        from tui_bench.tui.screens.live import LiveScreen
+
+        assert self.session is not None
+        self.switch_screen(LiveScreen(self.session))
+
+    def open_feature(self, feature: str) -> None:
+        """Open a screen written elsewhere, imported only now; missing means not there yet."""
+        module_name, class_name, label = FEATURE_SCREENS[feature]
+        try:
+            module = importlib.import_module(f"tui_bench.tui.screens.{module_name}")
+            screen_class = getattr(module, class_name)
+            screen = screen_class(store=self.store, catalog=self.catalog, settings=self.settings)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"screens.{module_name}"):
+                self.notify(f"{label} is not available yet", severity="warning")
+            else:
+                self.notify(f"{label} is not available yet: {exc}", severity="warning")
+            return
+        except Exception as exc:  # their screen failing must not take the app down
+            self.notify(f"{label} is not available yet: {type(exc).__name__}: {exc}",
+                        severity="warning")
+            return
+        self.push_screen(screen)
+
+    def action_batches(self) -> None:
+        self.open_feature("batches")
+
+    def action_judge(self) -> None:
+        self.open_feature("judge")
+
+    def action_reports(self) -> None:
+        self.open_feature("reports")
+
+    def action_mint(self) -> None:
+        self.open_feature("mint")
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(bindings_for(self.screen), title=self.screen_title()))
+
+    def screen_title(self) -> str:
+        return str(getattr(self.screen, "SUB_TITLE", None) or type(self.screen).__name__)
+
+    # ---- quitting
+
+    async def action_quit(self) -> None:
+        if self.session is not None and self.session.active:
+            self._confirm_quit()
+        else:
+            self.exit(0)
+
+    @work(exclusive=True, group="quit")
+    async def _confirm_quit(self) -> None:
+        if isinstance(self.screen, YesNoDialog):
+            return
+        state = self.session.state if self.session else None
+        left = f" ({state.finished} of {state.to_run} cells done)" if state else ""
+        quit_now = await self.push_screen_wait(YesNoDialog(
+            f"A batch is running{left}. Stop it and quit?\n"
+            "Finished cells stay stored; resume the batch from the home screen.",
+            yes="Stop and quit", no="Keep running"))
+        if quit_now:
+            await self.stop_batch()
+            self.exit(0)
+
+    # ---- command palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        bound = {active.binding.action.removeprefix("app.")
+                 for active in screen.active_bindings.values()}
+        for name, help_text, action in NAVIGATION:
+            if action not in bound:  # the screen's own binding already offers it by name
+                yield SystemCommand(name, help_text, self._action_callback(action))
+
+    def _action_callback(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.run_action(action)
+        return run
+
+
+def make_app(store: Store, catalog: Catalog, settings: Settings,
+             pool_factory: PoolFactory | None = None, *, config_path: Path | None = None,
+             discover: bool = True) -> BenchApp:
+    """Build the app around an open store; the CLI and the tests both come through here."""
+    return BenchApp(store=store, catalog=catalog, settings=settings, pool_factory=pool_factory,
+                    config_path=config_path, discover=discover)

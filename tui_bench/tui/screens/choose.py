@@ -1,0 +1,267 @@
+"""Choose what to run: models, scenarios and options, with the grid size and a time estimate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Select, Static
+
+from tui_bench.catalog import HUMANEVAL_SUITE
+from tui_bench.domain import (
+    DEFAULT_PROMPT_VERSION,
+    DEFAULT_TIER,
+    MODES,
+    BatchSpec,
+    GenerationOptions,
+    ModelRef,
+    normalise_tier,
+)
+from tui_bench.engine.plan import new_batch_id, plan
+from tui_bench.tui.prefs import ChoiceOptions
+from tui_bench.tui.widgets.format import duration
+from tui_bench.tui.widgets.model_picker import ModelPicker
+from tui_bench.tui.widgets.preview import scenario_preview
+from tui_bench.tui.widgets.scenario_tree import ScenarioTree
+
+DEFAULT_CELL_S = 10.0  # the guess per cell when no past run of a model is stored
+
+
+class ChooseScreen(Screen[None]):
+    """Models x scenarios x options; ctrl+r starts the batch and shows it live."""
+
+    SUB_TITLE = "new batch"
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Start batch", priority=True),
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+f", "focus_filter", "Filter models", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timings: dict[str, tuple[float, int]] = {}
+        self._timed_models: tuple[str, ...] = ()
+        self._preview_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        prefs = app.prefs
+        known = set(app.catalog.scenarios)
+        remembered = [s for s in prefs.scenarios
+                      if s in known or s.startswith(f"{HUMANEVAL_SUITE}-")]
+        opts = prefs.options
+        yield Header()
+        with Horizontal(id="choose-main"):
+            with Vertical(id="choose-left"):
+                with Vertical(id="models-box", classes="pane"):
+                    yield ModelPicker(prefs.models, id="models")
+                with Vertical(id="scenarios-box", classes="pane"):
+                    yield ScenarioTree(app.catalog, remembered, id="scenarios")
+            with Vertical(id="choose-right"):
+                with VerticalScroll(id="preview-box", classes="pane"):
+                    yield Static(id="preview")
+                with Grid(id="options", classes="pane"):
+                    yield Label("mode")
+                    yield Select([(m, m) for m in MODES], value=opts.mode if opts.mode in MODES
+                                 else "zero-shot", allow_blank=False, id="opt-mode",
+                                 compact=True)
+                    yield Label("tiers")
+                    yield Input(",".join(opts.tiers), id="opt-tiers", compact=True)
+                    yield Label("version")
+                    yield Input(",".join(opts.prompt_versions), id="opt-version", compact=True)
+                    yield Label("repeat")
+                    yield Input(str(opts.iterations), id="opt-iterations", type="integer",
+                                compact=True)
+                    yield Label("max tok")
+                    yield Input(str(opts.max_tokens), id="opt-max-tokens", type="integer",
+                                compact=True)
+                    yield Label("temp")
+                    yield Input(f"{opts.temperature:g}", id="opt-temperature", type="number",
+                                compact=True)
+                    yield Label("seed")
+                    yield Input("" if opts.seed is None else str(opts.seed), id="opt-seed",
+                                placeholder="none", type="integer", compact=True)
+                    yield Label("workers")
+                    yield Input("" if opts.concurrency is None else str(opts.concurrency),
+                                id="opt-concurrency", placeholder="auto", type="integer",
+                                compact=True)
+        yield Static(id="grid-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#models-box").border_title = "Models · space/enter picks"
+        self.query_one("#scenarios-box").border_title = "Scenarios · space picks"
+        self.query_one("#preview-box").border_title = "Preview"
+        self.query_one("#options").border_title = "Options"
+        app: Any = self.app
+        app.models_changed.subscribe(self, lambda _: self._show_models())
+        self._show_models()
+        self._show_preview()
+        self._update_summary()
+        self.query_one(ScenarioTree).focus() if not app.models else self.query_one(
+            "#model-table").focus()
+
+    def _show_models(self) -> None:
+        app: Any = self.app
+        self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering)
+        self._update_summary()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#model-filter", Input).focus()
+
+    # ---- reacting to choices
+
+    @on(ModelPicker.Changed)
+    @on(ScenarioTree.Changed)
+    @on(Input.Changed, "#options Input")
+    @on(Select.Changed, "#opt-mode")
+    def _changed(self, event: Any) -> None:
+        if isinstance(event, Input.Changed) and event.input.id in ("opt-tiers", "opt-version"):
+            self._show_preview()
+        self._update_summary()
+
+    @on(ScenarioTree.Previewed)
+    def _previewed(self, event: ScenarioTree.Previewed) -> None:
+        self._preview_id = event.scenario.id if event.scenario else None
+        self._show_preview()
+
+    def _show_preview(self) -> None:
+        tree = self.query_one(ScenarioTree)
+        scenario = tree.scenario(self._preview_id) if self._preview_id else None
+        tiers = _split(self.query_one("#opt-tiers", Input).value)
+        versions = _split(self.query_one("#opt-version", Input).value)
+        try:
+            tier = normalise_tier(tiers[0]) if tiers else DEFAULT_TIER
+        except ValueError:
+            tier = DEFAULT_TIER
+        version = versions[0] if versions else DEFAULT_PROMPT_VERSION
+        self.query_one("#preview", Static).update(
+            scenario_preview(scenario, self.app.catalog, tier=tier, version=version))  # type: ignore[attr-defined]
+
+    # ---- the spec the fields describe
+
+    def choice_options(self) -> ChoiceOptions:
+        """Read the option fields; raises ValueError naming the field that is wrong."""
+        def text(field_id: str) -> str:
+            return self.query_one(f"#{field_id}", Input).value.strip()
+
+        def integer(field_id: str, name: str, *, blank: int | None = None) -> int | None:
+            raw = text(field_id)
+            if not raw:
+                return blank
+            try:
+                return int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a whole number") from None
+
+        tiers = []
+        for item in _split(text("opt-tiers")) or [DEFAULT_TIER]:
+            tiers.append(normalise_tier(item))
+        try:
+            temperature = float(text("opt-temperature") or 0)
+        except ValueError:
+            raise ValueError("temperature must be a number") from None
+        mode = self.query_one("#opt-mode", Select).value
+        return ChoiceOptions(
+            tiers=tiers, prompt_versions=_split(text("opt-version")) or [DEFAULT_PROMPT_VERSION],
+            iterations=integer("opt-iterations", "repeat", blank=1) or 1,
+            mode=str(mode), concurrency=integer("opt-concurrency", "workers"),
+            seed=integer("opt-seed", "seed"), temperature=temperature,
+            max_tokens=integer("opt-max-tokens", "max tokens", blank=256) or 256)
+
+    def build_spec(self) -> BatchSpec:
+        """The batch the screen describes; ValueError with a plain reason when it cannot be."""
+        models = list(self.query_one(ModelPicker).selected)
+        scenarios = list(self.query_one(ScenarioTree).marked)
+        if not models:
+            raise ValueError("pick at least one model")
+        if not scenarios:
+            raise ValueError("pick at least one scenario")
+        opts = self.choice_options()
+        try:
+            return BatchSpec(
+                batch_id=new_batch_id(), models=[str(ModelRef.parse(m)) for m in models],
+                scenarios=scenarios, tiers=opts.tiers, prompt_versions=opts.prompt_versions,
+                iterations=opts.iterations, mode=opts.mode,  # type: ignore[arg-type]
+                concurrency=opts.concurrency,
+                options=GenerationOptions(temperature=opts.temperature, seed=opts.seed,
+                                          max_tokens=opts.max_tokens))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            raise ValueError(f"{where}: {err.get('msg')}") from None
+
+    def _estimate(self, spec: BatchSpec, cells: int) -> tuple[float, str]:
+        models = tuple(spec.models)
+        if models != self._timed_models:
+            self._timings = self.app.store.mean_total_ms(list(models))  # type: ignore[attr-defined]
+            self._timed_models = models
+        per_model = cells / max(len(models), 1)
+        seconds = 0.0
+        guessed = []
+        for model in models:
+            timing = self._timings.get(model)
+            if timing is None:
+                guessed.append(model)
+                seconds += per_model * DEFAULT_CELL_S
+            else:
+                seconds += per_model * timing[0] / 1000
+        if not guessed:
+            basis = "from past runs"
+        elif len(guessed) == len(models):
+            basis = "guessed"
+        else:
+            basis = f"partly guessed"
+        return seconds, basis
+
+    def _update_summary(self) -> None:
+        summary = self.query_one("#grid-summary", Static)
+        try:
+            spec = self.build_spec()
+        except ValueError as exc:
+            summary.update(Text.assemble(("✗ ", "bold red"), str(exc)))
+            summary.set_class(True, "invalid")
+            return
+        cells = len(plan(spec))
+        seconds, basis = self._estimate(spec, cells)
+        summary.set_class(False, "invalid")
+        factors = [_count(len(spec.models), "model"), _count(len(spec.scenarios), "scenario"),
+                   _count(len(spec.tiers), "tier")]
+        if len(spec.prompt_versions) > 1:
+            factors.append(_count(len(spec.prompt_versions), "version"))
+        if spec.iterations > 1:
+            factors.append(f"{spec.iterations}×")
+        summary.update(Text.assemble(
+            (_count(cells, "cell"), "bold"), (" = " + " × ".join(factors), "dim"),
+            " · ", (f"~{duration(seconds)}", "bold"), (f" ({basis})", "dim"),
+            " · ", ("ctrl+r", "bold"), " starts"))
+
+    # ---- start
+
+    def action_start(self) -> None:
+        try:
+            spec = self.build_spec()
+        except ValueError as exc:
+            self.notify(str(exc), title="Cannot start", severity="error")
+            return
+        app: Any = self.app
+        app.prefs.models = list(self.query_one(ModelPicker).selected)
+        app.prefs.scenarios = list(self.query_one(ScenarioTree).marked)
+        app.prefs.options = self.choice_options()
+        app.save_prefs()
+        if app.start_batch(spec) is not None:
+            app.show_live()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]

@@ -1,0 +1,84 @@
+"""The live table of cells: one row per run, added when it starts, updated in place after."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui_bench.domain import Cell, RunRecord
+from tui_bench.tui.widgets.format import first_line
+
+COLUMNS: list[tuple[str, str, int | None]] = [
+    ("model", "model", None),
+    ("scenario", "scenario", None),
+    ("tier", "tier", None),
+    ("status", "status", 14),
+    ("score", "score", 5),
+    ("pass", "pass", 4),
+    ("ttft", "ttft", 6),
+    ("tok/s", "tps", 5),
+]
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f}ms" if value < 1000 else f"{value / 1000:.1f}s"
+
+
+class CellsTable(DataTable[str | Text]):
+    """Rows keyed by run id; ``show_running`` and ``show_record`` touch only their own cells."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for label, key, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def add_cell(self, run_id: str, cell: Cell | RunRecord) -> None:
+        if run_id in self.rows:
+            return
+        tier = cell.tier + (f"/{cell.prompt_version}" if cell.prompt_version != "v1" else "")
+        scenario = cell.scenario_id + (f" #{cell.iteration}" if cell.iteration > 1 else "")
+        self.add_row(cell.model, scenario, tier, Text("starting", style="yellow"), "", "", "",
+                     "", key=run_id)
+
+    def show_running(self, run_id: str, tokens: int, attempt: int, retrying: str | None,
+                     ttft_ms: float | None, tps: float | None) -> None:
+        if run_id not in self.rows:
+            return
+        if retrying:
+            status = Text(retrying, style="dark_orange")
+        else:
+            status = Text(f"running {tokens}t" + (f" a{attempt}" if attempt > 1 else ""),
+                          style="yellow")
+        self.update_cell(run_id, "status", status)
+        self.update_cell(run_id, "ttft", ms(ttft_ms))
+        self.update_cell(run_id, "tps", "—" if tps is None else f"{tps:.0f}")
+
+    def show_record(self, record: RunRecord) -> None:
+        if record.run_id not in self.rows:
+            self.add_cell(record.run_id, record)
+        tel = record.telemetry
+        if record.status == "ok":
+            status = Text("ok", style="green")
+        elif record.status == "cancelled":
+            status = Text("cancelled", style="dark_orange")
+        else:
+            status = Text(f"error: {first_line(record.error or '', 40)}", style="bold red")
+        passed = "—" if record.success is None else ("✓" if record.success else "✗")
+        values = {
+            "status": status,
+            "score": "—" if record.auto_score is None else f"{record.auto_score:.2f}",
+            "pass": Text(passed, style="green" if record.success else "red"),
+            "ttft": ms(tel.ttft_ms),
+            "tps": "—" if tel.tokens_per_s is None else f"{tel.tokens_per_s:.0f}",
+        }
+        for column, value in values.items():
+            self.update_cell(record.run_id, column, value)
+
+    def run_id_at_cursor(self) -> str | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key((self.cursor_row, 0))
+        return str(row_key.value)

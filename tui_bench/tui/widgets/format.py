@@ -1,0 +1,78 @@
+"""Small formatting helpers shared by the screens: durations, times, model rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from tui_bench.domain import ModelInfo
+
+
+def duration(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``1h02m``; a dash when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def short_time(stamp: str | None) -> str:
+    """An ISO timestamp as ``MM-DD HH:MM`` (UTC, as stored)."""
+    if not stamp:
+        return "—"
+    try:
+        return datetime.fromisoformat(stamp).strftime("%m-%d %H:%M")
+    except ValueError:
+        return stamp[:16]
+
+
+def number(value: float | None, pattern: str = "{:.2f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+ModelRow = tuple[str | None, Text | str, str, Text]
+
+
+def size_text(info: ModelInfo) -> str:
+    """``135M Q4_1``: parameters and quantization in one short column."""
+    parts = [p for p in (info.parameter_size, info.quantization) if p]
+    return " ".join(parts) or "—"
+
+
+def model_rows(models: list[ModelInfo], errors: dict[str, str],
+               discovering: bool) -> list[ModelRow]:
+    """Rows ``(ref or None, model, size, state)``; a dead backend is one row marked down."""
+    rows: list[ModelRow] = []
+    for info in sorted(models, key=lambda m: m.ref):
+        state = Text("up", style="green") if info.reachable else Text("down", style="red")
+        rows.append((info.ref, info.ref, size_text(info), state))
+    for backend in sorted(errors):
+        rows.append((None, Text(f"{backend}:*", style="dim"), "", Text("down", style="red")))
+    if discovering:
+        rows.append((None, Text("asking backends…", style="dim italic"), "", Text("")))
+    elif not rows:
+        rows.append((None, Text("no models found", style="dim"), "", Text("")))
+    return rows
+
+
+def backend_problems(errors: dict[str, str]) -> Text:
+    """One line per unreachable backend, with the reason it gave."""
+    text = Text()
+    for backend, error in sorted(errors.items()):
+        if text:
+            text.append("\n")
+        text.append(f"{backend} unreachable: ", style="bold red")
+        text.append(first_line(error, 200), style="red")
+    return text
+
+
+def first_line(text: str, limit: int = 60) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[:limit - 1] + "…"
