@@ -1,0 +1,522 @@
+"""The judging screen: a person scores runs against a rubric, keyboard only.
+
+Left, what the model was asked and what it answered; right, one slider per criterion. Blind by
+default: the model, its backend and telemetry, the automatic score and any LLM judge's scores
+stay hidden until the person has saved, so none of them anchors the judgment; afterwards they
+are shown beside the person's scores. A judgment is stored only when every criterion was set.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Callable
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Markdown, Static
+
+from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
+from tui_bench.catalog import Catalog
+from tui_bench.domain import Judgment, Rubric, RunRecord, band_for
+from tui_bench.settings import Settings
+from tui_bench.store import Store
+from tui_bench.store.judging import (
+    QueueEntry,
+    QueueFilter,
+    remember_judge,
+    remembered_judge,
+)
+from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
+from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines
+from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
+
+PAGE_SIZE = 50
+UNJUDGED_LABELS = {"anyone": "not judged by anyone", "me": "not judged by me", "all": "all runs"}
+UNJUDGED_CYCLE = {"anyone": "me", "me": "all", "all": "anyone"}
+
+
+def telemetry_text(run: RunRecord) -> str:
+    """The few telemetry figures a judge may want, unknown ones left out rather than zeroed."""
+    t = run.telemetry
+    parts = []
+    if t.ttft_ms is not None:
+        parts.append(f"first token {t.ttft_ms:.0f} ms")
+    if t.completion_tokens is not None:
+        parts.append(f"{t.completion_tokens} tokens")
+    if t.tokens_per_s is not None:
+        parts.append(f"{t.tokens_per_s:.1f} tok/s")
+    if t.total_ms is not None:
+        parts.append(f"{t.total_ms / 1000:.1f} s")
+    return " · ".join(parts) or "no telemetry"
+
+
+def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | None,
+                      others: list[Judgment]) -> Table:
+    """What blind mode hides: model, backend, telemetry, automatic score, other judges."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold")
+    grid.add_column()
+    backend = run.model.split(":", 1)[0]
+    grid.add_row("Model", f"{run.model} ({backend}) · batch {run.batch_id}")
+    grid.add_row("Telemetry", telemetry_text(run))
+    if run.auto_score is None:
+        auto = "none"
+    else:
+        verdict = "" if run.success is None else (" pass" if run.success else " fail")
+        auto = f"{run.auto_score:.2f}{verdict}"
+        if run.evaluations:
+            auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations)
+    grid.add_row("Automatic", auto)
+    if rubric is not None and (mine is not None or others):
+        table = Table(box=None, padding=(0, 1), show_edge=False)
+        table.add_column("criterion")
+        columns: list[tuple[str, Judgment]] = []
+        if mine is not None:
+            columns.append(("you", mine))
+        columns.extend((f"{j.judge}{' (LLM)' if j.judge_kind == 'model' else ''}", j)
+                       for j in others)
+        for label, _ in columns:
+            table.add_column(label, justify="right")
+        for crit in rubric.criteria:
+            table.add_row(crit.name, *[str(j.scores.get(crit.id, "—")) for _, j in columns])
+        table.add_row(Text("total", style="bold"),
+                      *[f"{j.total} {j.band}" for _, j in columns])
+        grid.add_row("Judges", table)
+    elif rubric is not None:
+        grid.add_row("Judges", "no other judgments")
+    return grid
+
+
+def agreement_renderable(report: AgreementReport, rubric: Rubric) -> Group:
+    """Per criterion: alpha between people, kappa and alpha of the LLM judge against them."""
+    names = {c.id: c.name for c in rubric.criteria}
+    table = Table(box=None, padding=(0, 1))
+    table.add_column("criterion")
+    table.add_column("people α", justify="right")
+    table.add_column("LLM κ", justify="right")
+    table.add_column("LLM α", justify="right")
+    for row in report.rows:
+        table.add_row(names.get(row.criterion, row.criterion),
+                      figure(row.people_alpha, row.people_runs),
+                      figure(row.model_kappa, row.model_runs),
+                      figure(row.model_alpha, row.model_runs))
+    return Group(
+        Text.assemble(("Agreement on ", "bold"), (rubric.id, "bold")),
+        Text(f"people: {', '.join(report.people) or 'none yet'}"),
+        Text(f"LLM judge: {report.model_judge or 'none'}"),
+        table,
+        Text("α Krippendorff (interval), κ Cohen (quadratic weights), n runs; "
+             "n/a: not enough data or no variation", style="italic"))
+
+
+class JudgeScreen(Screen[None]):
+    """Judge runs from a queue, one rubric sheet at a time."""
+
+    CSS_PATH = "judge.tcss"
+    AUTO_FOCUS = "#rubric"
+
+    BINDINGS = [
+        Binding("enter,ctrl+s", "save", "Save & next", priority=False),
+        Binding("up", "criterion(-1)", "Criterion ↑", key_display="↑"),
+        Binding("down", "criterion(1)", "Criterion ↓", key_display="↓"),
+        Binding("left", "nudge(-1)", "−1", show=False),
+        Binding("right", "nudge(1)", "+1", show=False),
+        Binding("shift+left", "nudge(-5)", f"−{BIG_STEP}", show=False),
+        Binding("shift+right", "nudge(5)", f"+{BIG_STEP}", show=False),
+        *[Binding(str(d), f"digit('{d}')", "type a value", show=False) for d in range(10)],
+        Binding("right_square_bracket", "skip", "Skip", key_display="]"),
+        Binding("left_square_bracket", "previous", "Previous", key_display="["),
+        Binding("ctrl+z", "undo", "Undo"),
+        Binding("n", "notes", "Notes"),
+        Binding("a", "anchors", "Anchors"),
+        Binding("g", "agreement", "Agreement"),
+        Binding("b", "blind", "Blind on/off"),
+        Binding("f", "filter", "Filter"),
+        Binding("u", "unjudged", "Unjudged/all"),
+        Binding("i", "rename", "Judge name", show=False),
+        Binding("pagedown", "scroll_output(1)", "Scroll output", show=False),
+        Binding("pageup", "scroll_output(-1)", "Scroll output", show=False),
+        Binding("escape", "leave", "Back"),
+    ]
+
+    def __init__(self, store: Store, catalog: Catalog, settings: Settings | None = None, *,
+                 judge: str | None = None, filters: QueueFilter | None = None,
+                 blind: bool = True, clock: Callable[[], float] = time.monotonic,
+                 page_size: int = PAGE_SIZE) -> None:
+        super().__init__()
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+        self.judge = judge or remembered_judge()
+        self.blind = blind
+        self.clock = clock
+        self.page_size = page_size
+        self.filter = filters or QueueFilter()
+        self.entries: list[QueueEntry] = []
+        self.exhausted = False
+        self.pos = 0
+        self.run: RunRecord | None = None
+        self.rubric: Rubric | None = None
+        self.sheet: ScoreSheet | None = None
+        self.revealed = False
+        self.saved_count = 0
+
+    # ---- layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="judge-status")
+        with Horizontal(id="judge-body"):
+            with VerticalScroll(id="run-pane") as left:
+                left.can_focus = False
+                yield Static(id="run-meta")
+                yield Static("Prompt", classes="section")
+                yield Markdown(id="run-prompt", open_links=False)
+                yield Static("Output", classes="section")
+                # A model's output is not trusted to open a browser.
+                yield Markdown(id="run-output", open_links=False)
+            with VerticalScroll(id="sheet-pane") as right:
+                right.can_focus = False
+                yield Static(id="last-saved")
+                yield RubricPanel(id="rubric")
+                yield Static(id="anchors", classes="panel")
+                yield Input(placeholder="notes: n to write, escape to leave", id="notes")
+                yield Static(id="reveal", classes="panel")
+                yield Static(id="agreement", classes="panel")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one("#anchors").display = False
+        self.query_one("#agreement").display = False
+        self.query_one("#last-saved").display = False
+        await self.reload()
+        if self.judge is None:
+            self.app.push_screen(JudgeNameDialog(), self._named)
+
+    def _named(self, name: str | None) -> None:
+        if name:
+            self.judge = name
+            remember_judge(name)
+            self._status()
+            if self.filter.unjudged == "me":
+                self.call_later(self.reload)
+
+    # ---- the queue
+
+    def _queue_filter(self) -> QueueFilter:
+        return replace(self.filter, judge=self.judge, shuffled=self.blind)
+
+    async def reload(self) -> None:
+        """Start the queue over (after a filter change)."""
+        self.entries, self.exhausted, self.pos = [], False, 0
+        self._load_until(0)
+        await self._show()
+
+    def _load_until(self, index: int) -> bool:
+        """Fetch pages until ``index`` is loaded or the queue ends."""
+        f = self._queue_filter()
+        while index >= len(self.entries) and not self.exhausted:
+            after = self.entries[-1].key if self.entries else None
+            page = self.store.judging_queue(f, after=after, limit=self.page_size)
+            if len(page) < self.page_size:
+                self.exhausted = True
+            self.entries.extend(page)
+        return index < len(self.entries)
+
+    def _status(self) -> None:
+        f = self._queue_filter()
+        waiting = self.store.count_queue(f) if f.unjudged != "all" else None
+        parts = [f"Judging as {self.judge or '(no name yet: i)'}",
+                 "blind" if self.blind else "not blind",
+                 UNJUDGED_LABELS[f.unjudged]]
+        for label, value in (("batch", f.batch_id), ("model", f.model),
+                             ("scenario", f.scenario_id), ("rubric", f.rubric_id)):
+            if value:
+                parts.append(f"{label} {value}")
+        if waiting is not None:
+            parts.append(f"{waiting} waiting")
+        parts.append(f"#{self.pos + 1}" if self.pos < len(self.entries) else "end of queue")
+        if self.saved_count:
+            parts.append(f"{self.saved_count} saved this session")
+        self.query_one("#judge-status", Static).update(" · ".join(parts))
+
+    async def _show(self) -> None:
+        """Put the run at ``self.pos`` on screen with a fresh (or the judge's earlier) sheet."""
+        self.run = self.rubric = self.sheet = None
+        self.revealed = False
+        meta = self.query_one("#run-meta", Static)
+        prompt = self.query_one("#run-prompt", Markdown)
+        output = self.query_one("#run-output", Markdown)
+        notes = self.query_one("#notes", Input)
+        panel = self.query_one(RubricPanel)
+        if not self._load_until(self.pos):
+            self.pos = len(self.entries)
+            meta.update("Nothing (more) to judge with this filter. f changes the filter, "
+                        "u shows runs judged already, [ goes back.")
+            await prompt.update("")
+            await output.update("")
+            self._sheet_visible(False)
+            notes.value = ""
+            self.query_one("#reveal", Static).update("")
+            self._status()
+            return
+        entry = self.entries[self.pos]
+        run = self.store.get_run(entry.run_id)
+        if run is None:  # deleted meanwhile
+            meta.update(f"{entry.run_id} is no longer in the database; ] skips it")
+            self._sheet_visible(False)
+            self._status()
+            return
+        self.run = run
+        rubric, problem = self.store.rubric_for_run(run, self.catalog)
+        mine = self.store.judgment_by(run.run_id, self.judge) if self.judge else None
+        self.rubric = rubric
+        self.revealed = not self.blind or mine is not None
+        await prompt.update(run.prompt or "_(no prompt stored)_")
+        await output.update(run.output or "_(empty output)_")
+        self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
+        if rubric is None:
+            self._sheet_visible(False)
+            notes.value = ""
+            meta.update(f"{self._meta(run)}\n{problem}; ] skips it")
+        else:
+            scores = mine.scores if mine is not None and mine.rubric_id == rubric.id else None
+            self.sheet = ScoreSheet(rubric, scores, clock=self.clock)
+            self._sheet_visible(True)
+            await panel.load(self.sheet)
+            notes.value = mine.notes if mine is not None else ""
+            meta.update(self._meta(run) + ("\nyou judged this run before: saving replaces it"
+                                           if mine is not None else ""))
+        self._refresh_reveal(mine)
+        self._refresh_anchors()
+        self._status()
+
+    def _sheet_visible(self, visible: bool) -> None:
+        """Show or hide the sheet and notes; keys must never land in a hidden notes field."""
+        panel = self.query_one(RubricPanel)
+        panel.display = visible
+        self.query_one("#notes", Input).display = visible
+        if visible:
+            if not isinstance(self.focused, Input):
+                panel.focus()
+        else:
+            self.set_focus(None)
+
+    def _meta(self, run: RunRecord) -> str:
+        who = run.model if self.revealed else "hidden (blind)"
+        return (f"{run.run_id} · scenario {run.scenario_id} · tier {run.tier} · prompt "
+                f"{run.prompt_version}{' · specialist ' + run.specialist if run.specialist else ''}"
+                f" · model {who}")
+
+    def _refresh_reveal(self, mine: Judgment | None = None) -> None:
+        reveal = self.query_one("#reveal", Static)
+        if self.run is None:
+            reveal.update("")
+            return
+        if not self.revealed:
+            reveal.update(Text.assemble(
+                ("Blind", "bold"), ": model, backend and telemetry, the automatic score and "
+                "other judges' scores are hidden until you save (b turns blind mode off)."))
+            return
+        if mine is None and self.judge:
+            mine = self.store.judgment_by(self.run.run_id, self.judge)
+        others = [j for j in self.store.judgments(self.run.run_id)
+                  if not (j.judge_kind == "person" and j.judge == self.judge)]
+        reveal.update(reveal_renderable(self.run, self.rubric, mine, others))
+
+    def _refresh_sheet(self) -> None:
+        if self.sheet is not None:
+            self.query_one(RubricPanel).show(self.sheet)
+            self._refresh_anchors()
+
+    def _refresh_anchors(self) -> None:
+        anchors = self.query_one("#anchors", Static)
+        if self.sheet is not None and anchors.display:
+            anchors.update(anchor_lines(self.sheet.current, self.sheet.value(
+                self.sheet.current.id)))
+
+    # ---- scoring keys
+
+    def action_criterion(self, delta: int) -> None:
+        if self.sheet is not None:
+            self.sheet.move(delta)
+            self._refresh_sheet()
+
+    def action_nudge(self, delta: int) -> None:
+        if self.sheet is not None:
+            self.sheet.step(delta)
+            self._refresh_sheet()
+
+    def action_digit(self, char: str) -> None:
+        if self.sheet is None:
+            return
+        problem = self.sheet.digit(char)
+        if problem:
+            self.notify(problem, severity="warning")
+        self._refresh_sheet()
+
+    def action_undo(self) -> None:
+        if self.sheet is None or self.sheet.undo() is None:
+            self.notify("nothing to undo")
+            return
+        self._refresh_sheet()
+
+    @on(RubricPanel.Picked)
+    def _picked(self, event: RubricPanel.Picked) -> None:
+        if self.sheet is not None and self.sheet.value(event.criterion_id) != event.value:
+            self.sheet.set(event.criterion_id, event.value)
+            self._refresh_sheet()
+
+    # ---- saving and moving
+
+    def judgment(self) -> Judgment | None:
+        """The judgment the sheet holds, or None (with a message) when it cannot be saved."""
+        if self.run is None or self.sheet is None or self.rubric is None:
+            self.notify("nothing to save here", severity="warning")
+            return None
+        if not self.judge:
+            self.notify("not saved: say who is judging first (i)", severity="warning")
+            self.app.push_screen(JudgeNameDialog(), self._named)
+            return None
+        if not self.sheet.complete:
+            names = ", ".join(c.name for c in self.sheet.unset)
+            self.notify(f"not saved: {names} still unset", severity="warning", timeout=6)
+            return None
+        scores = self.sheet.scores
+        percent = self.rubric.percent(scores)
+        return Judgment(
+            run_id=self.run.run_id, judge=self.judge, judge_kind="person",
+            rubric_id=self.rubric.id, rubric_version=self.rubric.version, scores=scores,
+            total=sum(scores.values()), percent=percent, band=band_for(percent),
+            notes=self.query_one("#notes", Input).value.strip(), blind=not self.revealed)
+
+    async def action_save(self) -> None:
+        judgment = self.judgment()
+        if judgment is None or self.run is None:
+            return
+        judgment.judgment_id = self.store.save_judgments([judgment])[0]
+        self.saved_count += 1
+        self._show_last_saved(self.run, judgment)
+        self.pos += 1
+        await self._show()
+
+    def _show_last_saved(self, run: RunRecord, judgment: Judgment) -> None:
+        box = self.query_one("#last-saved", Static)
+        others = [j for j in self.store.judgments(run.run_id)
+                  if not (j.judge_kind == "person" and j.judge == judgment.judge)]
+        head = Text.assemble(("Last saved ", "bold"), f"{run.run_id}: {judgment.total} / "
+                             f"{self.rubric.max_total if self.rubric else '?'} · "
+                             f"{judgment.percent:.0f}% · ", (judgment.band, "bold"))
+        table = Table.grid()
+        table.add_row(head)
+        table.add_row(reveal_renderable(run, self.rubric, judgment, others))
+        box.update(table)
+        box.display = True
+
+    async def action_skip(self) -> None:
+        if self.pos < len(self.entries):
+            self.pos += 1
+        await self._show()
+
+    async def action_previous(self) -> None:
+        if self.pos == 0:
+            self.notify("this is the first run of the queue")
+            return
+        self.pos -= 1
+        await self._show()
+
+    # ---- panels and modes
+
+    def action_notes(self) -> None:
+        self.query_one("#notes", Input).focus()
+
+    @on(Input.Submitted, "#notes")
+    def _notes_done(self) -> None:
+        self.query_one(RubricPanel).focus()
+
+    def action_leave(self) -> None:
+        """Escape: out of the notes first, then close a panel, then leave the screen."""
+        if self.focused is self.query_one("#notes", Input):
+            self.query_one(RubricPanel).focus()
+            return
+        for panel_id in ("#anchors", "#agreement"):
+            panel = self.query_one(panel_id)
+            if panel.display:
+                panel.display = False
+                return
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_anchors(self) -> None:
+        anchors = self.query_one("#anchors", Static)
+        anchors.display = not anchors.display
+        self._refresh_anchors()
+
+    def action_agreement(self) -> None:
+        box = self.query_one("#agreement", Static)
+        box.display = not box.display
+        if box.display:
+            if self.rubric is None:
+                box.update("agreement needs a run with a rubric on screen")
+                return
+            box.update(f"computing agreement on {self.rubric.id}…")
+            self._compute_agreement(self.rubric)
+
+    @work(thread=True, exclusive=True, group="agreement", exit_on_error=False,
+          description="agreement between judges")
+    def _compute_agreement(self, rubric: Rubric) -> None:
+        judgments = self.store.agreement_judgments(rubric.id)
+        report = rubric_agreement(judgments, [c.id for c in rubric.criteria], rubric_id=rubric.id)
+        self.app.call_from_thread(self._show_agreement, report, rubric)
+
+    def _show_agreement(self, report: AgreementReport, rubric: Rubric) -> None:
+        self.query_one("#agreement", Static).update(agreement_renderable(report, rubric))
+
+    async def action_blind(self) -> None:
+        self.blind = not self.blind
+        if not self.blind and self.run is not None:
+            self.revealed = True
+        if self.run is not None:
+            self.query_one("#run-meta", Static).update(self._meta(self.run))
+        self._refresh_reveal()
+        self._status()
+        self.notify("blind mode on: the next runs hide model and scores" if self.blind
+                    else "blind mode off: judgments from now on are recorded as not blind")
+
+    def action_filter(self) -> None:
+        facets = self.store.judging_facets()
+        facets["rubric"] = sorted({*facets.get("rubric", []), *self.catalog.rubrics})
+        self.app.push_screen(QueueFilterDialog(self.filter, facets), self._filtered)
+
+    def _filtered(self, chosen: QueueFilter | None) -> None:
+        if chosen is None:
+            return
+        scenarios = tuple(sorted(s.id for s in self.catalog.scenarios.values()
+                                 if s.rubric == chosen.rubric_id)) if chosen.rubric_id else ()
+        self.filter = replace(chosen, rubric_scenarios=scenarios)
+        self.call_later(self.reload)
+
+    async def action_unjudged(self) -> None:
+        self.filter = replace(self.filter, unjudged=UNJUDGED_CYCLE[self.filter.unjudged])
+        self.notify(f"queue: {UNJUDGED_LABELS[self.filter.unjudged]}")
+        await self.reload()
+
+    def action_rename(self) -> None:
+        self.app.push_screen(JudgeNameDialog(self.judge), self._named)
+
+    def action_scroll_output(self, direction: int) -> None:
+        pane = self.query_one("#run-pane", VerticalScroll)
+        (pane.scroll_page_down if direction > 0 else pane.scroll_page_up)(animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Scoring keys mean nothing while the notes field has the keyboard."""
+        if action in ("digit", "anchors", "agreement", "blind", "filter", "unjudged", "notes",
+                      "rename") and isinstance(self.focused, Input):
+            return False
+        return True
