@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("tui_bench.commands.weights", "update routing weights from the latest scores"),
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
+    "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
 }
 
 
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="alternate models instead of running each model's cells together")
     run.add_argument("--json", metavar="FILE", help="write the batch summary as JSON")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
+                     help="jsonl: one JSON line per finished cell on stdout, for scripts")
     add_common(parser)
     return parser
 

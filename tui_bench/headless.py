@@ -101,6 +101,31 @@ class ProgressPrinter:
                              running=len(self.running), tps=f"{self.tokens / elapsed:.1f}")
 
 
+class JsonLinesPrinter:
+    """One JSON line per finished cell and at the end, flushed at once: for scripts and CI."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, CellFinished):
+            r = event.record
+            line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,
+                    "scenario_id": r.scenario_id, "tier": r.tier, "iteration": r.iteration,
+                    "status": r.status, "auto_score": r.auto_score, "success": r.success,
+                    "error": r.error}
+        elif isinstance(event, BatchStarted):
+            line = {"event": "batch_started", "batch_id": event.batch_id, "total": event.total,
+                    "skipped": event.skipped}
+        elif isinstance(event, BatchFinished):
+            line = {"event": "batch_finished", "batch_id": event.batch_id, "done": event.done,
+                    "failed": event.failed, "status": event.status}
+        else:
+            return
+        self.stream.write(json.dumps(line) + "\n")
+        self.stream.flush()
+
+
 def results_table(runs: list[RunRecord], *, title: str) -> Table:
     evaluators = sorted({e.evaluator for r in runs for e in r.evaluations})
     table = Table(title=title, title_justify="left")
@@ -162,10 +187,16 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
 
 async def run_batch(spec: BatchSpec, *, store: Store, catalog: Catalog, pool: BackendPool,
                     console: Console, resume: bool = False, quiet: bool = False,
-                    persona: Any = None) -> BatchResult:
+                    persona: Any = None, jsonl: Any = None) -> BatchResult:
     """Run a batch with a progress bar; Ctrl+C stops it cleanly, keeping what finished."""
-    printer = ProgressPrinter(console, quiet=quiet)
-    runner = Runner(store, catalog, pool=pool, on_event=printer, persona=persona)
+    printer = ProgressPrinter(console, quiet=quiet or jsonl is not None)
+    listeners: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+
+    def on_event(event: Event) -> None:
+        for listener in listeners:
+            listener(event)
+
+    runner = Runner(store, catalog, pool=pool, on_event=on_event, persona=persona)
     loop = asyncio.get_running_loop()
     interrupted = False
 

@@ -70,26 +70,30 @@ def run_headless(args: argparse.Namespace) -> int:
             spec = spec_from_args(args, [s.id for s in chosen])
             if store.get_batch(spec.batch_id) is not None:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
-        if not args.quiet:
+        jsonl = args.progress == "jsonl"
+        if jsonl:
+            console = Console(stderr=True)  # stdout carries only the JSON lines
+        if not args.quiet and not jsonl:
             cells = len(plan(spec))
             console.print(f"batch [bold]{spec.batch_id}[/]: {len(spec.models)} model(s) × "
                           f"{len(spec.scenarios)} scenario(s) × {len(spec.tiers)} tier(s) × "
                           f"{spec.iterations} iteration(s) = {cells} cells · db {store.path}")
         pool = BackendPool(settings_from(args))
         try:
-            result = asyncio.run(run_batch(spec, store=store, catalog=catalog, pool=pool,
-                                           console=console, resume=bool(args.resume),
-                                           quiet=args.quiet))
+            result = asyncio.run(run_batch(
+                spec, store=store, catalog=catalog, pool=pool, console=console,
+                resume=bool(args.resume), quiet=args.quiet,
+                jsonl=sys.stdout if args.progress == "jsonl" else None))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         summary = batch_summary(store, spec.batch_id)
-        if not args.quiet:
+        if not args.quiet and not jsonl:
             print_report(console, store, spec.batch_id, summary)
-        else:
+        elif not jsonl:
             console.print(spec.batch_id)
         if args.json:
             write_json(Path(args.json), summary)
-            if not args.quiet:
+            if not args.quiet and not jsonl:
                 console.print(f"summary written to {args.json}")
         if result.status == "cancelled":
             print(f"tui-bench: batch {spec.batch_id} stopped; resume with "

@@ -293,6 +293,8 @@ class Runner:
             for attempt in range(1, max_attempts + 1):
                 self._emit(CellStarted(cell, run_id, attempt))
                 async with semaphore:
+                    if attempt == 1:
+                        record.started_at = utc_now()  # when it ran, not when it was queued
                     gen, retries = await self._generate(cell, run_id, backend, name, messages,
                                                         options)
                 record.retries += retries
