@@ -143,11 +143,21 @@ def test_huge_allocation_is_a_memory_failure() -> None:
     assert elapsed < FAST + 2
 
 
+WRITES = {
+    "open": "open({path!r}, 'w').write('escaped')",
+    "os.open": "import os\n    os.open({path!r}, os.O_WRONLY | os.O_CREAT)",
+    "pathlib": "import pathlib\n    pathlib.Path({path!r}).write_text('escaped')",
+    "symlink": "import os\n    os.symlink({path!r}, 'link')\n    open('link', 'w')",
+    "rename": "import os\n    open('inside', 'w').close()\n    os.rename('inside', {path!r})",
+}
+
+
 @pytest.mark.parametrize("target", ["/tmp", "home"])
-def test_write_outside_the_folder_is_refused(target: str) -> None:
+@pytest.mark.parametrize("how", sorted(WRITES))
+def test_write_outside_the_folder_is_refused(target: str, how: str) -> None:
     folder = Path("/tmp") if target == "/tmp" else Path.home()
     path = folder / f"tui-bench-escape-{uuid.uuid4().hex}.txt"
-    code = f"def add(a, b):\n    open({str(path)!r}, 'w').write('escaped')\n    return a + b\n"
+    code = f"def add(a, b):\n    {WRITES[how].format(path=str(path))}\n    return a + b\n"
     try:
         result, _ = run(code)
         assert not path.exists()
@@ -309,3 +319,19 @@ def _is_sandbox_process(pid: int) -> bool:
 
 def test_process_listing_helper_sees_this_process() -> None:
     assert os.getpid() in _processes_of(os.getuid())
+
+
+def test_without_root_the_audit_hook_still_guards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path a normal user takes: no uid change, so the audit hook is the guard."""
+    from tui_bench.scoring import sandbox
+
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    good, _ = run(GOOD)
+    assert good.ok
+    path = f"/tmp/tui-bench-escape-{uuid.uuid4().hex}.txt"
+    escape, _ = run(f"def add(a, b):\n    open({path!r}, 'w')\n    return a + b\n")
+    assert escape.reason is not None and escape.reason.startswith("forbidden: write outside")
+    assert not os.path.exists(path)
+    secret = Path.home() / ".tui-bench-test-secret"
+    peek, _ = run(f"def add(a, b):\n    open({str(secret)!r}).read()\n    return a + b\n")
+    assert peek.reason is not None and peek.reason.startswith("forbidden: read outside sandbox")

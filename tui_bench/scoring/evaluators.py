@@ -328,7 +328,12 @@ def complete_from_prompt(code: str, prompt_block: str, entry_point: str) -> tupl
 
 @evaluator("tests")
 def tests(inp: EvalInput) -> EvalResult:
-    """Run the scenario's tests against the extracted code in the sandbox; share that pass."""
+    """Run the scenario's tests against the extracted code in the sandbox; share that pass.
+
+    Options: ``timeout_s`` (10), ``memory_mb`` (512), ``output_cap`` (64000 bytes), and
+    ``complete_from_prompt`` (put back the imports/helpers/signature the prompt's code block
+    gave, for HumanEval-style "complete this function" tasks).
+    """
     scenario = inp.scenario
     if not scenario.tests:
         return EvalResult.skipped("the scenario has no tests")

@@ -43,6 +43,7 @@ MAX_FAILURES = 50
 RESULT_CHANNEL_CAP = 1_000_000
 EXIT_GRACE_S = 0.2  # after the harness exits, how long to wait for pipes held by leftovers
 SANDBOX_UID_RANGE = (1 << 30, (1 << 31) - 2)  # far above any real account
+NOBODY = 65534
 
 
 @dataclass
@@ -100,6 +101,24 @@ def _private_roots() -> list[str]:
     if os.geteuid() == 0:
         roots.add("/root")
     return sorted(roots)
+
+
+def _claim_folder(workdir: str) -> int | None:
+    """Pick the uid the child will drop to and give it the folder.
+
+    A fresh uid far above real accounts, so concurrent sandboxes cannot signal or read each
+    other and ``RLIMIT_NPROC`` counts only this run. Where such a uid is not mapped (a user
+    namespace), fall back to ``nobody``; where even that fails, run without dropping (the audit
+    hook still guards).
+    """
+    fresh = SANDBOX_UID_RANGE[0] + secrets.randbelow(SANDBOX_UID_RANGE[1] - SANDBOX_UID_RANGE[0])
+    for uid in (fresh, NOBODY):
+        try:
+            os.chown(workdir, uid, uid)
+        except OSError:
+            continue
+        return uid
+    return None
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -182,25 +201,25 @@ def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: flo
                              duration_s=time.monotonic() - started)
     workdir = tempfile.mkdtemp(prefix="tui-bench-sandbox-")
     uid: int | None = None
-    if os.geteuid() == 0:
-        uid = SANDBOX_UID_RANGE[0] + secrets.randbelow(SANDBOX_UID_RANGE[1] - SANDBOX_UID_RANGE[0])
-    payload = {
-        "code": code,
-        "tests": tests,
-        "entry_point": entry_point,
-        "uid": uid,
-        "private_roots": _private_roots(),
-        "limits": {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20},
-    }
+    sweep_uid: int | None = None  # only a uid of our own may have all its processes killed
     proc: subprocess.Popen[bytes] | None = None
     out_r = res_r = -1
     try:
+        if os.geteuid() == 0:
+            uid = _claim_folder(workdir)
+            sweep_uid = uid if uid is not None and uid != NOBODY else None
+        payload = {
+            "code": code,
+            "tests": tests,
+            "entry_point": entry_point,
+            "uid": uid,
+            "private_roots": _private_roots(),
+            "limits": {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20},
+        }
         payload_path = os.path.join(workdir, "payload.json")
         fd = os.open(payload_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle)
-        if uid is not None:
-            os.chown(workdir, uid, uid)
         os.chmod(workdir, 0o700)
 
         out_r, out_w = os.pipe()
@@ -227,7 +246,7 @@ def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: flo
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-            _kill_everything(proc.pid, uid)
+            _kill_everything(proc.pid, sweep_uid)
         for fd_ in (out_r, res_r):
             if fd_ >= 0:
                 os.close(fd_)
