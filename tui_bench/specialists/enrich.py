@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
-
-import httpx
+from typing import Any, Literal
 
 from tui_bench.backends import BackendError, BackendPool, collect
 from tui_bench.domain import DEFAULT_MODEL, GenerationOptions, ModelRef, utc_now
@@ -22,9 +21,9 @@ from tui_bench.settings import Settings
 from tui_bench.specialists.fetch import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
-    USER_AGENT,
     FetchError,
     fetch_document,
+    http_client,
 )
 from tui_bench.specialists.paths import inside, safe_segment, write_numbered
 from tui_bench.specialists.templates import (
@@ -236,7 +235,7 @@ async def enrich_template(
         if on_progress is not None:
             on_progress(EnrichProgress(index, len(docs), doc.title, state, reason))
 
-    async def one(index: int, doc: DocumentEntry, client: httpx.AsyncClient) -> DocumentOutcome:
+    async def one(index: int, doc: DocumentEntry, client: Any) -> DocumentOutcome:
         async with semaphore:
             try:
                 tell(index, doc, "fetching")
@@ -260,10 +259,12 @@ async def enrich_template(
                 return _skip(index, doc, f"fetch failed: {exc}")
             except BackendError as exc:
                 return _skip(index, doc, f"model failed: {exc}")
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return _skip(index, doc, f"model gave no answer in {settings.request_timeout_s:g}s")
             except ValueError as exc:
                 return _skip(index, doc, str(exc))
+            except Exception as exc:  # one odd document must not cost the others
+                return _skip(index, doc, f"{type(exc).__name__}: {exc}")
         tell(index, doc, "enriched")
         return DocumentOutcome(index, doc.title, doc.source, True, metadata=metadata)
 
@@ -272,8 +273,7 @@ async def enrich_template(
         return DocumentOutcome(index, doc.title, doc.source, False, reason=reason)
 
     try:
-        async with httpx.AsyncClient(follow_redirects=True, max_redirects=5,
-                                     headers={"User-Agent": USER_AGENT}) as client:
+        async with http_client() as client:
             outcomes = list(await asyncio.gather(*(one(i, d, client) for i, d in enumerate(docs))))
     finally:
         if own_pool:

@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_BYTES = 2_000_000
@@ -35,12 +37,22 @@ class Fetched:
     capped: bool
 
 
+def http_client() -> httpx.AsyncClient:
+    """A client for document fetches. httpx is imported only now: importing it loads its CLI's
+    ``rich`` dependency, which the headless path should not pay for until it fetches."""
+    import httpx
+
+    return httpx.AsyncClient(follow_redirects=True, max_redirects=5,
+                             headers={"User-Agent": USER_AGENT})
+
+
 class _TextExtractor(HTMLParser):
     """Collects visible text; drops script, style and other non-prose elements."""
 
-    SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "tr",
-             "section", "article", "header", "footer", "ul", "ol", "table", "blockquote"}
+    SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+    BLOCK = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "tr",
+                       "section", "article", "header", "footer", "ul", "ol", "table",
+                       "blockquote"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -77,7 +89,8 @@ def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip()
+             for line in "".join(parser.parts).split("\n"))
     text = "\n".join(line for line in lines if line)
     title = parser.title.strip()
     return f"{title}\n{text}" if title and not text.startswith(title) else text
@@ -135,23 +148,23 @@ def _read_file(path: Path, max_bytes: int) -> tuple[bytes, bool]:
     return data[:max_bytes], len(data) > max_bytes
 
 
-async def fetch_document(source: str, *, root: Path, client: httpx.AsyncClient | None = None,
+async def fetch_document(source: str, *, root: Path,
+                         client: httpx.AsyncClient | None = None,
                          timeout_s: float = DEFAULT_TIMEOUT_S,
                          max_bytes: int = DEFAULT_MAX_BYTES) -> Fetched:
     """Read one document (``https``, ``http``, ``file`` or a path relative to ``root``)."""
     if source.startswith(("https://", "http://")):
         own = client is None
-        http = client or httpx.AsyncClient(follow_redirects=True, max_redirects=5,
-                                           headers={"User-Agent": USER_AGENT})
+        http = client or http_client()
         try:
             return await asyncio.wait_for(_fetch_http(http, source, timeout_s, max_bytes),
                                           timeout=timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise FetchError(f"timed out after {timeout_s:g}s") from None
         finally:
             if own:
                 await http.aclose()
-    if "://" in source:
+    if "://" in source and not source.startswith("file://"):
         raise FetchError(f"unsupported scheme in {source!r} (use https, http, file or a path)")
     path = local_path(source, root)
     try:
@@ -163,6 +176,8 @@ async def fetch_document(source: str, *, root: Path, client: httpx.AsyncClient |
 
 async def _fetch_http(client: httpx.AsyncClient, url: str, timeout_s: float,
                       max_bytes: int) -> Fetched:
+    import httpx
+
     try:
         async with client.stream("GET", url, timeout=timeout_s) as response:
             if response.status_code >= 400:

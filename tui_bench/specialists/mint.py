@@ -10,9 +10,10 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -132,7 +133,7 @@ def _figures(base: SideTotals, spec: SideTotals, scope: str) -> dict[str, Any]:
 
 
 def is_template_run(specialist: str, key: str) -> bool:
-    """Whether a run's specialist value names this template (``x``, ``x.json5``, ``dir/x.json5``)."""
+    """Whether a run's specialist value names this template (``x``, ``x.json5``, ``d/x.json5``)."""
     return bool(specialist) and template_key(specialist) == key
 
 

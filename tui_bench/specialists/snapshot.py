@@ -189,10 +189,10 @@ class _Checker:
     def _check(self, instance: Any, schema: dict[str, Any], where: str, out: list[str]) -> None:
         schema = self._deref(schema)
         here = where or "(top level)"
-        if "anyOf" in schema:
-            if not any(not self._sub(instance, option, where) for option in schema["anyOf"]):
-                out.append(f"{here}: matches none of the allowed shapes")
-                return
+        if "anyOf" in schema and all(self._sub(instance, option, where)
+                                     for option in schema["anyOf"]):
+            out.append(f"{here}: matches none of the allowed shapes")
+            return
         if "type" in schema:
             names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             if not any(self._type_ok(instance, n) for n in names):

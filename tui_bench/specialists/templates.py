@@ -8,9 +8,10 @@ else a versioned copy (``<name>/<version>/<name>.json5``), else the plain ``<nam
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import json5
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -67,7 +68,7 @@ class DocumentEntry(Strict):
     metadata: DocumentMetadata | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "DocumentEntry":
+    def _one_source(self) -> DocumentEntry:
         if (self.url is None) == (self.path is None):
             raise ValueError("give exactly one of url or path")
         if self.url is not None and not self.url.startswith(("https://", "http://", "file://")):
@@ -197,7 +198,7 @@ def template_key(ref: str) -> str:
     """The name a reference means: ``templates/x.json5``, ``x.json5`` and ``x`` are all ``x``."""
     text = ref.strip().replace("\\", "/").rstrip("/")
     name = text.rsplit("/", 1)[-1]
-    return name[: -len(TEMPLATE_SUFFIX)] if name.endswith(TEMPLATE_SUFFIX) else name
+    return name.removesuffix(TEMPLATE_SUFFIX)
 
 
 def _locate(ref: str, templates_dir: Path) -> tuple[str, Path]:
@@ -240,8 +241,8 @@ def _newest_enriched(folder: Path) -> Path | None:
 def _newest_versioned(folder: Path, key: str) -> Path | None:
     if not folder.is_dir():
         return None
-    versions = [p for p in folder.iterdir()
-                if p.is_dir() and p.name != ENRICHED_FOLDER and (p / f"{key}{TEMPLATE_SUFFIX}").is_file()]
+    versions = [p for p in folder.iterdir() if p.is_dir() and p.name != ENRICHED_FOLDER
+                and (p / f"{key}{TEMPLATE_SUFFIX}").is_file()]
     if not versions:
         return None
     newest = max(versions, key=lambda p: version_key(p.name))
