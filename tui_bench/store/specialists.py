@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tui_bench.domain import utc_now
 from tui_bench.store.core import CoreStore, _dumps, _loads
