@@ -97,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
     run.add_argument("--interleave", action="store_true",
                      help="alternate models instead of running each model's cells together")
+    run.add_argument("--specialist", metavar="TEMPLATE",
+                     help="run every cell with and without this specialist template")
+    run.add_argument("--specialist-only", choices=("both", "baseline", "specialist"),
+                     default="both", help="with --specialist: run only one side")
+    run.add_argument("--mint-template", metavar="TEMPLATE",
+                     help="after the batch, mint a snapshot of this template from it")
+    run.add_argument("--snapshots-dir", metavar="DIR", help="where --mint-template writes")
+    run.add_argument("--baseline", metavar="BATCH_ID",
+                     help="CI gate: fail when the batch regressed against this batch")
+    run.add_argument("--fail-under", type=float, metavar="X",
+                     help="CI gate: fail when success rate or mean score is below X (0..1)")
+    run.add_argument("--margin", type=float, default=0.05, metavar="X",
+                     help="CI gate: how much worse than the baseline counts as a regression")
     run.add_argument("--json", metavar="FILE", help="write the batch summary as JSON")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",

@@ -28,6 +28,11 @@ from tui_bench.headless import batch_summary, print_report, run_batch, write_jso
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
     """The grid the flags describe; pydantic's complaints become one-line usage errors."""
     models = split_csv(args.models) or [DEFAULT_MODEL]
+    specialists = [""]
+    if args.specialist:
+        from tui_bench.specialists.templates import specialist_axis, template_key
+
+        specialists = specialist_axis(template_key(args.specialist), only=args.specialist_only)
     try:
         for model in models:
             ModelRef.parse(model)
@@ -38,6 +43,7 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
         spec = BatchSpec(
             batch_id=batch_id, models=models, scenarios=scenario_ids,
             tiers=split_csv(args.tier) or ["L2"], prompt_versions=split_csv(args.prompt_version) or ["v1"],
+            specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
             group_by_model=not args.interleave)
@@ -78,11 +84,16 @@ def run_headless(args: argparse.Namespace) -> int:
             console.print(f"batch [bold]{spec.batch_id}[/]: {len(spec.models)} model(s) × "
                           f"{len(spec.scenarios)} scenario(s) × {len(spec.tiers)} tier(s) × "
                           f"{spec.iterations} iteration(s) = {cells} cells · db {store.path}")
+        persona = None
+        if any(spec.specialists) or args.mint_template:
+            persona = _persona(args, spec)
+        if args.fail_under is not None and not 0 <= args.fail_under <= 1:
+            raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
         try:
             result = asyncio.run(run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
-                resume=bool(args.resume), quiet=args.quiet,
+                resume=bool(args.resume), quiet=args.quiet, persona=persona,
                 jsonl=sys.stdout if args.progress == "jsonl" else None))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
@@ -95,6 +106,12 @@ def run_headless(args: argparse.Namespace) -> int:
             write_json(Path(args.json), summary)
             if not args.quiet and not jsonl:
                 console.print(f"summary written to {args.json}")
+        if args.mint_template and result.status != "cancelled":
+            _mint(args, store, spec.batch_id, console)
+        if args.fail_under is not None or args.baseline:
+            gate_code = _gate(args, store, spec.batch_id, console)
+            if gate_code:
+                return gate_code
         if result.status == "cancelled":
             print(f"tui-bench: batch {spec.batch_id} stopped; resume with "
                   f"--resume {spec.batch_id}", file=sys.stderr)
@@ -109,3 +126,57 @@ def run_headless(args: argparse.Namespace) -> int:
     except CommandError as exc:
         print(f"tui-bench: {exc}", file=sys.stderr)
         return 1
+
+
+def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]
+    """Resolve every specialist template now, so a bad name fails before any cell runs."""
+    from tui_bench import locations
+    from tui_bench.specialists.templates import TemplateError, persona_resolver
+
+    persona = persona_resolver(locations.templates_dir(args.templates_dir))
+    try:
+        for name in filter(None, spec.specialists):
+            persona(name)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
+    return persona
+
+
+def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> None:  # type: ignore[no-untyped-def]
+    from tui_bench import locations
+    from tui_bench.specialists.mint import MintError, mint_snapshot
+
+    try:
+        minted = mint_snapshot(store, args.mint_template, batch_id,
+                               templates_dir=locations.templates_dir(args.templates_dir),
+                               output_dir=locations.snapshots_dir(args.snapshots_dir))
+    except MintError as exc:
+        raise CommandError(f"cannot mint: {exc}") from None
+    comp = minted.comparison
+    console.print(f"minted {minted.path} (template {minted.resolved.describe()})")
+    def num(value: float | None) -> str:
+        return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
+
+    console.print(f"  baseline mean {num(comp.baseline_mean)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {num(comp.specialist_mean)} ({comp.specialist_runs} runs), "
+                  f"improvement {num(comp.improvement)}")
+    for note in comp.notes:
+        console.print(f"  {note}")
+
+
+def _gate(args: argparse.Namespace, store, batch_id: str, console: Console) -> int:  # type: ignore[no-untyped-def]
+    from tui_bench.analysis.gate import evaluate_gate
+
+    if args.baseline and store.get_batch(args.baseline) is None:
+        raise CommandError(f"no baseline batch {args.baseline!r} in {store.path}")
+    verdict = evaluate_gate(store, batch_id, fail_under=args.fail_under,
+                            baseline=args.baseline, margin=args.margin)
+    for reason in verdict.reasons:
+        print(f"gate: {reason}", file=sys.stderr if not verdict.passed else sys.stdout)
+    for cell in verdict.regressed_cells:
+        before = "—" if cell.score_before is None else f"{cell.score_before:.2f}"
+        after = "—" if cell.score_after is None else f"{cell.score_after:.2f}"
+        print(f"gate: regressed {cell.label()}: {before} → {after}", file=sys.stderr)
+    if verdict.passed:
+        console.print("gate: passed")
+    return verdict.exit_code
