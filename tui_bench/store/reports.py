@@ -188,8 +188,7 @@ class ReportQueries(CoreStore):
     def count_batch_page(self, *, search: str | None = None, mode: str | None = None,
                          status: str | None = None) -> int:
         where, params = self._batch_filters(search, mode, status)
-        return int(self.conn.execute(f"SELECT count(*) FROM batches {where}",
-                                     params).fetchone()[0])
+        return int(self.query(f"SELECT count(*) AS n FROM batches {where}", params)[0]["n"])
 
     def batch_figures(self, batch_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Run counts, passes and the mean score of each batch, in one grouped query."""
@@ -205,6 +204,15 @@ class ReportQueries(CoreStore):
                 FROM runs WHERE batch_id IN ({_placeholders(batch_ids)})
                 GROUP BY batch_id""", list(batch_ids))
         return {r.pop("batch_id"): r for r in rows}
+
+    def previous_batch(self, batch_id: str) -> str | None:
+        """The batch created just before this one: the natural baseline to compare with."""
+        rows = self.query(
+            """SELECT p.batch_id FROM batches b JOIN batches p
+                 ON (p.created_at, p.batch_id) < (b.created_at, b.batch_id)
+               WHERE b.batch_id = ? ORDER BY p.created_at DESC, p.batch_id DESC LIMIT 1""",
+            (batch_id,))
+        return rows[0]["batch_id"] if rows else None
 
     def batch_modes(self) -> list[str]:
         return [r["mode"] for r in self.query("SELECT DISTINCT mode FROM batches ORDER BY mode")]
@@ -262,7 +270,7 @@ class ReportQueries(CoreStore):
                        WHERE batch_id NOT IN (SELECT batch_id FROM report_rollup_fresh)
                        UNION SELECT DISTINCT batch_id FROM report_rollup
                        WHERE batch_id NOT IN (SELECT batch_id FROM report_rollup_fresh)"""
-        if not self.conn.execute(stale_sql + " LIMIT 1").fetchone():
+        if not self.query(stale_sql + " LIMIT 1"):
             return 0
         with self.transaction() as conn:
             stale = [row[0] for row in conn.execute(stale_sql).fetchall()]
@@ -546,6 +554,6 @@ class ReportQueries(CoreStore):
 
     def database_size(self) -> int:
         """Bytes in the main database file (pages times page size)."""
-        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
-        size = self.conn.execute("PRAGMA page_size").fetchone()[0]
-        return int(pages) * int(size)
+        row = self.query("SELECT page_count * page_size AS size "
+                         "FROM pragma_page_count(), pragma_page_size()")[0]
+        return int(row["size"])

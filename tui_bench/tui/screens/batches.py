@@ -1,0 +1,587 @@
+"""The batch browser: every batch, newest first, a page at a time; a batch's runs; compare.
+
+Three screens live here because they are one feature: ``BatchesScreen`` (the list, with search
+and a mode filter), ``BatchDetailScreen`` (a batch's cells and runs, each run's output,
+evaluations, judgments and telemetry) and ``BatchCompareScreen`` (two batches cell by cell).
+Every query runs in a thread worker and asks the store for one page, so the screens stay
+instant on a database of 100,000 runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
+from tui_bench.analysis.export import fmt, pct
+from tui_bench.catalog import Catalog
+from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
+from tui_bench.settings import Settings
+from tui_bench.store import Store
+
+PAGE_SIZE = 50
+RUN_PAGE_SIZE = 200
+MODE_CYCLE: tuple[str | None, ...] = (None, *MODES)
+
+
+def duration_text(started: str | None, finished: str | None, status: str = "") -> str:
+    """``42s``, ``12m``, ``1.5h``; "running" for a batch still going, a dash when unknown."""
+    if not started or not finished:
+        return "running" if status == "running" else "—"
+    try:
+        seconds = (datetime.fromisoformat(finished)
+                   - datetime.fromisoformat(started)).total_seconds()
+    except ValueError:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def created_text(stamp: str | None) -> str:
+    return (stamp or "—")[:16].replace("T", " ")
+
+
+def verdict_text(status: str, success: Any) -> Text:
+    if status != "ok":
+        return Text(status, style="red")
+    if success is None:
+        return Text("—")
+    return Text("pass", style="green") if success else Text("fail", style="yellow")
+
+
+# --------------------------------------------------------------------------- the list
+
+
+class BatchesScreen(Screen[None]):
+    """All batches, newest first, with their figures; search, filter, open, compare."""
+
+    CSS_PATH = "batches.tcss"
+    SUB_TITLE = "Batches"
+    AUTO_FOCUS = "#batch-table"
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=True, priority=False),
+        Binding("space", "mark", "Mark to compare"),
+        Binding("c", "compare", "Compare"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("f", "mode_filter", "Mode filter"),
+        Binding("pagedown,n", "page(1)", "Next page", key_display="PgDn"),
+        Binding("pageup,p", "page(-1)", "Previous page", key_display="PgUp"),
+        Binding("r", "reload", "Refresh"),
+        Binding("escape", "leave", "Back"),
+    ]
+
+    def __init__(self, store: Store, catalog: Catalog | None = None,
+                 settings: Settings | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+        self.page = 0
+        self.total = 0
+        self.search = ""
+        self.mode: str | None = None
+        self.marked: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="batches-status")
+        yield Input(placeholder="search batch id, model, scenario or notes…  (/)",
+                    id="batch-search")
+        yield DataTable(id="batch-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#batch-table", DataTable)
+        table.add_column("", key="mark", width=1)
+        for label in ("batch", "created", "mode", "status", "models", "scenarios", "cells",
+                      "done", "failed", "score", "duration"):
+            table.add_column(label, key=label)
+        self.action_reload()
+
+    # ---- loading
+
+    def action_reload(self) -> None:
+        self._load(self.page, self.search, self.mode)
+
+    @work(thread=True, exclusive=True, group="batch-page", exit_on_error=False,
+          description="batch page")
+    def _load(self, page: int, search: str, mode: str | None) -> None:
+        rows = self.store.batch_page(limit=PAGE_SIZE, offset=page * PAGE_SIZE,
+                                     search=search or None, mode=mode)
+        total = self.store.count_batch_page(search=search or None, mode=mode)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, rows, total)
+
+    def _show(self, rows: list[dict[str, Any]], total: int) -> None:
+        self.rows, self.total = rows, total
+        table = self.query_one("#batch-table", DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(
+                "✓" if r["batch_id"] in self.marked else "", r["batch_id"],
+                created_text(r["created_at"]), r["mode"], r["status"], str(len(r["models"])),
+                str(len(r["scenarios"])), str(r["total_cells"]), str(r["done"]),
+                Text(str(r["failed"]), style="red" if r["failed"] else ""),
+                fmt(r["mean_score"], "{:.3f}"),
+                duration_text(r["started_at"], r["finished_at"], r["status"]),
+                key=r["batch_id"])
+        self._status()
+
+    def _status(self) -> None:
+        pages = max(1, -(-self.total // PAGE_SIZE))
+        parts = [f"{self.total} batch{'es' if self.total != 1 else ''}",
+                 f"page {self.page + 1}/{pages}"]
+        if self.search:
+            parts.append(f"search “{self.search}”")
+        parts.append(f"mode: {self.mode or 'all'}")
+        if self.marked:
+            parts.append("marked: " + ", ".join(self.marked))
+        if not self.rows:
+            parts.append("no batches" + (" match" if self.search or self.mode else " yet"))
+        self.query_one("#batches-status", Static).update(" · ".join(parts))
+
+    # ---- actions
+
+    def _current(self) -> str | None:
+        table = self.query_one("#batch-table", DataTable)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            return None
+        return str(self.rows[table.cursor_row]["batch_id"])
+
+    @on(DataTable.RowSelected, "#batch-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        batch_id = self._current()
+        if batch_id is not None:
+            self.app.push_screen(BatchDetailScreen(self.store, batch_id))
+
+    def action_mark(self) -> None:
+        batch_id = self._current()
+        if batch_id is None:
+            return
+        if batch_id in self.marked:
+            self.marked.remove(batch_id)
+        else:
+            self.marked = [*self.marked, batch_id][-2:]
+        table = self.query_one("#batch-table", DataTable)
+        for index, row in enumerate(self.rows):
+            table.update_cell_at((index, 0), "✓" if row["batch_id"] in self.marked else "")
+        self._status()
+
+    def action_compare(self) -> None:
+        """Compare the two marked batches, or the marked one with the highlighted one, or the
+        highlighted one with the batch before it."""
+        current = self._current()
+        if len(self.marked) == 2:
+            pair = self.marked
+        elif len(self.marked) == 1 and current and current != self.marked[0]:
+            pair = [self.marked[0], current]
+        elif current:
+            previous = self.store.previous_batch(current)
+            if previous is None:
+                self.notify("no earlier batch to compare with; mark two with space",
+                            severity="warning")
+                return
+            pair = [previous, current]
+        else:
+            return
+        before, after = self._oldest_first(pair)
+        self.app.push_screen(BatchCompareScreen(self.store, before, after))
+
+    def _oldest_first(self, pair: list[str]) -> tuple[str, str]:
+        created = {r["batch_id"]: r["created_at"] for r in self.rows}
+        a, b = pair
+        if a in created and b in created and created[a] > created[b]:
+            return b, a
+        return a, b
+
+    def action_search(self) -> None:
+        self.query_one("#batch-search", Input).focus()
+
+    @on(Input.Changed, "#batch-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search = event.value.strip()
+        self.page = 0
+        self.action_reload()
+
+    @on(Input.Submitted, "#batch-search")
+    def _search_done(self) -> None:
+        self.query_one("#batch-table", DataTable).focus()
+
+    def action_mode_filter(self) -> None:
+        index = MODE_CYCLE.index(self.mode) if self.mode in MODE_CYCLE else 0
+        self.mode = MODE_CYCLE[(index + 1) % len(MODE_CYCLE)]
+        self.page = 0
+        self.action_reload()
+
+    def action_page(self, step: int) -> None:
+        last = max(0, (self.total - 1) // PAGE_SIZE)
+        page = min(max(0, self.page + step), last)
+        if page != self.page:
+            self.page = page
+            self.action_reload()
+
+    def action_leave(self) -> None:
+        search = self.query_one("#batch-search", Input)
+        if search.has_focus and search.value:
+            search.value = ""
+            return
+        if search.has_focus:
+            self.query_one("#batch-table", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+
+# --------------------------------------------------------------------------- one batch
+
+
+def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt],
+               judged: dict[str, Any] | None = None) -> Group:
+    """A run as rich renderables: cell, verdict, telemetry, evaluations, judgments, output."""
+    head = Table.grid(padding=(0, 1))
+    head.add_column(style="bold")
+    head.add_column()
+    spec = f" +{run.specialist}" if run.specialist else ""
+    head.add_row("Run", run.run_id)
+    head.add_row("Cell", f"{run.model} · {run.scenario_id} · {run.tier}/{run.prompt_version}"
+                 f"{spec} #{run.iteration}")
+    verdict = verdict_text(run.status, run.success)
+    score = Text.assemble(fmt(run.auto_score, "{:.3f}"), "  ", verdict)
+    if run.attempts > 1:
+        score.append(f"  after {run.attempts} attempts")
+    head.add_row("Score", score)
+    t = run.telemetry
+    telemetry = " · ".join(p for p in (
+        t.ttft_ms is not None and f"first token {t.ttft_ms:.0f} ms",
+        t.total_ms is not None and f"total {t.total_ms / 1000:.1f} s",
+        t.completion_tokens is not None and f"{t.completion_tokens} tokens",
+        t.tokens_per_s is not None and f"{t.tokens_per_s:.1f} tok/s",
+        t.load_ms is not None and f"load {t.load_ms:.0f} ms",
+        t.cost is not None and f"${t.cost:.4f}",
+        t.done_reason and f"stop: {t.done_reason}",
+        t.host and f"host {t.host}",
+    ) if p) or "no telemetry"
+    head.add_row("Telemetry", telemetry)
+    parts: list[Any] = [head]
+    if run.error:
+        parts.append(Text(f"Error: {run.error}", style="red"))
+    if run.evaluations:
+        table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
+        for name in ("evaluator", "score", "weight", "detail"):
+            table.add_column(name, justify="right" if name in ("score", "weight") else "left")
+        for e in run.evaluations:
+            detail = ", ".join(f"{k}={v}" for k, v in list(e.detail.items())[:4])
+            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}", detail[:80])
+        parts.append(table)
+    if judgments:
+        table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
+        for name in ("judge", "kind", "rubric", "total", "percent", "band", "notes"):
+            table.add_column(name, justify="right" if name in ("total", "percent") else "left")
+        for j in judgments:
+            table.add_row(j.judge, j.judge_kind, f"{j.rubric_id} v{j.rubric_version}",
+                          str(j.total), f"{j.percent:.0f}%", j.band, (j.notes or j.reason)[:60])
+        parts.append(table)
+    elif judged is None:
+        parts.append(Text("Not judged yet.", style="dim"))
+    if attempts:
+        table = Table(title="Attempts", title_justify="left", box=None, padding=(0, 1))
+        for name in ("#", "score", "verdict", "feedback"):
+            table.add_column(name)
+        for a in attempts:
+            table.add_row(str(a.attempt), fmt(a.auto_score, "{:.3f}"),
+                          "—" if a.success is None else ("pass" if a.success else "fail"),
+                          (a.feedback or "")[:80])
+        parts.append(table)
+    parts.append(Text("Output", style="bold"))
+    parts.append(Text(run.output or "(no output)", style="" if run.output else "dim"))
+    return Group(*parts)
+
+
+class BatchDetailScreen(Screen[None]):
+    """One batch: its cells and runs on the left, the highlighted run in full on the right."""
+
+    CSS_PATH = "batches.tcss"
+    SUB_TITLE = "Batch"
+    AUTO_FOCUS = "#run-table"
+
+    BINDINGS = [
+        Binding("c", "compare", "Compare with previous"),
+        Binding("x", "export", "Export HTML"),
+        Binding("pagedown,n", "page(1)", "Next runs", key_display="PgDn"),
+        Binding("pageup,p", "page(-1)", "Previous runs", key_display="PgUp"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, store: Store, batch_id: str) -> None:
+        super().__init__()
+        self.store = store
+        self.batch_id = batch_id
+        self.page = 0
+        self.total = 0
+        self.rows: list[dict[str, Any]] = []
+        self.shown_run: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="batch-head")
+        with Horizontal(id="batch-body"):
+            yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="run-pane"):
+                yield Static("", id="run-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#run-table", DataTable)
+        for label in ("model", "scenario", "tier", "version", "specialist", "#", "verdict",
+                      "score", "tok/s"):
+            table.add_column(label, key=label)
+        self._load_head()
+        self._load_runs(0)
+
+    @work(thread=True, exclusive=True, group="batch-head", exit_on_error=False)
+    def _load_head(self) -> None:
+        batch = self.store.get_batch(self.batch_id)
+        figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
+        self.app.call_from_thread(self._show_head, batch, figures)
+
+    def _show_head(self, batch: dict[str, Any] | None, figures: dict[str, Any]) -> None:
+        head = self.query_one("#batch-head", Static)
+        if batch is None:
+            head.update(Text(f"no batch {self.batch_id}", style="red"))
+            return
+        self.total = int(figures.get("runs") or 0)
+        runs, done = figures.get("runs") or 0, figures.get("done") or 0
+        passed, scored = figures.get("passed") or 0, figures.get("scored") or 0
+        lines = [
+            Text.assemble((self.batch_id, "bold"), f" · {batch['mode']} · {batch['status']} · "
+                          f"created {created_text(batch['created_at'])} · "
+                          f"{duration_text(batch['started_at'], batch['finished_at'], batch['status'])}"),
+            Text(f"models: {', '.join(batch['models']) or '—'}"),
+            Text(f"scenarios: {', '.join(batch['scenarios'][:12]) or '—'}"
+                 + (f" and {len(batch['scenarios']) - 12} more"
+                    if len(batch["scenarios"]) > 12 else "")),
+            Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
+                 f"{runs - done} failed · success {pct(passed / scored if scored else None)} · "
+                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')}"),
+        ]
+        head.update(Group(*lines))
+
+    @work(thread=True, exclusive=True, group="batch-runs", exit_on_error=False)
+    def _load_runs(self, page: int) -> None:
+        rows = self.store.batch_runs_page(self.batch_id, limit=RUN_PAGE_SIZE,
+                                          offset=page * RUN_PAGE_SIZE)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_runs, page, rows)
+
+    def _show_runs(self, page: int, rows: list[dict[str, Any]]) -> None:
+        self.page, self.rows = page, rows
+        table = self.query_one("#run-table", DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
+                          r["specialist"] or "—", str(r["iteration"]),
+                          verdict_text(r["status"], r["success"]),
+                          fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
+                          key=r["run_id"])
+        if rows:
+            self._load_run(rows[0]["run_id"])
+        else:
+            self.query_one("#run-detail", Static).update(Text("No runs in this batch yet.",
+                                                              style="dim"))
+
+    @on(DataTable.RowHighlighted, "#run-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value != self.shown_run:
+            self._load_run(str(event.row_key.value))
+
+    @work(thread=True, exclusive=True, group="run-detail", exit_on_error=False)
+    def _load_run(self, run_id: str) -> None:
+        run = self.store.get_run(run_id)
+        if run is None:
+            return
+        judgments = self.store.judgments(run_id)
+        attempts = self.store.attempts(run_id)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_run, run, judgments, attempts)
+
+    def _show_run(self, run: RunRecord, judgments: list[Judgment],
+                  attempts: list[Attempt]) -> None:
+        self.shown_run = run.run_id
+        self.query_one("#run-detail", Static).update(run_detail(run, judgments, attempts))
+        self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
+
+    def action_page(self, step: int) -> None:
+        last = max(0, (self.total - 1) // RUN_PAGE_SIZE)
+        page = min(max(0, self.page + step), last)
+        if page != self.page:
+            self._load_runs(page)
+
+    def action_compare(self) -> None:
+        previous = self.store.previous_batch(self.batch_id)
+        if previous is None:
+            self.notify("no earlier batch to compare with", severity="warning")
+            return
+        self.app.push_screen(BatchCompareScreen(self.store, previous, self.batch_id))
+
+    def action_export(self) -> None:
+        self._export(Path.cwd() / f"{self.batch_id}.html")
+
+    @work(thread=True, exclusive=True, group="batch-export", exit_on_error=False)
+    def _export(self, path: Path) -> None:
+        from tui_bench.analysis.export import export_batch
+
+        try:
+            text = export_batch(self.store, self.batch_id, "html")
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except (OSError, KeyError) as exc:
+            self.app.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"written to {path}", title="Exported")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+COMPARE_VIEWS = ("changed", "flips", "regressed", "improved", "all")
+
+
+class BatchCompareScreen(Screen[None]):
+    """Two batches cell by cell: what improved, what regressed, which cells flipped."""
+
+    CSS_PATH = "batches.tcss"
+    SUB_TITLE = "Compare batches"
+    AUTO_FOCUS = "#compare-table"
+
+    BINDINGS = [
+        Binding("f", "view", "Show: changed/flips/regressed/improved/all"),
+        Binding("s", "swap", "Swap sides"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, store: Store, before: str, after: str) -> None:
+        super().__init__()
+        self.store = store
+        self.before = before
+        self.after = after
+        self.view = COMPARE_VIEWS[0]
+        self.comparison: BatchComparison | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("comparing…", id="compare-summary")
+        yield DataTable(id="compare-models", cursor_type="none", zebra_stripes=True)
+        yield Static("", id="compare-view")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        models = self.query_one("#compare-models", DataTable)
+        for label in ("model", "cells", "improved", "regressed", "fail→pass", "pass→fail",
+                      "before", "after", "change", "tok/s change"):
+            models.add_column(label, key=label)
+        table = self.query_one("#compare-table", DataTable)
+        for label in ("model", "scenario", "tier", "version", "specialist", "#", "before",
+                      "after", "change", "flip", "tok/s change"):
+            table.add_column(label, key=label)
+        self._compare()
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _compare(self) -> None:
+        try:
+            comparison = compare_batches(self.store, self.before, self.after)
+        except KeyError as exc:
+            self.app.call_from_thread(self._missing, str(exc.args[0]))
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, comparison)
+
+    def _missing(self, batch_id: str) -> None:
+        self.query_one("#compare-summary", Static).update(
+            Text(f"no batch {batch_id}", style="red"))
+
+    def _show(self, comparison: BatchComparison) -> None:
+        self.comparison = comparison
+        s = comparison.summary
+        lines = [
+            Text.assemble((comparison.before, "bold"), " → ", (comparison.after, "bold"),
+                          f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
+                          " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
+                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
+            Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
+                 f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
+                 f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
+                 f"{fmt(s.tps_after, '{:.1f}')} ({fmt(s.tps_change, '{:+.1f}')})"),
+        ]
+        if comparison.only_before or comparison.only_after:
+            lines.append(Text(f"{len(comparison.only_before)} cell(s) only in "
+                              f"{comparison.before}, {len(comparison.only_after)} only in "
+                              f"{comparison.after}", style="dim"))
+        self.query_one("#compare-summary", Static).update(Group(*lines))
+        models = self.query_one("#compare-models", DataTable)
+        models.clear()
+        for model, g in comparison.per_model().items():
+            models.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
+                           str(g.broke), fmt(g.mean_before, "{:.3f}"),
+                           fmt(g.mean_after, "{:.3f}"), fmt(g.mean_change, "{:+.3f}"),
+                           fmt(g.tps_change, "{:+.1f}"))
+        self._fill()
+
+    def _cells(self) -> list[CellChange]:
+        assert self.comparison is not None
+        c = self.comparison
+        if self.view == "changed":
+            cells = [x for x in c.cells if x.verdict(c.min_change) != "same"]
+        elif self.view == "flips":
+            cells = c.flips()
+        elif self.view in ("regressed", "improved"):
+            cells = c.with_verdict(self.view)
+        else:
+            cells = list(c.cells)
+        return sorted(cells, key=lambda x: (x.flip is None, x.score_change or 0.0))
+
+    def _fill(self) -> None:
+        if self.comparison is None:
+            return
+        cells = self._cells()
+        table = self.query_one("#compare-table", DataTable)
+        table.clear()
+        for c in cells:
+            before = fmt(c.score_before, "{:.3f}") if c.status_before == "ok" else c.status_before
+            after = fmt(c.score_after, "{:.3f}") if c.status_after == "ok" else c.status_after
+            flip = {"fixed": Text("fail → pass", style="green"),
+                    "broke": Text("pass → fail", style="red")}.get(c.flip or "", Text(""))
+            change = c.score_change
+            table.add_row(c.model, c.scenario_id, c.tier, c.prompt_version, c.specialist or "—",
+                          str(c.iteration), before, after,
+                          Text(fmt(change, "{:+.3f}"), style="" if change is None else (
+                              "green" if change > 0 else "red" if change < 0 else "")),
+                          flip, fmt(c.tps_change, "{:+.1f}"))
+        self.query_one("#compare-view", Static).update(
+            f"showing: {self.view} · {len(cells)} cell(s)  (f to change)")
+
+    def action_view(self) -> None:
+        self.view = COMPARE_VIEWS[(COMPARE_VIEWS.index(self.view) + 1) % len(COMPARE_VIEWS)]
+        self._fill()
+
+    def action_swap(self) -> None:
+        self.before, self.after = self.after, self.before
+        self._compare()

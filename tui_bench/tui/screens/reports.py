@@ -1,0 +1,300 @@
+"""Reports: rankings (overall and per category), score over time, difficulty, specialists,
+effort, surprises and the routing weights, over every batch or one.
+
+The whole report is built in a thread worker from the store's rollup (a few milliseconds on
+100,000 runs), then each tab fills its table; score over time is a textual-plotext chart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+from textual_plotext import PlotextPlot
+
+from tui_bench.analysis.export import fmt, pct
+from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
+from tui_bench.analysis.report import Report, build_report
+from tui_bench.analysis.weights import current_weights
+from tui_bench.catalog import Catalog
+from tui_bench.settings import Settings
+from tui_bench.store import Store
+
+TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights")
+MAX_SERIES = 8  # lines on the chart: the best-ranked models, so it stays readable
+
+
+def _columns(table: DataTable, labels: tuple[str, ...]) -> None:
+    table.clear(columns=True)
+    for label in labels:
+        table.add_column(label, key=label)
+
+
+class ReportsScreen(Screen[None]):
+    """Leaderboards and what they hide, a tab each."""
+
+    CSS_PATH = "reports.tcss"
+    SUB_TITLE = "Reports"
+    AUTO_FOCUS = "#ranking-table"
+
+    BINDINGS = [
+        Binding("g", "category(1)", "Next category"),
+        Binding("G", "category(-1)", "Previous category", show=False),
+        Binding("b", "batch", "Batch scope"),
+        Binding("r", "reload", "Refresh"),
+        *[Binding(str(i + 1), f"tab('{tab}')", tab.replace("-", " "), show=False)
+          for i, tab in enumerate(TABS)],
+        Binding("escape", "leave", "Back"),
+    ]
+
+    def __init__(self, store: Store, catalog: Catalog | None = None,
+                 settings: Settings | None = None, *, batch_id: str | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+        self.batch_id = batch_id
+        self.report: Report | None = None
+        self.weights: dict[str, dict[str, float]] = {}
+        self.category = OVERALL
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="reports-bar"):
+            yield Static("", id="reports-status")
+            yield Input(placeholder="batch id (empty: every batch)", id="report-batch")
+        with TabbedContent(initial="ranking", id="report-tabs"):
+            with TabPane("Ranking", id="ranking"):
+                yield Static("", id="ranking-title", classes="report-title")
+                yield DataTable(id="ranking-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Over time", id="over-time"):
+                yield PlotextPlot(id="over-time-plot")
+            with TabPane("Difficulty", id="difficulty"):
+                yield DataTable(id="difficulty-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Specialists", id="specialists"):
+                yield DataTable(id="specialists-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Effort", id="effort"):
+                yield DataTable(id="effort-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Surprises", id="surprises"):
+                yield Static("", id="surprises-title", classes="report-title")
+                yield DataTable(id="surprises-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Weights", id="weights"):
+                yield DataTable(id="weights-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#report-batch", Input).display = False
+        _columns(self.query_one("#ranking-table", DataTable),
+                 ("#", "model", "version", "runs", "score", "spread", "success", "judged %",
+                  "judged", "ttft ms", "tok/s", "cost"))
+        _columns(self.query_one("#difficulty-table", DataTable),
+                 ("scenario", "category", "failed", "of models", "success", "score",
+                  "failed by"))
+        _columns(self.query_one("#specialists-table", DataTable),
+                 ("model", "specialist", "pairs", "batches", "baseline", "with specialist",
+                  "change", "success"))
+        _columns(self.query_one("#effort-table", DataTable),
+                 ("model", "runs", "mean attempts", "of budget", "first answer"))
+        _columns(self.query_one("#surprises-table", DataTable),
+                 ("batch", "category", "scenario", "model", "score", "favoured", "its score",
+                  "margin"))
+        _columns(self.query_one("#weights-table", DataTable), ("category", "model", "weight"))
+        self.action_reload()
+
+    # ---- loading
+
+    def action_reload(self) -> None:
+        self._status("loading…")
+        self._load(self.batch_id)
+
+    @work(thread=True, exclusive=True, group="report", exit_on_error=False,
+          description="report")
+    def _load(self, batch_id: str | None) -> None:
+        report = build_report(self.store, batch_id=batch_id)
+        weights = current_weights(self.store)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, report, weights)
+
+    def _show(self, report: Report, weights: dict[str, dict[str, float]]) -> None:
+        self.report, self.weights = report, weights
+        if self.category != OVERALL and self.category not in report.leaderboard.by_category:
+            self.category = OVERALL
+        self._fill_ranking()
+        self._draw_over_time(report.over_time, report.leaderboard.overall)
+        self._fill_difficulty()
+        self._fill_specialists()
+        self._fill_effort()
+        self._fill_surprises()
+        self._fill_weights()
+        self._status()
+
+    def _status(self, note: str | None = None) -> None:
+        scope = f"batch {self.batch_id}" if self.batch_id else "every batch"
+        parts = [f"scope: {scope}  (b to change)"]
+        if note:
+            parts.append(note)
+        elif self.report is not None and not self.report.leaderboard.overall:
+            parts.append("no finished runs yet")
+        self.query_one("#reports-status", Static).update(" · ".join(parts))
+
+    # ---- tabs
+
+    def categories(self) -> list[str]:
+        if self.report is None:
+            return [OVERALL]
+        return [OVERALL, *self.report.leaderboard.by_category]
+
+    def standings(self) -> list[Standing]:
+        if self.report is None:
+            return []
+        board = self.report.leaderboard
+        if self.category == OVERALL:
+            return board.overall
+        return board.by_category.get(self.category, [])
+
+    def _fill_ranking(self) -> None:
+        table = self.query_one("#ranking-table", DataTable)
+        table.clear()
+        for s in self.standings():
+            table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
+                          fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
+                          pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
+                          fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
+                          fmt(s.cost, "{:.4f}"), key=f"{s.model}|{s.prompt_version}")
+        names = self.categories()
+        title = " · ".join(f"[b reverse] {n} [/]" if n == self.category else n for n in names)
+        self.query_one("#ranking-title", Static).update(
+            Text.from_markup(f"category (g): {title}"))
+
+    def _draw_over_time(self, over_time: dict[str, list[ScorePoint]],
+                        overall: list[Standing]) -> None:
+        plot = self.query_one("#over-time-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        ranked = list(dict.fromkeys(s.model for s in overall))
+        models = [m for m in ranked if m in over_time][:MAX_SERIES] or list(over_time)[:MAX_SERIES]
+        batches = sorted({(p.created_at, p.batch_id) for m in models for p in over_time[m]})
+        position = {batch_id: i for i, (_, batch_id) in enumerate(batches)}
+        for model in models:
+            points = [p for p in over_time[model] if p.mean_score is not None]
+            if points:
+                plt.plot([position[p.batch_id] for p in points],
+                         [p.mean_score for p in points], label=model, marker="dot")
+        if batches:
+            step = max(1, len(batches) // 6)
+            ticks = list(range(0, len(batches), step))
+            plt.xticks(ticks, [batches[i][0][5:10] for i in ticks])
+        plt.ylim(0, 1)
+        plt.title("Mean score per batch" + ("" if models else " — no finished runs yet"))
+        plt.xlabel("batch (created)")
+        plot.refresh()
+
+    def _fill_difficulty(self) -> None:
+        table = self.query_one("#difficulty-table", DataTable)
+        table.clear()
+        assert self.report is not None
+        for d in self.report.difficulty:
+            table.add_row(d.scenario_id, d.category, str(d.models_failed), str(d.models),
+                          pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                          ", ".join(d.failed_by) or "—", key=d.scenario_id)
+
+    def _fill_specialists(self) -> None:
+        table = self.query_one("#specialists-table", DataTable)
+        table.clear()
+        assert self.report is not None
+        for s in self.report.specialists:
+            change = s.score_change
+            table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
+                          fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
+                          Text(fmt(change, "{:+.3f}"), style="" if change is None else (
+                              "green" if change > 0 else "red" if change < 0 else "")),
+                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
+
+    def _fill_effort(self) -> None:
+        table = self.query_one("#effort-table", DataTable)
+        table.clear()
+        assert self.report is not None
+        for e in self.report.effort:
+            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
+                          pct(e.first_answer_share))
+
+    def _fill_surprises(self) -> None:
+        table = self.query_one("#surprises-table", DataTable)
+        table.clear()
+        assert self.report is not None
+        for s in self.report.surprises:
+            table.add_row(s.batch_id, s.category, s.scenario_id, s.model, f"{s.score:.3f}",
+                          s.favoured_model, f"{s.favoured_score:.3f}",
+                          Text(f"{s.margin:+.3f}", style="green"))
+        note = (f"runs that beat the favoured model of their category by ≥ "
+                f"{self.report.surprise_margin}")
+        if not self.weights:
+            note += " — no routing weights yet (tui-bench weights --update)"
+        self.query_one("#surprises-title", Static).update(note)
+
+    def _fill_weights(self) -> None:
+        table = self.query_one("#weights-table", DataTable)
+        table.clear()
+        for category, models in self.weights.items():
+            ordered = sorted(models.items(), key=lambda kv: (-kv[1], kv[0]))
+            for index, (model, weight) in enumerate(ordered):
+                table.add_row(category if index == 0 else "", model, f"{weight:.4f}")
+
+    # ---- actions
+
+    def action_category(self, step: int) -> None:
+        names = self.categories()
+        index = names.index(self.category) if self.category in names else 0
+        self.category = names[(index + step) % len(names)]
+        self.action_tab("ranking")
+        self._fill_ranking()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#report-tabs", TabbedContent).active = tab
+        self._focus_tab()
+
+    def _focus_tab(self) -> None:
+        """Keys go to the active tab's table (the chart has nothing to focus)."""
+        active = self.query_one("#report-tabs", TabbedContent).active
+        tables = self.query(f"#{active} DataTable")
+        if tables:
+            tables.first().focus()
+        else:
+            self.set_focus(None)
+
+    def action_batch(self) -> None:
+        field = self.query_one("#report-batch", Input)
+        field.display = True
+        field.value = self.batch_id or ""
+        field.focus()
+
+    @on(Input.Submitted, "#report-batch")
+    def _batch_chosen(self, event: Input.Submitted) -> None:
+        value = event.value.strip() or None
+        if value is not None and self.store.get_batch(value) is None:
+            self.notify(f"no batch {value}", severity="warning")
+            return
+        event.input.display = False
+        self.batch_id = value
+        self._focus_tab()
+        self.action_reload()
+
+    def action_leave(self) -> None:
+        field = self.query_one("#report-batch", Input)
+        if field.display:
+            field.display = False
+            self._focus_tab()
+            return
+        self.app.pop_screen()
+
+    def current_rows(self, table_id: str) -> list[list[Any]]:
+        """The rows a table shows, as plain text (tests and the command palette)."""
+        table = self.query_one(f"#{table_id}", DataTable)
+        return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
