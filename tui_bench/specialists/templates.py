@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,12 +121,13 @@ class Template(Strict):
     @classmethod
     def _safe_name(cls, value: str) -> str:
         scope, sep, base = value.partition("/")
-        if sep and not _SCOPE.match(scope):
-            raise ValueError(f"{value!r}: a scoped name looks like '@scope/name'")
+        scoped = bool(sep) and value.startswith("@")
         try:
-            safe_segment(base if sep else value, "name")
+            safe_segment(base if scoped else value, "name")
         except UnsafePathError as exc:
             raise ValueError(str(exc)) from None
+        if scoped and not _SCOPE.match(scope):
+            raise ValueError(f"{value!r}: a scoped name looks like '@scope/name'")
         return value
 
     @field_validator("version", mode="before")
@@ -168,7 +169,8 @@ def load_template(path: Path) -> Template:
     try:
         return Template.model_validate(data)
     except ValidationError as exc:
-        problems = validation_problems(path, exc)
+        problems = [replace(p, message=p.message.removeprefix("Value error, "))
+                    for p in validation_problems(path, exc)]
         raise TemplateError("; ".join(str(p) for p in problems), problems) from None
 
 
