@@ -17,7 +17,7 @@ from rich.table import Table
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
 from tui_bench.analysis.export import fmt, pct
-from tui_bench.analysis.gate import DEFAULT_MARGIN, evaluate_gate
+from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
 from tui_bench.analysis.summary import batch_summary
 from tui_bench.commands.context import open_store
 from tui_bench.commands.errors import CommandError, UsageError
@@ -234,6 +234,22 @@ def compare(store: Store, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- gate
 
 
+def print_gate(result: GateResult, console: Console, err: Console) -> None:
+    """The verdict on one line, then each reason (on stderr when the gate failed).
+
+    Shared with the headless run, which calls the gate after ``--run ... --fail-under``.
+    """
+    verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+    console.print(f"gate {verdict} · {result.batch_id} · success {pct(result.success_rate)} · "
+                  f"mean score {fmt(result.mean_score, '{:.3f}')}"
+                  + (f" · baseline {result.baseline}" if result.baseline else ""))
+    for reason in result.reasons:
+        (err if not result.passed else console).print(f"  {reason}", highlight=False)
+    if result.regressed_cells and result.passed:
+        console.print(f"  {len(result.regressed_cells)} cell(s) regressed, within the margin "
+                      "overall")
+
+
 def gate(store: Store, args: argparse.Namespace) -> int:
     if args.fail_under is None and args.baseline is None:
         raise UsageError("gate needs --fail-under X, --baseline BATCH or both")
@@ -244,15 +260,6 @@ def gate(store: Store, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_dict())
         return result.exit_code
-    verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-    console = make_console()
-    console.print(f"gate {verdict} · {args.batch} · success {pct(result.success_rate)} · "
-                  f"mean score {fmt(result.mean_score, '{:.3f}')}")
-    err = make_console(stderr=True)
-    for reason in result.reasons:
-        (err if not result.passed else console).print(f"  {reason}", highlight=False)
-    if result.regressed_cells and result.passed:
-        console.print(f"  {len(result.regressed_cells)} cell(s) regressed, within the margin "
-                      "overall")
+    print_gate(result, make_console(), make_console(stderr=True))
     sys.stdout.flush()
     return result.exit_code
