@@ -115,7 +115,7 @@ def test_rubric_agreement_uses_each_judges_latest_and_the_rubric_asked_for() -> 
 
 
 def test_analysis_does_not_import_textual() -> None:
-    import tui_bench.analysis.agreement  # noqa: F401
+    import tui_bench.analysis.agreement
     import tui_bench.analysis.pairwise  # noqa: F401
 
     for name in ("tui_bench.analysis.agreement", "tui_bench.analysis.pairwise"):

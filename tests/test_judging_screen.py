@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Select
 
 from tests.test_judging_fixtures import (
     CODE_V1,
@@ -20,7 +21,8 @@ from tui_bench.domain import Criterion, Rubric
 from tui_bench.store import Store
 from tui_bench.store.judging import QueueFilter, judge_file, remember_judge, remembered_judge
 from tui_bench.tui.screens.judge import JudgeScreen
-from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog
+from tui_bench.tui.screens.pairwise import PairwiseScreen
+from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
 from tui_bench.tui.widgets.rubric_state import ScoreSheet
 
 SIZE = (170, 60)
@@ -321,3 +323,34 @@ def test_remembered_judge_file(tmp_path: Path, present: bool) -> None:
         path.parent.mkdir()
         path.write_text("{not json", encoding="utf-8")
         assert remembered_judge(path) is None
+
+
+async def test_filter_dialog_and_pairwise_key(store: Store) -> None:
+    cat = catalog()
+    _two_runs(store, cat)
+    app = _host(store, cat)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "2 waiting" in screen_text(app)
+        await pilot.press("f")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, QueueFilterDialog)
+        dialog.query_one("#filter-model", Select).value = "ollama:beta"
+        dialog.query_one("#filter-rubric", Select).value = "code-v1"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, JudgeScreen)
+        assert screen.filter.model == "ollama:beta" and "sort" in screen.filter.rubric_scenarios
+        text = screen_text(app)
+        assert "1 waiting" in text and "scenario sort" in text
+        await pilot.press("f", "escape")  # cancelled: nothing changes
+        await pilot.pause()
+        assert app.screen is screen and screen.filter.model == "ollama:beta"
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PairwiseScreen) and app.screen.judge == "alice"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen

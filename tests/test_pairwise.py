@@ -51,7 +51,7 @@ def test_standings_win_rates() -> None:
     assert (b.games, b.wins, b.losses, b.ties) == (4, 0, 3, 1)
     assert b.win_rate == pytest.approx(0.5 / 4)
     assert c.win_rate == pytest.approx((1 + 0.5) / 2)
-    assert [s.model for s in standings(verdicts)][0] == "A"
+    assert standings(verdicts)[0].model == "A"
     with pytest.raises(ValueError):
         elo_ratings([Verdict("A", "B", "maybe")])  # type: ignore[arg-type]
 
@@ -76,7 +76,7 @@ def test_store_candidates_and_hidden_mapping(store: Store) -> None:
     _two_models(store)
     pairs = store.pairwise_candidates(judge="alice")
     assert len(pairs) == 2  # fizz and sort; the L0 run has no partner
-    key, pair = pairs[0]
+    _, pair = pairs[0]
     left, right = pair.b_run_id, pair.a_run_id
     store.save_pairwise(left_run_id=left, right_run_id=right, verdict="right", judge="alice")
     stored = store.pairwise_verdicts()[0]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 from tui_bench.domain import Judgment
 
@@ -127,7 +127,7 @@ def rubric_agreement(judgments: Sequence[Judgment], criteria: Sequence[str], *,
     people = sorted({j.judge for j in latest.values() if j.judge_kind == "person"})
     model_counts = Counter(j.judge for j in latest.values() if j.judge_kind == "model")
     if model_judge is None and model_counts:
-        model_judge = sorted(model_counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        model_judge = min(model_counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
     by_run: dict[str, dict[str, Judgment]] = {}
     model_by_run: dict[str, Judgment] = {}
     for (run_id, kind, judge), j in latest.items():

@@ -9,8 +9,9 @@ Textual nor rich.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 ELO_START = 1000.0
 ELO_K = 32.0

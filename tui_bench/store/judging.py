@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -235,7 +236,7 @@ class JudgingQueries(CoreStore):
 
     # ---- rubrics
 
-    def rubric_for_run(self, run: RunRecord, catalog: "Catalog") -> tuple[Rubric | None, str]:
+    def rubric_for_run(self, run: RunRecord, catalog: Catalog) -> tuple[Rubric | None, str]:
         """The rubric to judge a run with, or None and why not.
 
         The catalog's scenario decides; a scenario no longer in the catalog is read from the
@@ -386,6 +387,16 @@ class JudgingQueries(CoreStore):
         return [PairRecord(**{**r, "blind": bool(r["blind"])}) for r in rows]
 
 
-__all__ = ["JUDGE_FILE", "PAIR_VERDICTS", "JudgingQueries", "PairCandidate", "PairRecord",
-           "QueueEntry", "QueueFilter", "SCHEMA", "judge_file", "remember_judge",
-           "remembered_judge"]
+__all__ = [
+    "JUDGE_FILE",
+    "PAIR_VERDICTS",
+    "SCHEMA",
+    "JudgingQueries",
+    "PairCandidate",
+    "PairRecord",
+    "QueueEntry",
+    "QueueFilter",
+    "judge_file",
+    "remember_judge",
+    "remembered_judge",
+]

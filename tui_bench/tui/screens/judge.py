@@ -9,8 +9,8 @@ are shown beside the person's scores. A judgment is stored only when every crite
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from rich.console import Group
 from rich.table import Table
@@ -141,6 +141,7 @@ class JudgeScreen(Screen[None]):
         Binding("f", "filter", "Filter"),
         Binding("u", "unjudged", "Unjudged/all"),
         Binding("i", "rename", "Judge name", show=False),
+        Binding("p", "pairwise", "Pairwise"),
         Binding("pagedown", "scroll_output(1)", "Scroll output", show=False),
         Binding("pageup", "scroll_output(-1)", "Scroll output", show=False),
         Binding("escape", "leave", "Back"),
@@ -310,9 +311,9 @@ class JudgeScreen(Screen[None]):
 
     def _meta(self, run: RunRecord) -> str:
         who = run.model if self.revealed else "hidden (blind)"
-        return (f"{run.run_id} · scenario {run.scenario_id} · tier {run.tier} · prompt "
-                f"{run.prompt_version}{' · specialist ' + run.specialist if run.specialist else ''}"
-                f" · model {who}")
+        specialist = f" · specialist {run.specialist}" if run.specialist else ""
+        return (f"model {who} · scenario {run.scenario_id} · tier {run.tier} · prompt "
+                f"{run.prompt_version}{specialist} · {run.run_id}")
 
     def _refresh_reveal(self, mine: Judgment | None = None) -> None:
         reveal = self.query_one("#reveal", Static)
@@ -510,13 +511,19 @@ class JudgeScreen(Screen[None]):
     def action_rename(self) -> None:
         self.app.push_screen(JudgeNameDialog(self.judge), self._named)
 
+    def action_pairwise(self) -> None:
+        """Pairwise judging is one key away, whether or not the app shell lists it."""
+        from tui_bench.tui.screens.pairwise import PairwiseScreen
+
+        self.app.push_screen(PairwiseScreen(store=self.store, catalog=self.catalog,
+                                            settings=self.settings, judge=self.judge))
+
     def action_scroll_output(self, direction: int) -> None:
         pane = self.query_one("#run-pane", VerticalScroll)
         (pane.scroll_page_down if direction > 0 else pane.scroll_page_up)(animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Scoring keys mean nothing while the notes field has the keyboard."""
-        if action in ("digit", "anchors", "agreement", "blind", "filter", "unjudged", "notes",
-                      "rename") and isinstance(self.focused, Input):
-            return False
-        return True
+        typing = isinstance(self.focused, Input)
+        return not (typing and action in ("digit", "anchors", "agreement", "blind", "filter",
+                                          "unjudged", "notes", "rename", "pairwise"))

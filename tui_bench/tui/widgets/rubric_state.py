@@ -8,8 +8,8 @@ its minimum: a judgment is saved only when every criterion was set on purpose.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tui_bench.domain import Criterion, Rubric, band_for
 
