@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "browser first page (50 batches + count)":
             lambda: (store.batch_page(limit=50), store.count_batch_page()),
+        "  for comparison: core list_batches (subquery per row)":
+            lambda: store.list_batches(limit=50),
         "browser page 3 with a search":
             lambda: (store.batch_page(limit=50, offset=100, search="qwen"),
                      store.count_batch_page(search="qwen")),

@@ -9,6 +9,7 @@ analysis layer turns into means and spreads. Rows go out as plain dicts.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -43,16 +44,17 @@ SCHEMA = """
             ON routing_weight_history(category, model, change_id);
 
         -- The report rollup: per batch, the finished runs' sums and counts by category,
-        -- model and prompt version (a few dozen rows per batch, whatever its size). Rankings,
-        -- score over time, weights and effort read these instead of every run, so they scale
-        -- with batches, not runs. Triggers on runs mark a batch stale; the next report
+        -- model and prompt version (a few dozen rows per batch, whatever its size). The batch
+        -- browser's figures, rankings, score over time, weights and effort read these instead
+        -- of every run, so they scale with batches, not runs. Triggers on runs mark a batch stale; the next report
         -- recomputes just the stale batches (see ReportQueries.refresh_rollup).
         CREATE TABLE IF NOT EXISTS report_rollup (
             batch_id TEXT NOT NULL,
             category TEXT NOT NULL,
             model TEXT NOT NULL,
             prompt_version TEXT NOT NULL,
-            runs INTEGER NOT NULL,
+            runs INTEGER NOT NULL,          -- finished runs (status ok); the figures below
+            failed INTEGER NOT NULL,        -- runs that errored or were cancelled
             scored INTEGER NOT NULL,
             score_sum REAL,
             score_sq REAL,
@@ -134,6 +136,11 @@ def _json_list(text: str | None) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _only_ok(column: str) -> str:
+    """A run's figure when it finished, else NULL: failed runs count, but score nothing."""
+    return f"CASE WHEN r.status = 'ok' THEN r.{column} END AS {column}"
+
+
 def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
@@ -191,7 +198,31 @@ class ReportQueries(CoreStore):
         return int(self.query(f"SELECT count(*) AS n FROM batches {where}", params)[0]["n"])
 
     def batch_figures(self, batch_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Run counts, passes and the mean score of each batch, in one grouped query."""
+        """Run counts, passes and the mean score of each batch, from the rollup.
+
+        A page of 50 batches sums about a thousand rollup rows instead of scanning their
+        25,000 runs; where the rollup cannot be refreshed (a read-only file, a long lock),
+        the same figures come straight from the runs.
+        """
+        if not batch_ids:
+            return {}
+        try:
+            self.refresh_rollup()
+        except sqlite3.OperationalError:
+            return self.batch_figures_live(batch_ids)
+        rows = self.query(
+            f"""SELECT batch_id, sum(runs) + sum(failed) AS runs, sum(runs) AS done,
+                       sum(failed) AS failed, sum(passed) AS passed, sum(decided) AS scored,
+                       sum(score_sum) / nullif(sum(scored), 0) AS mean_score
+                FROM report_rollup WHERE batch_id IN ({_placeholders(batch_ids)})
+                GROUP BY batch_id""", list(batch_ids))
+        out = {r.pop("batch_id"): r for r in rows}
+        for figures in out.values():
+            figures["passed"] = figures["passed"] or 0
+        return out
+
+    def batch_figures_live(self, batch_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The same figures as ``batch_figures``, grouped from the runs themselves."""
         if not batch_ids:
             return {}
         rows = self.query(
@@ -279,22 +310,32 @@ class ReportQueries(CoreStore):
                 marks = _placeholders(chunk)
                 conn.execute(f"DELETE FROM report_rollup WHERE batch_id IN ({marks})", chunk)
                 conn.execute(
-                    f"""INSERT INTO report_rollup
-                        SELECT batch_id, coalesce(category, '{UNCATEGORISED}'), model,
-                               prompt_version, count(*), count(auto_score), sum(auto_score),
+                    f"""INSERT INTO report_rollup (batch_id, category, model, prompt_version,
+                            runs, failed, scored, score_sum, score_sq, decided, passed, ttft_n,
+                            ttft_sum, tps_n, tps_sum, cost_n, cost_sum, iterative_runs,
+                            iterative_attempts, first_answer, judged, judged_sum, judged_sq)
+                        SELECT batch_id, category, model, prompt_version,
+                               sum(ok), sum(1 - ok), count(auto_score), sum(auto_score),
                                sum(auto_score * auto_score), count(success), sum(success),
                                count(ttft_ms), sum(ttft_ms), count(tokens_per_s),
-                               sum(tokens_per_s), count(cost), sum(cost),
-                               sum(mode IN ('iterative', 'comparative')),
-                               sum(CASE WHEN mode IN ('iterative', 'comparative')
-                                   THEN attempts END),
-                               sum(mode IN ('iterative', 'comparative') AND attempts <= 1),
+                               sum(tokens_per_s), count(cost), sum(cost), sum(iterative),
+                               sum(CASE WHEN iterative THEN attempts END),
+                               sum(iterative AND attempts <= 1),
                                count(judged), sum(judged), sum(judged * judged)
-                        FROM (SELECT r.*, (SELECT avg(j.percent) FROM judgments j
-                                           WHERE j.run_id = r.run_id
-                                           AND j.judge_kind = 'person') AS judged
-                              FROM runs r WHERE r.batch_id IN ({marks}) AND r.status = 'ok')
-                        GROUP BY batch_id, 2, model, prompt_version""", chunk)
+                        FROM (SELECT r.batch_id, coalesce(r.category, '{UNCATEGORISED}')
+                                         AS category, r.model, r.prompt_version,
+                                     r.status = 'ok' AS ok, r.attempts,
+                                     r.status = 'ok' AND r.mode IN ('iterative', 'comparative')
+                                         AS iterative,
+                                     {_only_ok("auto_score")}, {_only_ok("success")},
+                                     {_only_ok("ttft_ms")}, {_only_ok("tokens_per_s")},
+                                     {_only_ok("cost")},
+                                     CASE WHEN r.status = 'ok' THEN (
+                                         SELECT avg(j.percent) FROM judgments j
+                                         WHERE j.run_id = r.run_id
+                                           AND j.judge_kind = 'person') END AS judged
+                              FROM runs r WHERE r.batch_id IN ({marks}))
+                        GROUP BY batch_id, category, model, prompt_version""", chunk)
                 conn.executemany("INSERT OR IGNORE INTO report_rollup_fresh VALUES (?)",
                                  [(b,) for b in chunk])
         return len(stale)
@@ -321,7 +362,8 @@ class ReportQueries(CoreStore):
                        sum(cost_sum) AS cost_sum, sum(judged) AS judged,
                        sum(judged_sum) AS judged_sum, sum(judged_sq) AS judged_sq
                 FROM report_rollup {where}
-                GROUP BY category, model, prompt_version""", params)
+                GROUP BY category, model, prompt_version
+                HAVING sum(runs) > 0""", params)
 
     def score_points(self, *, models: Sequence[str] | None = None,
                      batch_id: str | None = None) -> list[dict[str, Any]]:
@@ -340,6 +382,7 @@ class ReportQueries(CoreStore):
                 FROM report_rollup r JOIN batches b ON b.batch_id = r.batch_id
                 WHERE {' AND '.join(clauses)}
                 GROUP BY r.model, r.batch_id
+                HAVING sum(r.runs) > 0
                 ORDER BY b.created_at, r.batch_id, r.model""", params)
 
     def scenario_model_sums(self, *, batch_id: str | None = None) -> list[dict[str, Any]]:
