@@ -176,3 +176,20 @@ def test_surprises_need_weights_and_a_clear_margin(store: Store) -> None:
     assert (found[0].score, found[0].favoured_score) == (0.8, 0.5)
     assert found[0].margin == pytest.approx(0.3)
     assert [s.scenario_id for s in surprises(store, margin=0.2)] == ["s1"]
+
+
+def test_browser_figures_from_the_rollup_match_the_runs(store: Store) -> None:
+    _ranking_data(store)
+    add_batch(store, "dead", [run("dead", M1, "s1", None, status="error")], created_at=at(2))
+    add_batch(store, "empty", [], created_at=at(3))
+    ids = ["A", "dead", "empty"]
+    rolled, live = store.batch_figures(ids), store.batch_figures_live(ids)
+    assert rolled["A"] == {"runs": 6, "done": 5, "failed": 1, "passed": 2, "scored": 5,
+                           "mean_score": pytest.approx((0.9 + 0.5 + 0.8 + 0.6 + 0.4) / 5)}
+    assert live["A"] == rolled["A"]
+    assert rolled["dead"] == {"runs": 1, "done": 0, "failed": 1, "passed": 0, "scored": 0,
+                              "mean_score": None}  # nothing finished: no mean, not 0
+    assert "empty" not in rolled
+    page = {b["batch_id"]: b for b in store.batch_page()}
+    assert (page["empty"]["runs"], page["empty"]["mean_score"]) == (0, None)
+    assert [s.model for s in leaderboard(store).overall] == [M1, M2]  # no all-failed rows
