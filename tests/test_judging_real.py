@@ -38,7 +38,7 @@ async def test_keystrokes_for_one_code_v1_judgment(store: Store, shipped_catalog
     keys = ["1", "8", "down", "1", "5", "down", "1", "2", "down", "1", "5", "down", "8",
             "down", "5", "enter"]
     app = Host(lambda: JudgeScreen(store=store, catalog=shipped_catalog))
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:  # a small terminal: the sheet scrolls
         await pilot.pause()
         for key in keys:
             await pilot.press(key)

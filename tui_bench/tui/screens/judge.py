@@ -8,6 +8,7 @@ are shown beside the person's scores. A judgment is stored only when every crite
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -116,6 +117,11 @@ def agreement_renderable(report: AgreementReport, rubric: Rubric) -> Group:
              "n/a: not enough data or no variation", style="italic"))
 
 
+class SheetPane(VerticalScroll, inherit_bindings=False):
+    """The right pane scrolls, but leaves the arrow keys to the screen: inside a plain
+    VerticalScroll, ↑/↓ would scroll the pane instead of moving between criteria."""
+
+
 class JudgeScreen(Screen[None]):
     """Judge runs from a queue, one rubric sheet at a time."""
 
@@ -182,14 +188,14 @@ class JudgeScreen(Screen[None]):
                 yield Static("Output", classes="section")
                 # A model's output is not trusted to open a browser.
                 yield Markdown(id="run-output", open_links=False)
-            with VerticalScroll(id="sheet-pane") as right:
+            with SheetPane(id="sheet-pane") as right:
                 right.can_focus = False
-                yield Static(id="last-saved")
                 yield RubricPanel(id="rubric")
                 yield Static(id="anchors", classes="panel")
                 yield Input(placeholder="notes: n to write, escape to leave", id="notes")
                 yield Static(id="reveal", classes="panel")
                 yield Static(id="agreement", classes="panel")
+                yield Static(id="last-saved")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -401,7 +407,11 @@ class JudgeScreen(Screen[None]):
         judgment = self.judgment()
         if judgment is None or self.run is None:
             return
-        judgment.judgment_id = self.store.save_judgments([judgment])[0]
+        try:
+            judgment.judgment_id = self.store.save_judgments([judgment])[0]
+        except sqlite3.Error as exc:  # locked or read-only: keep the sheet, say why
+            self.notify(f"not saved: {exc}", severity="error", timeout=10)
+            return
         self.saved_count += 1
         self._show_last_saved(self.run, judgment)
         self.pos += 1
@@ -458,6 +468,8 @@ class JudgeScreen(Screen[None]):
         anchors = self.query_one("#anchors", Static)
         anchors.display = not anchors.display
         self._refresh_anchors()
+        if anchors.display:
+            anchors.scroll_visible(animate=False)
 
     def action_agreement(self) -> None:
         box = self.query_one("#agreement", Static)
@@ -467,6 +479,7 @@ class JudgeScreen(Screen[None]):
                 box.update("agreement needs a run with a rubric on screen")
                 return
             box.update(f"computing agreement on {self.rubric.id}…")
+            box.scroll_visible(animate=False)
             self._compute_agreement(self.rubric)
 
     @work(thread=True, exclusive=True, group="agreement", exit_on_error=False,

@@ -17,6 +17,7 @@ from tui_bench.domain import Criterion, Rubric
 from tui_bench.tui.widgets.rubric_state import ScoreSheet
 
 UNSET = "unset"
+KEYS_HINT = "↑↓ criterion · ←→ ±1 · shift+←→ ±5 · digits type a value · ⏎ save & next"
 
 
 def total_text(sheet: ScoreSheet) -> Text:
@@ -118,7 +119,8 @@ class RubricPanel(Vertical, can_focus=True):
             await box.mount_all([CriterionRow(c, i) for i, c in enumerate(rubric.criteria)])
             self._rubric = rubric
             self.query_one("#rubric-title", Static).update(Text.assemble(
-                ("Rubric ", "bold"), f"{rubric.name} ({rubric.id} v{rubric.version})"))
+                ("Rubric ", "bold"), f"{rubric.name} ({rubric.id} v{rubric.version})\n",
+                (KEYS_HINT, "dim")))
         self.show(sheet)
 
     def show(self, sheet: ScoreSheet) -> None:
