@@ -124,8 +124,9 @@ async def test_help_and_palette_come_from_the_bindings(store: Store) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        keys = {(k, d) for k, d, _ in app.screen.rows}
-        assert {("n", "New batch"), ("u", "Resume"), ("q", "Quit"), ("?", "Help")} <= keys
+        keys = {(k, d.split(":")[0]) for k, d, _ in app.screen.rows}
+        assert {("n", "New"), ("b", "Batches"), ("q", "Quit"), ("?", "Help"), ("t", "Theme")} <= keys
+        assert "Resume" not in {d for _, d in keys}  # nothing to resume: not offered
         await pilot.press("escape")
         await pilot.press("n")
         await pilot.pause()
@@ -182,9 +183,7 @@ async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
         tree = screen.query_one(ScenarioTree)
         tree.focus()
         for scenario_id in ("coding-add", "coding-double"):
-            node = next(n for n in tree._tree_lines if n.node.data  # noqa: SLF001
-                        and n.node.data.key == scenario_id).node
-            tree.move_cursor(node)
+            assert tree.reveal(scenario_id)
             await pilot.pause()
             await pilot.press("space")
         await pilot.pause()

@@ -63,7 +63,7 @@ class BenchApp(App[int]):
     COMMANDS = App.COMMANDS | {BenchCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("t", "change_theme", "Theme"),
+        Binding("t", "change_theme", "Theme", show=False),
         Binding("q", "quit", "Quit"),
     ]
 

@@ -185,6 +185,11 @@ class LiveState:
         return max(self.to_run - self.finished - len(self.running), 0)
 
     @property
+    def generating(self) -> int:
+        """Running cells that have produced text (the rest wait for a slot or their prefill)."""
+        return sum(1 for r in self.running.values() if r.first_token is not None)
+
+    @property
     def live_tokens_out(self) -> int:
         return self.tokens_out + sum(r.tokens for r in self.running.values())
 

@@ -13,27 +13,50 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
+def _base_bindings() -> set[tuple[str, str]]:
+    """(key, action) pairs Textual's own App and Screen bind (focus, copy, ctrl+q)."""
+    from textual.app import App
+
+    out: set[tuple[str, str]] = set()
+    for binding in [*App.BINDINGS, *Screen.BINDINGS]:
+        if isinstance(binding, Binding):
+            out.update((key.strip(), binding.action) for key in binding.key.split(","))
+    return out
+
+
 def bindings_for(screen: Screen[Any]) -> list[tuple[str, str, str]]:
-    """``(key, what it does, where)`` for every described binding active on ``screen``."""
+    """``(key, what it does, where)`` for the keys of ``screen``: its own first, then the
+    focused widget's (those shown in the footer), then the app's."""
     app = screen.app
-    rows: list[tuple[str, str, str]] = []
+    base = _base_bindings()
+    rows: list[tuple[int, str, str, str]] = []
     seen: set[tuple[str, str]] = set()
     for active in screen.active_bindings.values():
         binding = active.binding
-        if not binding.description:
+        if not binding.description or binding.system:
+            continue
+        if active.node is app:
+            rank, where = 2, "app"
+        elif active.node is screen:
+            rank, where = 0, "screen"
+        else:
+            if not binding.show:  # a widget's own cursor keys: the usual, not worth a line
+                continue
+            rank, where = 1, type(active.node).__name__
+        if (binding.key, binding.action) in base or binding.action == "command_palette":
             continue
         key = binding.key_display or app.get_key_display(binding)
-        where = "app" if active.node is app else (
-            "screen" if active.node is screen else type(active.node).__name__)
-        if (key, binding.description) in seen:
+        if (key, binding.action) in seen:
             continue
-        seen.add((key, binding.description))
-        rows.append((key, binding.description, where))
-    order = {"widget": 0, "screen": 1, "app": 2}
-    rows.sort(key=lambda r: order.get(r[2], 0))
+        seen.add((key, binding.action))
+        does = binding.description + (f": {binding.tooltip}" if binding.tooltip else "")
+        rows.append((rank, key, does, where))
+    rows.sort(key=lambda r: r[0])
+    out = [(key, description, where) for _, key, description, where in rows]
     palette = app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "command_palette"))
-    rows.append((palette, "Command palette: every action by name", "app"))
-    return rows
+    out.append((palette, "Command palette: every action by name", "app"))
+    out.append(("tab", "Next pane (shift+tab: previous)", "screen"))
+    return out
 
 
 class HelpScreen(ModalScreen[None]):

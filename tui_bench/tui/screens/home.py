@@ -35,13 +35,13 @@ class HomeScreen(Screen[None]):
 
     SUB_TITLE = "home"
     BINDINGS = [
-        Binding("n", "app.new_batch", "New batch"),
-        Binding("b", "app.batches", "Batches"),
-        Binding("j", "app.judge", "Judge"),
-        Binding("r", "app.reports", "Reports"),
-        Binding("s", "app.mint", "Specialists"),
-        Binding("u", "resume", "Resume"),
-        Binding("l", "app.live", "Live run"),
+        Binding("n", "app.new_batch", "New", tooltip="Choose models and scenarios, then run"),
+        Binding("b", "app.batches", "Batches", tooltip="Browse past batches"),
+        Binding("j", "app.judge", "Judge", tooltip="Judge runs against their rubric"),
+        Binding("r", "app.reports", "Reports", tooltip="Leaderboards and comparisons"),
+        Binding("s", "app.mint", "Mint", tooltip="Specialist snapshots"),
+        Binding("u", "resume", "Resume", tooltip="Finish the selected unfinished batch"),
+        Binding("l", "live", "Live", tooltip="Watch the batch that is running"),
         Binding("m", "app.discover", "Refresh models", show=False),
     ]
 
@@ -59,6 +59,19 @@ class HomeScreen(Screen[None]):
         with Vertical(id="unfinished-pane", classes="pane hidden"):
             yield DataTable(id="unfinished", cursor_type="row")
         yield Footer()
+
+    _unfinished_count = 0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Resume and Live appear only when there is something to resume or watch."""
+        if action == "resume":
+            return self._unfinished_count > 0
+        if action == "live":
+            return getattr(self.app, "session", None) is not None
+        return True
+
+    def action_live(self) -> None:
+        self.app.action_live()  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
         self.query_one("#recent-pane").border_title = "Last batches"
@@ -135,6 +148,8 @@ class HomeScreen(Screen[None]):
             table.add_row(row["batch_id"], _status(status), f"{row['done']}/{row['total_cells']}",
                           short_time(row.get("created_at")), key=row["batch_id"])
         self.query_one("#unfinished-pane").set_class(not unfinished_rows, "hidden")
+        self._unfinished_count = len(unfinished_rows)
+        self.refresh_bindings()
         self._show_running()
 
     # ---- models and problems
@@ -152,6 +167,8 @@ class HomeScreen(Screen[None]):
     def on_resize(self) -> None:
         # Side by side only when both tables fit; stacked on a narrow terminal.
         self.set_class(self.size.width < NARROW_BELOW, "narrow")
+        # Every key fits an 80-column footer only without the palette hint (? lists ctrl+p).
+        self.query_one(Footer).show_command_palette = self.size.width >= 90
 
     def _show_problems(self) -> None:
         problems = self.app.catalog.problems

@@ -129,7 +129,12 @@ class LiveScreen(Screen[None]):
     def _follow_newest(self) -> None:
         """Keep the cursor on the newest running cell until the user moves it."""
         table = self.query_one(CellsTable)
-        target = next((r for r in reversed(self.state.order) if r in self.state.running), None)
+        running = self.state.running
+        # The newest cell that is producing text, else the oldest one waiting for its turn.
+        target = next((r for r in reversed(self.state.order)
+                       if r in running and running[r].first_token is not None), None)
+        if target is None:
+            target = next((r for r in self.state.order if r in running), None)
         if target is None or target == self._selected or target not in table.rows:
             return
         self._auto_target = target
@@ -143,7 +148,9 @@ class LiveScreen(Screen[None]):
             (state.status, _status_style(state.status)), " ",
             (f"{state.finished}/{state.to_run}", "bold"), " done",
             (f" (+{state.skipped} before)" if state.skipped else "", "dim"),
-            f" · {len(state.running)} running · ",
+            f" · {state.generating} running",
+            f" · {len(state.running) - state.generating} waiting · " if len(state.running)
+            > state.generating else " · ",
             (f"{state.failed} failed", "bold red" if state.failed else ""),
             f" · {state.remaining} left · {duration(state.elapsed)}",
             f" · ETA {duration(eta)}" if eta is not None else "")

@@ -8,11 +8,13 @@ from textual.widgets import DataTable
 from tui_bench.domain import Cell, RunRecord
 from tui_bench.tui.widgets.format import first_line
 
+# (label, key, width): fixed widths so a long scenario id cannot push the numbers off an
+# 80-column screen; the detail pane has the full names.
 COLUMNS: list[tuple[str, str, int | None]] = [
-    ("model", "model", None),
-    ("scenario", "scenario", None),
-    ("tier", "tier", None),
-    ("status", "status", 14),
+    ("model", "model", 14),
+    ("scenario", "scenario", 20),
+    ("tier", "tier", 4),
+    ("status", "status", 11),
     ("score", "score", 5),
     ("pass", "pass", 4),
     ("ttft", "ttft", 6),
@@ -40,8 +42,9 @@ class CellsTable(DataTable[str | Text]):
             return
         tier = cell.tier + (f"/{cell.prompt_version}" if cell.prompt_version != "v1" else "")
         scenario = cell.scenario_id + (f" #{cell.iteration}" if cell.iteration > 1 else "")
-        self.add_row(cell.model, scenario, tier, Text("starting", style="yellow"), "", "", "",
-                     "", key=run_id)
+        model = cell.model.split(":", 1)[-1]  # the backend is in the detail pane
+        self.add_row(model, scenario, tier, Text("waiting", style="dim"), "", "", "", "",
+                     key=run_id)
 
     def show_running(self, run_id: str, tokens: int, attempt: int, retrying: str | None,
                      ttft_ms: float | None, tps: float | None) -> None:
@@ -49,6 +52,8 @@ class CellsTable(DataTable[str | Text]):
             return
         if retrying:
             status = Text(retrying, style="dark_orange")
+        elif not tokens and ttft_ms is None:
+            status = Text("waiting", style="dim")
         else:
             status = Text(f"running {tokens}t" + (f" a{attempt}" if attempt > 1 else ""),
                           style="yellow")
@@ -66,6 +71,7 @@ class CellsTable(DataTable[str | Text]):
             status = Text("cancelled", style="dark_orange")
         else:
             status = Text(f"error: {first_line(record.error or '', 40)}", style="bold red")
+            status.truncate(11, overflow="ellipsis")
         passed = "—" if record.success is None else ("✓" if record.success else "✗")
         values = {
             "status": status,

@@ -226,5 +226,26 @@ class ScenarioTree(Tree[NodeData]):
         self._refresh_humaneval_label()
         self.notify(f"HumanEval is not available: {reason}", severity="error")
 
+    def reveal(self, scenario_id: str) -> bool:
+        """Open the branches above a scenario and put the cursor on it."""
+        def find(node: TreeNode[NodeData]) -> TreeNode[NodeData] | None:
+            for child in node.children:
+                if child.data is not None and child.data.key == scenario_id:
+                    return child
+                found = find(child)
+                if found is not None:
+                    return found
+            return None
+
+        node = find(self.root)
+        if node is None:
+            return False
+        parent = node.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        self.call_after_refresh(self.move_cursor, node)
+        return True
+
     def scenario(self, scenario_id: str) -> Scenario | None:
         return self._scenarios.get(scenario_id)
