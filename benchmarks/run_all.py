@@ -1,0 +1,44 @@
+"""Every speed figure tui-bench tracks, in one go: run this and read the output.
+
+    python benchmarks/run_all.py            # full sizes (several minutes on two cores)
+    python benchmarks/run_all.py --quick    # smaller sizes, same figures
+
+It runs, each in its own process so one cannot warm the other's caches:
+- harness.py: harness cost per cell (instant backend), tokens/s through tui-bench against
+  llama-cpp-python directly, start-up time of `tui-bench --run`;
+- db_scale.py: the database at 100,000 runs (browser first page, leaderboard, compare);
+- judge_latency.py: key press to update in the judging screen while a batch streams;
+- tui_latency.py: key press to update in the live run screen while a batch streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = parser.parse_args()
+    quick = args.quick
+    steps = [
+        ("harness.py", ["--cells", "1000", "--model-cells", "3"] if quick else ["--cells", "10000"]),
+        ("db_scale.py", ["--runs", "20000", "--batches", "40"] if quick else []),
+        ("judge_latency.py", ["--presses", "30"] if quick else []),
+        ("tui_latency.py", []),
+    ]
+    failed = 0
+    for script, extra in steps:
+        print(f"\n== {script} {' '.join(extra)}", flush=True)
+        done = subprocess.run([sys.executable, str(HERE / script), *extra])
+        failed += done.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
