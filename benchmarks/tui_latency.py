@@ -37,11 +37,16 @@ def summary(values: list[float]) -> dict[str, float]:
             "max": max(values), "mean": statistics.fmean(values)}
 
 
-async def _press_and_time(pilot: Any, screen: Any, key: str) -> float:
+async def _press_and_time(app: Any, screen: Any, key: str) -> float:
+    """Post a key as the terminal driver would and wait for the screen's handler to run.
+
+    ``pilot.press`` is not used: it waits for the process to go idle, which it never does
+    while llama.cpp threads compute.
+    """
     before = time.perf_counter()
-    await pilot.press(key)
-    while screen.last_highlight_at < before:  # handled after press returned: keep waiting
-        await asyncio.sleep(0.001)
+    app.simulate_key(key)
+    while screen.last_highlight_at < before:
+        await asyncio.sleep(0.0005)
     return (screen.last_highlight_at - before) * 1000
 
 
@@ -85,16 +90,18 @@ async def measure(*, presses: int = 80, max_tokens: int = 256, cells: int = 4,
             for i in range(presses):
                 if not session.active:
                     break
-                streaming.append(await _press_and_time(pilot, screen, "down" if i % 2 == 0
+                streaming.append(await _press_and_time(app, screen, "down" if i % 2 == 0
                                                        else "up"))
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.05)  # a quick typist: twenty keys a second
             span = time.perf_counter() - started
             tokens = state.live_tokens_out - tokens_before
             app.session.cancel()  # type: ignore[union-attr]
             await app.stop_batch()
             await pilot.pause(0.2)
-            idle = [await _press_and_time(pilot, screen, "down" if i % 2 == 0 else "up")
-                    for i in range(min(presses, 40))]
+            idle = []
+            for i in range(min(presses, 40)):
+                idle.append(await _press_and_time(app, screen, "down" if i % 2 == 0 else "up"))
+                await asyncio.sleep(0.05)
         store.close()
     return {"streaming": summary(streaming) if streaming else None, "idle": summary(idle),
             "tokens_during": tokens, "tokens_per_s_during": tokens / span if span else 0.0}

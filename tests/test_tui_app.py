@@ -244,3 +244,46 @@ async def test_a_batch_runs_from_choose_to_live(store: Store) -> None:
         assert batch is not None and batch["status"] == "finished"
         assert json.loads(app.config_path.read_text())["scenarios"] == ["coding-add",
                                                                         "coding-negate"]
+
+
+async def test_cancel_one_cell_and_show_a_failed_one(store: Store) -> None:
+    """x cancels the selected running cell and the batch goes on; an error is shown plainly.
+
+    Canned, slow answers (harness only): the cancel-the-batch path runs on the real model in
+    test_tui_run.py.
+    """
+    slow_answer = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(40)) + "```\n"
+    app, said = _app(store, pool_factory=instant_pool(slow_answer, pieces=100, delay_s=0.025,
+                                                      fail_times=1, transient=False))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        spec = BatchSpec(batch_id="b-cancel", models=["embedded:smollm2"],
+                         scenarios=["coding-add", "coding-double", "coding-negate"],
+                         concurrency=1)
+        session = app.start_batch(spec)
+        assert session is not None
+        app.show_live()
+        await pilot.pause()
+        state = session.state
+        # The first call fails for good; the second cell streams: cancel it with x.
+        await wait_until(pilot, lambda: state.failed == 1 and state.generating == 1, 30)
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#cells", DataTable)
+        running_id = next(iter(state.running))
+        assert table.get_row_index(running_id) == table.cursor_row  # followed the new cell
+        await pilot.press("x")
+        await wait_until(pilot, lambda: not session.active, 30)
+        await pilot.pause(0.2)
+        rows = {rid: str(table.get_row(rid)[3]) for rid in state.order}
+        assert rows[running_id] == "cancelled", said
+        assert sorted(rows.values())[0] == "cancelled"
+        assert sorted(rows.values())[1].startswith("error: con")
+        assert sorted(rows.values())[2] == "ok"
+        assert state.status == "finished" and state.ok == 1
+        failed = next(r for r in store.runs("b-cancel") if r.status == "error")
+        assert "connection reset" in (failed.error or "")
+        table.move_cursor(row=table.get_row_index(failed.run_id))
+        await pilot.pause()
+        detail = _text(app.screen.query_one("#output", Static))
+        assert "connection reset by peer" in detail
+        assert [r.status for r in store.runs("b-cancel")].count("cancelled") == 1

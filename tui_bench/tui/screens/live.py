@@ -58,8 +58,8 @@ class LiveScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="progress-row"):
-            yield Static(id="progress-line")
             yield ProgressBar(id="batch-progress", show_eta=False, show_percentage=True)
+            yield Static(id="progress-line")
         with Vertical(id="cells-box", classes="pane"):
             yield CellsTable(id="cells")
         with Horizontal(id="live-bottom"):
@@ -113,7 +113,7 @@ class LiveScreen(Screen[None]):
                 running = state.running.get(run_id)
                 if running is not None:
                     table.show_running(run_id, running.tokens, running.attempt,
-                                       running.retrying, _ttft(running), _tps(running))
+                                       running.retrying, _tps(running))
             if self._follow:
                 self._follow_newest()
             if self._selected in changed or self._selected != self._shown_run:
@@ -146,7 +146,7 @@ class LiveScreen(Screen[None]):
         eta = state.eta_s
         line = Text.assemble(
             (state.status, _status_style(state.status)), " ",
-            (f"{state.finished}/{state.to_run}", "bold"), " done",
+            (f"{state.finished}/{state.to_run}", "bold"),
             (f" (+{state.skipped} before)" if state.skipped else "", "dim"),
             f" · {state.generating} running",
             f" · {len(state.running) - state.generating} waiting · " if len(state.running)
@@ -247,12 +247,6 @@ class LiveScreen(Screen[None]):
         self.app.push_screen(YesNoDialog(
             "Stop this batch? Finished cells stay stored and the rest can be resumed "
             "from the home screen.", yes="Stop batch", no="Keep running"), answered)
-
-
-def _ttft(running: Any) -> float | None:
-    if running.first_token is None:
-        return None
-    return (running.first_token - running.started) * 1000
 
 
 def _tps(running: Any) -> float | None:

@@ -34,7 +34,11 @@ class CellsTable(DataTable[str | Text]):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        # Names get the room a wide terminal has; the numbers keep their fixed widths.
+        spare = max(0, self.app.size.width - 100) // 2
         for label, key, width in COLUMNS:
+            if key in ("model", "scenario") and width is not None:
+                width += min(spare, 24)
             self.add_column(label, key=key, width=width)
 
     def add_cell(self, run_id: str, cell: Cell | RunRecord) -> None:
@@ -47,18 +51,19 @@ class CellsTable(DataTable[str | Text]):
                      key=run_id)
 
     def show_running(self, run_id: str, tokens: int, attempt: int, retrying: str | None,
-                     ttft_ms: float | None, tps: float | None) -> None:
+                     tps: float | None) -> None:
+        """A running cell's tokens so far and live pace (its ttft comes with the record: the
+        engine times it from when the cell got a backend slot, which the screen cannot see)."""
         if run_id not in self.rows:
             return
         if retrying:
             status = Text(retrying, style="dark_orange")
-        elif not tokens and ttft_ms is None:
+        elif not tokens:
             status = Text("waiting", style="dim")
         else:
             status = Text(f"running {tokens}t" + (f" a{attempt}" if attempt > 1 else ""),
                           style="yellow")
         self.update_cell(run_id, "status", status)
-        self.update_cell(run_id, "ttft", ms(ttft_ms))
         self.update_cell(run_id, "tps", "—" if tps is None else f"{tps:.0f}")
 
     def show_record(self, record: RunRecord) -> None:
