@@ -125,7 +125,8 @@ async def test_help_and_palette_come_from_the_bindings(store: Store) -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         keys = {(k, d.split(":")[0]) for k, d, _ in app.screen.rows}
-        assert {("n", "New"), ("b", "Batches"), ("q", "Quit"), ("?", "Help"), ("t", "Theme")} <= keys
+        expected = {("n", "New"), ("b", "Batches"), ("q", "Quit"), ("?", "Help"), ("t", "Theme")}
+        assert expected <= keys
         assert "Resume" not in {d for _, d in keys}  # nothing to resume: not offered
         await pilot.press("escape")
         await pilot.press("n")
@@ -167,7 +168,7 @@ async def test_theme_is_remembered_and_a_broken_settings_file_ignored(
 
 
 async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
-    app, said = _app(store)
+    app, _ = _app(store)
     async with app.run_test(size=(100, 32)) as pilot:
         await _settle(app, pilot)
         await pilot.press("n")
@@ -212,12 +213,12 @@ async def test_humaneval_is_read_only_when_its_suite_opens(store: Store) -> None
         await pilot.press("n")
         await pilot.pause()
         tree = app.screen.query_one(ScenarioTree)
-        assert catalog._humaneval is None  # noqa: SLF001
-        assert tree._humaneval is not None  # noqa: SLF001
-        tree._humaneval.expand()  # noqa: SLF001
+        assert catalog._humaneval is None
+        assert tree._humaneval is not None
+        tree._humaneval.expand()
         await wait_until(pilot, lambda: tree._humaneval_state in ("loaded", "failed"), 30)
-        assert tree._humaneval_state == "loaded"  # noqa: SLF001
-        assert len(tree._leaves(tree._humaneval)) == 164  # noqa: SLF001
+        assert tree._humaneval_state == "loaded"
+        assert len(tree._leaves(tree._humaneval)) == 164
 
 
 async def test_a_batch_runs_from_choose_to_live(store: Store) -> None:

@@ -15,6 +15,10 @@ def open_tui(args: argparse.Namespace) -> int:
     except CommandError as exc:
         print(f"tui-bench: {exc}")
         return 1
-    app = make_app(store=store, catalog=load(args, warn=None), settings=settings_from(args))
-    app.run()
+    try:
+        # Scenario problems are shown on the home screen, not printed over the terminal.
+        app = make_app(store=store, catalog=load(args, warn=None), settings=settings_from(args))
+        app.run()
+    finally:
+        store.close()
     return int(app.return_code or 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -25,7 +26,7 @@ from tui_bench.domain import BatchSpec, ModelInfo
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands
-from tui_bench.tui.prefs import Preferences, load_preferences, save_preferences
+from tui_bench.tui.prefs import load_preferences, save_preferences
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.screens.help import HelpScreen, bindings_for
 from tui_bench.tui.screens.home import HomeScreen
@@ -218,15 +219,13 @@ class BenchApp(App[int]):
         if session.worker is not None:
             try:
                 await session.worker.wait()
-            except Exception:  # the worker's own error was already reported
-                pass
+            except Exception as exc:  # the worker's own error was already reported
+                self.log.warning(f"batch worker ended with {exc!r}")
 
     # ---- navigation
 
     def action_home(self) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if not isinstance(self.screen, HomeScreen) and len(self.screen_stack) > 1:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
 
     def action_new_batch(self) -> None:

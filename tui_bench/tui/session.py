@@ -24,7 +24,7 @@ class BatchSession:
     spec: BatchSpec
     resume: bool = False
     state: LiveState = field(default_factory=LiveState)
-    runner: "Runner | None" = None
+    runner: Runner | None = None
     worker: Any = None  # the Textual worker running the batch
 
     def __post_init__(self) -> None:

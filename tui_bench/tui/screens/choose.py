@@ -217,7 +217,7 @@ class ChooseScreen(Screen[None]):
         elif len(guessed) == len(models):
             basis = "guessed"
         else:
-            basis = f"partly guessed"
+            basis = "partly guessed"
         return seconds, basis
 
     def _update_summary(self) -> None:

@@ -61,6 +61,7 @@ class HomeScreen(Screen[None]):
         yield Footer()
 
     _unfinished_count = 0
+    _finished_seen = -1
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Resume and Live appear only when there is something to resume or watch."""
@@ -187,17 +188,22 @@ class HomeScreen(Screen[None]):
         widget.remove_class("hidden")
 
     def _show_running(self) -> None:
-        session = self.app.session
+        session = self.app.session  # type: ignore[attr-defined]
         widget = self.query_one("#running-line", Static)
         if session is None or not session.active:
             widget.add_class("hidden")
             return
         state = session.state
+        waiting = len(state.running) - state.generating
         widget.update(Text.assemble(
             ("▶ ", "bold"), (session.spec.batch_id, "bold"),
-            f"  {state.finished}/{state.to_run} cells · {len(state.running)} running · "
-            f"{duration(state.elapsed)}", ("  l to watch", "dim")))
+            f"  {state.finished}/{state.to_run} cells · {state.generating} running",
+            f" · {waiting} waiting" if waiting else "",
+            f" · {duration(state.elapsed)}", ("  l to watch", "dim")))
         widget.remove_class("hidden")
+        if state.finished != self._finished_seen:  # keep the batch's row in step, cheaply
+            self._finished_seen = state.finished
+            self.reload()
 
     # ---- actions
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual import events, on
@@ -44,12 +44,12 @@ class ModelPicker(Vertical):
     class Changed(Message):
         """The set of selected models changed."""
 
-        def __init__(self, picker: "ModelPicker") -> None:
+        def __init__(self, picker: ModelPicker) -> None:
             super().__init__()
             self.picker = picker
 
         @property
-        def control(self) -> "ModelPicker":
+        def control(self) -> ModelPicker:
             return self.picker
 
     def __init__(self, selected: Iterable[str] = (), *, id: str | None = None) -> None:

@@ -7,7 +7,7 @@ screen opens at once however big the suites are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual import on, work
