@@ -121,7 +121,7 @@ async def test_structured_output_falls_back_to_json_object(llama_server: LlamaSe
     ask = [{"role": "user", "content": "Give a person's name and age as JSON."}]
     try:
         text, done = await collect(openai.chat(MODEL_ALIAS, ask,
-                                               GenerationOptions(max_tokens=32), schema=schema))
+                                               GenerationOptions(max_tokens=48), schema=schema))
     finally:
         await openai.aclose()
     data = json.loads(text)

@@ -314,8 +314,8 @@ class _OllamaHandler(Handler):
             self.send_json(200, {"models": [
                 {"name": n, "model": n, "size": self.owner.models[n].path.stat().st_size,
                  "digest": self.owner.models[n].digest, "details": self.owner.models[n].details(),
-                 "expires_at": (l.expires_at or datetime.now(timezone.utc)).isoformat(),
-                 "size_vram": 0, "context_length": l.n_ctx} for n, l in loaded.items()]})
+                 "expires_at": (kept.expires_at or datetime.now(timezone.utc)).isoformat(),
+                 "size_vram": 0, "context_length": kept.n_ctx} for n, kept in loaded.items()]})
         else:
             self.send_json(404, {"error": "404 page not found"})
 

@@ -50,7 +50,7 @@ _SIZE_UNITS = {"K": 1e-6, "M": 1e-3, "B": 1.0, "G": 1.0, "T": 1e3}
 
 
 def normalise_host(host: str) -> str:
-    """``127.0.0.1``, ``:11434``, ``host:port`` or a URL -> ``http://host:port`` as the client does."""
+    """``127.0.0.1``, ``host:port`` or a URL -> ``http://host:port``, as the client reads it."""
     try:
         from ollama._client import _parse_host
 
@@ -347,7 +347,7 @@ class OllamaBackend:
                                        return_exceptions=True)
         self.problems = {}
         merged: dict[str, ModelInfo] = {}
-        for host, result in zip(self.hosts, results):
+        for host, result in zip(self.hosts, results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, BackendError):
                     result = self._fault(result, host, during="model listing")

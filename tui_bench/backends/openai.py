@@ -24,8 +24,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
-from tui_bench.backends.ollama import CONNECT_TIMEOUT_S, DISCOVERY_TIMEOUT_S, HostStream, \
-    parse_retry_after
+from tui_bench.backends.ollama import (
+    CONNECT_TIMEOUT_S,
+    DISCOVERY_TIMEOUT_S,
+    HostStream,
+    parse_retry_after,
+)
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
