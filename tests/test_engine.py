@@ -162,7 +162,7 @@ async def test_transient_faults_are_retried_within_bounds(store: Store, catalog:
     runner = Runner(store, catalog, pool=BackendPool(settings, {"ollama": broken}))
     result = await runner.run(spec(models=["ollama:down"]))
     run = store.runs(result.batch_id)[0]
-    assert result.failed == 1 and run.status == "error"
+    assert result.failed == 1 and run.status == "error" and run.retries == 2
     assert "instant.test" in run.error and "after 2 retries" in run.error
     assert broken.calls == 3
 

@@ -88,8 +88,9 @@ class EmbeddedBackend:
             try:
                 # Half the cores by default, as llama.cpp itself does: with every core busy, one
                 # descheduled thread stalls the rest and a loaded machine drops to a crawl.
+                threads = self.n_threads or max(1, (os.cpu_count() or 2) // 2)
                 llm = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False,
-                            n_threads=self.n_threads or max(1, (os.cpu_count() or 2) // 2))
+                            n_threads=threads, n_threads_batch=threads)
             except (ValueError, RuntimeError) as exc:
                 raise BackendError(f"cannot load {path}: {exc}", host="embedded") from None
             loaded = _Loaded(llm, (time.perf_counter() - started) * 1000)

@@ -326,6 +326,7 @@ class Runner:
         except BackendError as exc:
             record.status = "error"
             record.error = str(exc)
+            record.retries += getattr(exc, "retries", 0)
         except Exception as exc:  # a bug must cost one cell, not the batch
             log.exception("cell %s failed", cell.label())
             record.status = "error"
@@ -376,9 +377,10 @@ class Runner:
             except BackendError as exc:
                 if not exc.transient or retries >= self.settings.max_retries:
                     if retries:
-                        raise BackendError(f"{exc} (after {retries} retries)", host=exc.host,
-                                           transient=exc.transient) from None
-                    raise
+                        exc = BackendError(f"{exc} (after {retries} retries)", host=exc.host,
+                                           transient=exc.transient)
+                    exc.retries = retries  # type: ignore[attr-defined]
+                    raise exc from None
                 delay = exc.retry_after if exc.retry_after is not None else (
                     self.settings.retry_base_s * (2 ** retries))
                 retries += 1
