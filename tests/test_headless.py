@@ -149,3 +149,24 @@ def test_locate_and_version() -> None:
     out = tui_bench("locate")
     assert out.returncode == 0 and "bench.db" in out.stdout and ".gguf" in out.stdout
     assert tui_bench("--version").stdout.startswith("tui-bench ")
+
+
+@pytest.mark.slow
+def test_comparative_mode_on_a_humaneval_range(tmp_path: Path) -> None:
+    """Zero-shot and iterative on the same cells, from the shipped HumanEval suite, end to end."""
+    summary_path = tmp_path / "cmp.json"
+    out = tui_bench("--run", "--scenarios", "humaneval:0-2", "--mode", "comparative",
+                    "--max-iterations", "2", "--max-tokens", "48", "--db",
+                    str(tmp_path / "cmp.db"), "--json", str(summary_path))
+    assert out.returncode == 0, out.stderr
+    assert "iterating: success" in out.stdout
+    summary = json.loads(summary_path.read_text())
+    assert [r["scenario_id"] for r in summary["runs"]] == ["humaneval-0", "humaneval-1"]
+    comparative = summary["summary"]["comparative"]
+    assert comparative["cells"] == 2
+    for run in summary["runs"]:
+        assert 1 <= run["attempts"] <= 2 and set(run["evaluations"]) == {"tests"}
+        if not run["first_success"]:
+            assert run["attempts"] == 2, "a failed first answer is sent back once"
+    assert comparative["iterative"]["completion_tokens"] >= comparative["zero_shot"][
+        "completion_tokens"]
