@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tui_bench.backends import BackendPool
-from tui_bench.backends.base import BackendError, Done, TextChunk
+from tui_bench.backends.base import Done, TextChunk
 from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import Catalog, load_catalog
 from tui_bench.domain import BatchSpec, GenerationOptions

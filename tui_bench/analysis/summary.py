@@ -31,10 +31,25 @@ def rate(flags: Iterable[bool | None]) -> float | None:
     return sum(got) / len(got) if got else None
 
 
-def _seconds_between(start: str | None, end: str | None) -> float | None:
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds between two stored timestamps; None when either is missing or unreadable."""
     if not start or not end:
         return None
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+
+
+def duration_text(seconds: float | None) -> str:
+    """``42s``, ``12m``, ``1.5h``, or a dash when unknown: how every screen and table says it."""
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
 
 
 def run_row(run: RunRecord) -> dict[str, Any]:
@@ -173,7 +188,7 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         "status": batch["status"],
         "started_at": batch["started_at"],
         "finished_at": batch["finished_at"],
-        "duration_s": _seconds_between(batch["started_at"], batch["finished_at"]),
+        "duration_s": seconds_between(batch["started_at"], batch["finished_at"]),
         "config": spec,
         "cells": batch["total_cells"],
         "summary": {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -18,7 +17,7 @@ from rich.table import Table
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
-from tui_bench.analysis.summary import batch_summary
+from tui_bench.analysis.summary import batch_summary, duration_text, seconds_between
 from tui_bench.commands.context import open_store
 from tui_bench.commands.errors import CommandError, UsageError
 from tui_bench.commands.report import make_console
@@ -78,25 +77,6 @@ def run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def duration_s(started: str | None, finished: str | None) -> float | None:
-    if not started or not finished:
-        return None
-    try:
-        return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
-    except ValueError:
-        return None
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
 def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
@@ -115,7 +95,7 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
     rows = store.batch_page(limit=limit, offset=offset, **filters)
     total = store.count_batch_page(**filters)
     for row in rows:
-        row["duration_s"] = duration_s(row["started_at"], row["finished_at"])
+        row["duration_s"] = seconds_between(row["started_at"], row["finished_at"])
     if json_out:
         _print_json({"total": total, "offset": offset, "batches": rows})
         return 0
@@ -129,7 +109,7 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
         table.add_row(r["batch_id"], r["created_at"][:16].replace("T", " "), r["mode"],
                       r["status"], str(len(r["models"])), str(len(r["scenarios"])),
                       str(r["total_cells"]), str(r["done"]), str(r["failed"]),
-                      fmt(r["mean_score"], "{:.3f}"), fmt_duration(r["duration_s"]))
+                      fmt(r["mean_score"], "{:.3f}"), duration_text(r["duration_s"]))
     make_console().print(table)
     return 0
 
@@ -152,7 +132,7 @@ def show_batch(store: Store, args: argparse.Namespace) -> int:
     s = summary["summary"]
     console.print(f"[bold]{args.batch}[/] · {summary['mode']} · {summary['status']} · "
                   f"created {str(batch.get('created_at', ''))[:16].replace('T', ' ')} · "
-                  f"{fmt_duration(summary['duration_s'])}")
+                  f"{duration_text(summary['duration_s'])}")
     console.print(f"models: {', '.join(batch.get('models', [])) or '—'}")
     console.print(f"scenarios: {', '.join(batch.get('scenarios', [])) or '—'}")
     console.print(f"{summary['cells']} cells · {s['ok']} ok, {s['failed']} failed, "

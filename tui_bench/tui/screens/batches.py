@@ -9,7 +9,6 @@ instant on a database of 100,000 runs.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
 from tui_bench.analysis.export import fmt, pct
+from tui_bench.analysis.summary import duration_text as seconds_text
+from tui_bench.analysis.summary import seconds_between
 from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.settings import Settings
@@ -40,16 +41,7 @@ def duration_text(started: str | None, finished: str | None, status: str = "") -
     """``42s``, ``12m``, ``1.5h``; "running" for a batch still going, a dash when unknown."""
     if not started or not finished:
         return "running" if status == "running" else "—"
-    try:
-        seconds = (datetime.fromisoformat(finished)
-                   - datetime.fromisoformat(started)).total_seconds()
-    except ValueError:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
+    return seconds_text(seconds_between(started, finished))
 
 
 def created_text(stamp: str | None) -> str:
