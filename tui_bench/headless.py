@@ -126,13 +126,25 @@ class JsonLinesPrinter:
         self.stream.flush()
 
 
+SHORT_NAMES = {"documentation": "docs", "error_handling": "errors",
+               "expected_elements": "expect", "structure": "struct", "llm_judge": "judge"}
+
+
+def _counted(e: Any) -> bool:
+    return not (e.detail.get("skipped") or e.detail.get("unparseable"))
+
+
 def results_table(runs: list[RunRecord], *, title: str) -> Table:
-    evaluators = sorted({e.evaluator for r in runs for e in r.evaluations})
+    # An evaluator that counted nowhere (a judge nobody configured) is left out, not a column
+    # of "n/a"; names are short so model and scenario keep their room.
+    evaluators = sorted({e.evaluator for r in runs for e in r.evaluations if _counted(e)})
     table = Table(title=title, title_justify="left")
-    for name in ("model", "scenario", "tier", "score", "pass"):
+    for name in ("model", "scenario"):
+        table.add_column(name, no_wrap=True)
+    for name in ("tier", "score", "pass"):
         table.add_column(name, justify="right" if name == "score" else "left")
     for name in evaluators:
-        table.add_column(name.replace("_", " "), justify="right")
+        table.add_column(SHORT_NAMES.get(name, name.replace("_", " ")), justify="right")
     for name in ("ttft ms", "tok/s", "duration s"):
         table.add_column(name, justify="right")
     for run in runs:
@@ -150,7 +162,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             e = by_name.get(name)
             if e is None:
                 cells.append("")
-            elif e.detail.get("skipped") or e.detail.get("unparseable"):
+            elif not _counted(e):
                 cells.append("n/a")
             else:
                 cells.append(f"{e.score:.2f}")
