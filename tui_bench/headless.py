@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tui_bench.analysis.summary import batch_summary
+from tui_bench.analysis.summary import batch_summary, counted
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.engine.events import (
@@ -130,14 +130,10 @@ SHORT_NAMES = {"documentation": "docs", "error_handling": "errors",
                "expected_elements": "expect", "structure": "struct", "llm_judge": "judge"}
 
 
-def _counted(e: Any) -> bool:
-    return not (e.detail.get("skipped") or e.detail.get("unparseable"))
-
-
 def results_table(runs: list[RunRecord], *, title: str) -> Table:
     # An evaluator that counted nowhere (a judge nobody configured) is left out, not a column
     # of "n/a"; names are short so model and scenario keep their room.
-    evaluators = sorted({e.evaluator for r in runs for e in r.evaluations if _counted(e)})
+    evaluators = sorted({e.evaluator for r in runs for e in r.evaluations if counted(e.detail)})
     table = Table(title=title, title_justify="left")
     for name in ("model", "scenario"):
         table.add_column(name, no_wrap=True)
@@ -162,7 +158,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             e = by_name.get(name)
             if e is None:
                 cells.append("")
-            elif not _counted(e):
+            elif not counted(e.detail):
                 cells.append("n/a")
             else:
                 cells.append(f"{e.score:.2f}")

@@ -18,6 +18,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from tui_bench.analysis.summary import counted
+from tui_bench.domain import Evaluation
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.session import BatchSession
 from tui_bench.tui.widgets.cells_table import CellsTable, ms
@@ -28,6 +30,13 @@ FLUSH_HZ = 15
 CHART_EVERY_S = 1.0
 SLOW_EVERY_S = 0.5
 
+
+
+def evaluation_text(e: Evaluation) -> str:
+    """``tests 0.40×0.6``; a skipped or unparseable evaluator says so instead of showing 0."""
+    if not counted(e.detail):
+        return f"{e.evaluator} {e.detail.get('status') or 'skipped'}"
+    return f"{e.evaluator} {e.score:.2f}×{e.weight:g}"
 
 class LiveScreen(Screen[None]):
     """The live run of the app's current batch."""
@@ -200,8 +209,7 @@ class LiveScreen(Screen[None]):
             detail.append(record.output or "")
             if record.evaluations:
                 detail.append("\n\n" + "  ".join(
-                    f"{e.evaluator} {e.score:.2f}×{e.weight:g}" for e in record.evaluations),
-                    style="dim")
+                    evaluation_text(e) for e in record.evaluations), style="dim")
             body.update(detail)
             self._shown_text_len = -1
             scroll.scroll_home(animate=False)
