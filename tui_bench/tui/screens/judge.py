@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 
 from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
+from tui_bench.analysis.summary import counted
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Judgment, Rubric, RunRecord, band_for
 from tui_bench.settings import Settings
@@ -73,7 +74,8 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
         verdict = "" if run.success is None else (" pass" if run.success else " fail")
         auto = f"{run.auto_score:.2f}{verdict}"
         if run.evaluations:
-            auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations)
+            auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations
+                                      if counted(e.detail))
     grid.add_row("Automatic", auto)
     if rubric is not None and (mine is not None or others):
         table = Table(box=None, padding=(0, 1), show_edge=False)
