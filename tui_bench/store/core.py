@@ -276,7 +276,7 @@ class CoreStore:
 
     def table_counts(self) -> dict[str, int]:
         names = ["batches", "runs", "evaluations", "attempts", "judgments", "registry",
-                 "scenario_versions"]
+                 "scenario_versions", "pairwise", "snapshots"]
         return {n: int(self.conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0])
                 for n in names}
 
