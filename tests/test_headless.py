@@ -170,3 +170,39 @@ def test_comparative_mode_on_a_humaneval_range(tmp_path: Path) -> None:
             assert run["attempts"] == 2, "a failed first answer is sent back once"
     assert comparative["iterative"]["completion_tokens"] >= comparative["zero_shot"][
         "completion_tokens"]
+
+
+@pytest.mark.slow
+def test_run_with_the_ci_gate(tmp_path: Path) -> None:
+    """--fail-under and --baseline turn a run into a CI check that names what regressed."""
+    db = str(tmp_path / "gate.db")
+    base = tui_bench("--run", "--scenarios", "coding-safe-add", "--max-tokens", "96",
+                     "--batch-id", "base", "--db", db, "-q", "--fail-under", "0")
+    assert base.returncode == 0, base.stderr
+    assert "gate: passed" in base.stdout
+    worse = tui_bench("--run", "--scenarios", "coding-safe-add", "--max-tokens", "3",
+                      "--batch-id", "worse", "--db", db, "-q", "--fail-under", "0.9")
+    assert worse.returncode == 1
+    assert "gate:" in worse.stderr and "below" in worse.stderr
+    assert "Traceback" not in worse.stderr
+    missing = tui_bench("--run", "--scenarios", "coding-safe-add", "--max-tokens", "3",
+                        "--db", db, "-q", "--baseline", "nope")
+    assert missing.returncode == 1 and "no baseline batch 'nope'" in missing.stderr
+
+
+@pytest.mark.slow
+def test_run_then_mint_in_one_command(tmp_path: Path) -> None:
+    """--specialist runs both sides; --mint-template mints the snapshot from that batch."""
+    import json5
+
+    out = tui_bench("--run", "--scenarios", "coding-safe-add", "--max-tokens", "16",
+                    "--specialist", "python-craftsman", "--mint-template", "python-craftsman",
+                    "--snapshots-dir", str(tmp_path / "snaps"), "--db",
+                    str(tmp_path / "mint.db"), "--batch-id", "with-persona")
+    assert out.returncode == 0, out.stderr
+    files = list((tmp_path / "snaps").rglob("snapshot-001.json5"))
+    assert len(files) == 1 and "minted" in out.stdout
+    snapshot = json5.loads(files[0].read_text())
+    runs = snapshot["benchmarks"]["runs"]
+    assert sorted(r["specialist"] for r in runs) == [False, True]
+    assert snapshot["snapshot_metadata"]["batch_id"] == "with-persona"
