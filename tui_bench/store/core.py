@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import sqlite_utils
 
 from tui_bench.domain import (
     Attempt,
@@ -217,8 +216,8 @@ class CoreStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = _connect(self.path)
-            self.db = sqlite_utils.Database(self.conn)
             self._lock = threading.RLock()
+            self._db: Any = None
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -274,11 +273,24 @@ class CoreStore:
     def integrity_check(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
+    @property
+    def db(self) -> Any:
+        """The same connection as a ``sqlite_utils.Database``, for table-level work.
+
+        Imported on first use: sqlite-utils pulls in numpy, a tenth of a second that
+        ``tui-bench --run`` need not pay before its first cell.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
     def table_counts(self) -> dict[str, int]:
-        names = ["batches", "runs", "evaluations", "attempts", "judgments", "registry",
-                 "scenario_versions", "pairwise", "snapshots"]
-        return {n: int(self.conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0])
-                for n in names}
+        """Rows in every table tui-bench writes (its bookkeeping tables left out)."""
+        with self._lock:
+            return {name: self.db[name].count for name in self.db.table_names()
+                    if not name.startswith(("_", "sqlite_", "report_"))}
 
     # ---- batches
 
