@@ -28,6 +28,9 @@ DIALOG_CSS = """
         height: auto;
         margin-top: 1;
     }
+    %s .dialog > Label {
+        width: 100%;  /* wrap long prompts instead of cutting them at the border */
+    }
 """
 
 UNJUDGED_CHOICES = [("not judged by anyone yet", "anyone"), ("not judged by me yet", "me"),
