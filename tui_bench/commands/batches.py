@@ -18,9 +18,8 @@ from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batc
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
 from tui_bench.analysis.summary import batch_summary, duration_text, seconds_between
-from tui_bench.commands.context import open_store
+from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
-from tui_bench.commands.report import make_console
 from tui_bench.store import Store
 
 

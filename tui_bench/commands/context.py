@@ -6,13 +6,22 @@ import argparse
 import sys
 from typing import TextIO
 
+from rich.console import Console
+
 from tui_bench import locations
 from tui_bench.catalog import Catalog, load_catalog
 from tui_bench.commands.errors import CommandError, UsageError, split_csv
 
-__all__ = ["CommandError", "UsageError", "load", "open_store", "settings_from", "split_csv"]
+__all__ = ["CommandError", "UsageError", "load", "make_console", "open_store", "settings_from",
+           "split_csv"]
 from tui_bench.settings import Settings
 from tui_bench.store import Store, StoreError
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """Rich output; wide when piped so tables in logs and files are not squeezed to 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=200)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

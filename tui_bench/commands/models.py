@@ -15,11 +15,10 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from tui_bench.backends import BackendError, BackendPool
-from tui_bench.commands.context import open_store, settings_from
+from tui_bench.commands.context import make_console, open_store, settings_from
 from tui_bench.domain import ModelInfo, ModelRef
 from tui_bench.settings import Settings
 from tui_bench.store import REGISTRY_STATUSES
@@ -78,7 +77,7 @@ def _size(row: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     store = open_store(args)
-    console = Console()
+    console = make_console()
     if args.mark:
         model, status = args.mark
         try:

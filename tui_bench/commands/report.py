@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +16,7 @@ from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.findings import SURPRISE_MARGIN
 from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
-from tui_bench.commands.context import open_store
+from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
 
 
@@ -31,12 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=15, metavar="N",
                         help="rows per section for difficulty, surprises, score over time")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-
-
-def make_console(*, stderr: bool = False) -> Console:
-    """Rich output; wide when piped so tables in logs and files are not squeezed to 80."""
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=200)
 
 
 def standings_table(title: str, rows: list[Standing]) -> Table:

@@ -16,6 +16,7 @@ from tui_bench.commands.context import (
     CommandError,
     UsageError,
     load,
+    make_console,
     open_store,
     settings_from,
     split_csv,
@@ -58,7 +59,7 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
 
 def run_headless(args: argparse.Namespace) -> int:
     # Piped into a file or CI log, rich would wrap at 80 columns and cut model names short.
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = make_console()
     try:
         store = open_store(args)
         catalog = load(args)
@@ -78,7 +79,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
         jsonl = args.progress == "jsonl"
         if jsonl:
-            console = Console(stderr=True)  # stdout carries only the JSON lines
+            console = make_console(stderr=True)  # stdout carries only the JSON lines
         if not args.quiet and not jsonl:
             cells = len(plan(spec))
             console.print(f"batch [bold]{spec.batch_id}[/]: {len(spec.models)} model(s) × "

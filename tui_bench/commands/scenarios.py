@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
 from rich.table import Table
 
-from tui_bench.commands.context import load
+from tui_bench.commands.context import load, make_console
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     catalog = load(args, warn=None)
-    console = Console()
+    console = make_console()
     if not args.check:
         table = Table(title="Scenarios", title_justify="left")
         for name in ("id", "suite", "category", "rubric", "evaluators", "tiers"):

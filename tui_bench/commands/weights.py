@@ -24,9 +24,8 @@ from tui_bench.analysis.weights import (
     update_weights,
     write_weights_file,
 )
-from tui_bench.commands.context import open_store
+from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
-from tui_bench.commands.report import make_console
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
