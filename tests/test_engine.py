@@ -134,6 +134,9 @@ async def test_interrupted_batch_resumes_without_redoing_or_duplicating(
     await runner.pool.aclose()
     assert first.status == "cancelled" and first.done == 1
     assert store.get_batch(grid.batch_id)["status"] == "cancelled"
+    # Only the cell that had reached the model is kept as cancelled; queued ones left no row.
+    assert store.count_runs(grid.batch_id, status="cancelled") <= 1
+    assert first.cancelled == 3
     kept = {r.run_id for r in store.runs(grid.batch_id, status="ok")}
 
     again = Runner(store, catalog)

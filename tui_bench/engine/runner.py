@@ -284,6 +284,7 @@ class Runner:
         max_attempts = spec.max_iterations if iterate else 1
         attempts: list[Attempt] = []
         telemetry: list[Telemetry] = []
+        began = False
         judgments: list[Judgment] = []
         try:
             ref = ModelRef.parse(cell.model)
@@ -293,6 +294,7 @@ class Runner:
             for attempt in range(1, max_attempts + 1):
                 self._emit(CellStarted(cell, run_id, attempt))
                 async with semaphore:
+                    began = True
                     if attempt == 1:
                         record.started_at = utc_now()  # when it ran, not when it was queued
                     gen, retries = await self._generate(cell, run_id, backend, name, messages,
@@ -320,7 +322,10 @@ class Runner:
         except asyncio.CancelledError:
             record.status = "cancelled"
             record.error = "cancelled by the user"
-            self._finish(record, scenario, attempts, telemetry, judgments)
+            # A cell still queued for its backend when the batch stopped did nothing worth a
+            # row: a resume runs it. One a person cancelled, or one that had begun, is kept.
+            keep = began or run_id in self._cancelled_runs
+            self._finish(record, scenario, attempts, telemetry, judgments, store=keep)
             self._last_cancelled[run_id] = record
             raise
         except BackendError as exc:
@@ -335,7 +340,8 @@ class Runner:
         return record
 
     def _finish(self, record: RunRecord, scenario: Scenario, attempts: list[Attempt],
-                telemetry: list[Telemetry], judgments: list[Judgment]) -> None:
+                telemetry: list[Telemetry], judgments: list[Judgment], *,
+                store: bool = True) -> None:
         # Past this point the cell cannot be cancelled: a listener that cancels the batch on
         # CellFinished must not turn this finished cell into a cancelled one.
         self._tasks.pop(record.run_id, None)
@@ -344,7 +350,8 @@ class Runner:
             record.telemetry = _sum_telemetry(telemetry)
         record.finished_at = utc_now()
         keep = attempts if len(attempts) > 1 or record.mode != "zero-shot" else []
-        self.store.save_run(record, scenario, keep, judgments)
+        if store:
+            self.store.save_run(record, scenario, keep, judgments)
         self._emit(CellFinished(record))
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
