@@ -50,9 +50,6 @@ DEFAULT_WORKERS = 4
 
 
 
-class CellCancelled(Exception):
-    """A person cancelled this cell (or the whole batch) while it ran."""
-
 
 @dataclass
 class Generation:
@@ -152,9 +149,6 @@ class Runner:
         task.cancel()
         return True
 
-    def running(self) -> list[str]:
-        return list(self._tasks)
-
     def _emit(self, event: Event) -> None:
         try:
             self.on_event(event)
@@ -168,9 +162,8 @@ class Runner:
         spec = normalise_spec(spec)
         self._check(spec)
         cells = plan(spec)
-        finished = self.store.finished_cell_keys(spec.batch_id) if resume else set()
-        if not resume and self.store.get_batch(spec.batch_id) is not None:
-            finished = self.store.finished_cell_keys(spec.batch_id)
+        # A batch id seen before keeps its finished cells, whether or not resume was asked.
+        finished = self.store.finished_cell_keys(spec.batch_id)
         todo = [c for c in cells if c.key not in finished]
         self.store.save_batch(spec, len(cells))
         result = BatchResult(batch_id=spec.batch_id, status="running",
