@@ -110,3 +110,10 @@ def test_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     catalog = load_catalog([tmp_path / "nowhere"])
     assert catalog.scenarios == {}
     assert "scenario folder not found" in str(catalog.problems[0])
+
+
+@pytest.mark.parametrize("bad_id", ["", "two words", "a,b", "coding:1"])
+def test_ids_that_cli_selection_could_not_name_are_refused(folder: Path, bad_id: str) -> None:
+    write(folder, "coding/odd.yaml", GOOD.replace("id: coding-add", f"id: '{bad_id}'"))
+    catalog = load_catalog([folder])
+    assert any(p.path.endswith("odd.yaml") and p.field == "id" for p in catalog.problems)

@@ -167,7 +167,8 @@ class PromptVariant(Strict):
 class Scenario(Strict):
     """One task put to a model, with everything needed to score what comes back."""
 
-    id: str
+    # No spaces, commas or colons: ids are typed in comma lists and ``suite:0-10`` ranges.
+    id: str = Field(pattern=r"^[^\s,:]+$")
     name: str
     suite: str
     category: str
