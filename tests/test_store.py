@@ -106,3 +106,28 @@ def test_registry_keeps_what_a_person_set(store: Store) -> None:
     assert row["details"]["parameter_size"] == "494M" and row["reachable"] is True
     with pytest.raises(ValueError):
         store.set_model_status("ollama:x", "great")
+
+
+def _schema(path) -> dict[str, str]:
+    import sqlite3
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+    conn.close()
+    return {name: " ".join(sql.split()) for name, sql in rows}
+
+
+def test_a_database_from_every_earlier_step_upgrades_to_the_fresh_schema(tmp_path):
+    """Each named step is append-only: a file made by steps 1..k opens and reaches today's shape."""
+    from tui_bench.store.migrations import MIGRATIONS, migration_names
+
+    assert len(set(migration_names())) == len(MIGRATIONS)
+    assert all(name.startswith(f"m{i:03d}_") for i, name in enumerate(migration_names(), 1))
+    fresh = tmp_path / "fresh.db"
+    Store(fresh).close()
+    for k in range(len(MIGRATIONS)):
+        old = tmp_path / f"step{k}.db"
+        Store(old, migrations=migrations()[:k]).close()
+        upgraded = Store(old)
+        assert upgraded.schema_version == len(MIGRATIONS)
+        upgraded.close()
+        assert _schema(old) == _schema(fresh)

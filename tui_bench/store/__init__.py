@@ -11,9 +11,9 @@ from tui_bench.store.core import (
     REGISTRY_STATUSES,
     CoreStore,
     StoreError,
-    migrations,
 )
 from tui_bench.store.judging import JudgingQueries
+from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 

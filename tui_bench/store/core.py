@@ -27,6 +27,7 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
+from tui_bench.store.migrations import migrations as all_migrations
 
 CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration")
 TELEMETRY_COLUMNS = (
@@ -38,148 +39,6 @@ REGISTRY_STATUSES = ("candidate", "verified", "disabled")
 
 class StoreError(Exception):
     """A database problem worth a one-line message (locked, corrupt, not a database)."""
-
-
-# --------------------------------------------------------------------------- migrations
-
-
-V1 = """
-        CREATE TABLE batches (
-            batch_id TEXT PRIMARY KEY,
-            created_at TEXT NOT NULL,
-            started_at TEXT,
-            finished_at TEXT,
-            status TEXT NOT NULL DEFAULT 'planned',
-            mode TEXT NOT NULL DEFAULT 'zero-shot',
-            models TEXT NOT NULL DEFAULT '[]',
-            scenarios TEXT NOT NULL DEFAULT '[]',
-            total_cells INTEGER NOT NULL DEFAULT 0,
-            spec TEXT NOT NULL DEFAULT '{}',
-            notes TEXT NOT NULL DEFAULT ''
-        );
-        CREATE INDEX idx_batches_created ON batches(created_at DESC);
-
-        CREATE TABLE scenario_versions (
-            scenario_hash TEXT PRIMARY KEY,
-            scenario_id TEXT NOT NULL,
-            suite TEXT,
-            category TEXT,
-            rubric TEXT,
-            definition TEXT NOT NULL,
-            first_seen TEXT NOT NULL
-        );
-        CREATE INDEX idx_scenario_versions_id ON scenario_versions(scenario_id);
-
-        CREATE TABLE runs (
-            run_id TEXT PRIMARY KEY,
-            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
-            model TEXT NOT NULL,
-            backend TEXT NOT NULL,
-            prompt_version TEXT NOT NULL,
-            scenario_id TEXT NOT NULL,
-            tier TEXT NOT NULL,
-            specialist TEXT NOT NULL DEFAULT '',
-            iteration INTEGER NOT NULL DEFAULT 1,
-            mode TEXT NOT NULL DEFAULT 'zero-shot',
-            category TEXT,
-            status TEXT NOT NULL,
-            output TEXT NOT NULL DEFAULT '',
-            error TEXT,
-            prompt TEXT NOT NULL DEFAULT '',
-            system TEXT,
-            scenario_hash TEXT REFERENCES scenario_versions(scenario_hash),
-            started_at TEXT NOT NULL,
-            finished_at TEXT,
-            ttft_ms REAL,
-            total_ms REAL,
-            load_ms REAL,
-            prompt_tokens INTEGER,
-            completion_tokens INTEGER,
-            tokens_per_s REAL,
-            prompt_eval_ms REAL,
-            eval_ms REAL,
-            paid_load INTEGER,
-            host TEXT,
-            cost REAL,
-            done_reason TEXT,
-            options TEXT NOT NULL DEFAULT '{}',
-            auto_score REAL,
-            success INTEGER,
-            attempts INTEGER NOT NULL DEFAULT 1,
-            retries INTEGER NOT NULL DEFAULT 0,
-            first_success INTEGER
-        );
-        CREATE UNIQUE INDEX idx_runs_cell ON runs(
-            batch_id, model, prompt_version, scenario_id, tier, specialist, iteration);
-        CREATE INDEX idx_runs_batch_status ON runs(batch_id, status);
-        CREATE INDEX idx_runs_model_finished ON runs(model, finished_at);
-        CREATE INDEX idx_runs_scenario ON runs(scenario_id);
-        CREATE INDEX idx_runs_finished ON runs(finished_at DESC);
-
-        CREATE TABLE evaluations (
-            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-            evaluator TEXT NOT NULL,
-            score REAL NOT NULL,
-            weight REAL NOT NULL,
-            detail TEXT NOT NULL DEFAULT '{}',
-            PRIMARY KEY (run_id, evaluator)
-        );
-
-        CREATE TABLE attempts (
-            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-            attempt INTEGER NOT NULL,
-            output TEXT NOT NULL,
-            auto_score REAL,
-            success INTEGER,
-            feedback TEXT,
-            telemetry TEXT NOT NULL DEFAULT '{}',
-            PRIMARY KEY (run_id, attempt)
-        );
-
-        CREATE TABLE judgments (
-            judgment_id INTEGER PRIMARY KEY AUTOINCREMENT,
-            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-            judge TEXT NOT NULL,
-            judge_kind TEXT NOT NULL DEFAULT 'person',
-            rubric_id TEXT NOT NULL,
-            rubric_version INTEGER NOT NULL DEFAULT 1,
-            scores TEXT NOT NULL,
-            total INTEGER NOT NULL,
-            percent REAL NOT NULL,
-            band TEXT NOT NULL,
-            notes TEXT NOT NULL DEFAULT '',
-            reason TEXT NOT NULL DEFAULT '',
-            blind INTEGER NOT NULL DEFAULT 1,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX idx_judgments_run ON judgments(run_id);
-        CREATE INDEX idx_judgments_judge ON judgments(judge, created_at);
-
-        CREATE TABLE registry (
-            model TEXT PRIMARY KEY,
-            backend TEXT NOT NULL,
-            name TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'candidate',
-            tier TEXT,
-            notes TEXT NOT NULL DEFAULT '',
-            reachable INTEGER,
-            details TEXT NOT NULL DEFAULT '{}',
-            first_seen TEXT NOT NULL,
-            last_seen TEXT NOT NULL
-        );
-"""
-
-def migrations() -> list[str]:
-    """Ordered upgrade steps: step i brings a database from user_version i to i + 1.
-
-    A step is a SQL script, run with its version bump in one transaction. Append only, once a
-    release has shipped; the feature modules of the store contribute their tables to step 1.
-    """
-    from tui_bench.store.judging import SCHEMA as JUDGING
-    from tui_bench.store.reports import SCHEMA as REPORTS
-    from tui_bench.store.specialists import SCHEMA as SPECIALISTS
-
-    return [V1 + JUDGING + REPORTS + SPECIALISTS]
 
 
 
@@ -221,7 +80,7 @@ class CoreStore:
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.migrate(list(migrations) if migrations is not None else _migrations())
+            self.migrate(list(migrations) if migrations is not None else all_migrations())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
 
@@ -611,5 +470,3 @@ class CoreStore:
         return rows
 
 
-def _migrations() -> list[str]:
-    return migrations()

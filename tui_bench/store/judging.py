@@ -24,33 +24,6 @@ from tui_bench.store.core import CoreStore, _loads
 if TYPE_CHECKING:
     from tui_bench.catalog import Catalog
 
-# Tables this feature adds to the schema (appended to migration step 1 while unreleased).
-SCHEMA = """
-        CREATE INDEX idx_runs_status_started ON runs(status, started_at, run_id);
-        CREATE INDEX idx_judgments_run_judge ON judgments(run_id, judge, judge_kind);
-        CREATE INDEX idx_judgments_rubric ON judgments(rubric_id, run_id);
-
-        CREATE TABLE pairwise (
-            verdict_id INTEGER PRIMARY KEY AUTOINCREMENT,
-            left_run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-            right_run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-            left_model TEXT NOT NULL,
-            right_model TEXT NOT NULL,
-            left_batch_id TEXT NOT NULL,
-            right_batch_id TEXT NOT NULL,
-            scenario_id TEXT NOT NULL,
-            tier TEXT NOT NULL,
-            prompt_version TEXT NOT NULL,
-            verdict TEXT NOT NULL CHECK (verdict IN ('left', 'right', 'tie', 'both_bad')),
-            judge TEXT NOT NULL,
-            blind INTEGER NOT NULL DEFAULT 1,
-            notes TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX idx_pairwise_left ON pairwise(left_run_id);
-        CREATE INDEX idx_pairwise_right ON pairwise(right_run_id);
-        CREATE INDEX idx_pairwise_judge ON pairwise(judge, verdict_id);
-"""
 
 PairVerdict = Literal["left", "right", "tie", "both_bad"]
 PAIR_VERDICTS: tuple[str, ...] = ("left", "right", "tie", "both_bad")
@@ -390,7 +363,6 @@ class JudgingQueries(CoreStore):
 __all__ = [
     "JUDGE_FILE",
     "PAIR_VERDICTS",
-    "SCHEMA",
     "JudgingQueries",
     "PairCandidate",
     "PairRecord",

@@ -8,30 +8,6 @@ from typing import Any
 from tui_bench.domain import utc_now
 from tui_bench.store.core import CoreStore, _dumps, _loads
 
-# Tables this feature adds to the schema (appended to migration step 1 while unreleased).
-SCHEMA = """
-        CREATE TABLE snapshots (
-            snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
-            template TEXT NOT NULL,
-            template_key TEXT NOT NULL,
-            version TEXT NOT NULL,
-            number INTEGER NOT NULL,
-            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
-            path TEXT NOT NULL,
-            template_kind TEXT NOT NULL DEFAULT 'file',
-            baseline_runs INTEGER NOT NULL DEFAULT 0,
-            specialist_runs INTEGER NOT NULL DEFAULT 0,
-            baseline_mean REAL,
-            specialist_mean REAL,
-            improvement REAL,
-            improvement_percent REAL,
-            minted_by TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL,
-            comparison TEXT NOT NULL DEFAULT '{}'
-        );
-        CREATE INDEX idx_snapshots_template ON snapshots(template_key, created_at DESC);
-        CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
-"""
 
 
 class SpecialistQueries(CoreStore):

@@ -1,0 +1,306 @@
+"""Append-only, named schema migrations: the one history of ``bench.db``'s shape.
+
+Each step brings a database from ``user_version`` N to N + 1 and is never edited once it has
+shipped; a feature that needs a table or a column appends a step of its own (``m002_...``).
+A database records how many steps it has taken in ``PRAGMA user_version``; ``CoreStore.migrate``
+applies the missing ones, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One upgrade step: a name that says what it adds, and the SQL that adds it."""
+
+    name: str
+    sql: str
+
+
+# The first release's schema, frozen as it shipped (batches, runs, evaluations, attempts,
+# judgments, registry; pairwise verdicts; routing weights and the report rollup; snapshots).
+M001_INITIAL = """
+        CREATE TABLE batches (
+            batch_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'planned',
+            mode TEXT NOT NULL DEFAULT 'zero-shot',
+            models TEXT NOT NULL DEFAULT '[]',
+            scenarios TEXT NOT NULL DEFAULT '[]',
+            total_cells INTEGER NOT NULL DEFAULT 0,
+            spec TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX idx_batches_created ON batches(created_at DESC);
+
+        CREATE TABLE scenario_versions (
+            scenario_hash TEXT PRIMARY KEY,
+            scenario_id TEXT NOT NULL,
+            suite TEXT,
+            category TEXT,
+            rubric TEXT,
+            definition TEXT NOT NULL,
+            first_seen TEXT NOT NULL
+        );
+        CREATE INDEX idx_scenario_versions_id ON scenario_versions(scenario_id);
+
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+            model TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            scenario_id TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            specialist TEXT NOT NULL DEFAULT '',
+            iteration INTEGER NOT NULL DEFAULT 1,
+            mode TEXT NOT NULL DEFAULT 'zero-shot',
+            category TEXT,
+            status TEXT NOT NULL,
+            output TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            prompt TEXT NOT NULL DEFAULT '',
+            system TEXT,
+            scenario_hash TEXT REFERENCES scenario_versions(scenario_hash),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            ttft_ms REAL,
+            total_ms REAL,
+            load_ms REAL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            tokens_per_s REAL,
+            prompt_eval_ms REAL,
+            eval_ms REAL,
+            paid_load INTEGER,
+            host TEXT,
+            cost REAL,
+            done_reason TEXT,
+            options TEXT NOT NULL DEFAULT '{}',
+            auto_score REAL,
+            success INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            retries INTEGER NOT NULL DEFAULT 0,
+            first_success INTEGER
+        );
+        CREATE UNIQUE INDEX idx_runs_cell ON runs(
+            batch_id, model, prompt_version, scenario_id, tier, specialist, iteration);
+        CREATE INDEX idx_runs_batch_status ON runs(batch_id, status);
+        CREATE INDEX idx_runs_model_finished ON runs(model, finished_at);
+        CREATE INDEX idx_runs_scenario ON runs(scenario_id);
+        CREATE INDEX idx_runs_finished ON runs(finished_at DESC);
+
+        CREATE TABLE evaluations (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            evaluator TEXT NOT NULL,
+            score REAL NOT NULL,
+            weight REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (run_id, evaluator)
+        );
+
+        CREATE TABLE attempts (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            output TEXT NOT NULL,
+            auto_score REAL,
+            success INTEGER,
+            feedback TEXT,
+            telemetry TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (run_id, attempt)
+        );
+
+        CREATE TABLE judgments (
+            judgment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            judge TEXT NOT NULL,
+            judge_kind TEXT NOT NULL DEFAULT 'person',
+            rubric_id TEXT NOT NULL,
+            rubric_version INTEGER NOT NULL DEFAULT 1,
+            scores TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            percent REAL NOT NULL,
+            band TEXT NOT NULL,
+            notes TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            blind INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_judgments_run ON judgments(run_id);
+        CREATE INDEX idx_judgments_judge ON judgments(judge, created_at);
+
+        CREATE TABLE registry (
+            model TEXT PRIMARY KEY,
+            backend TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'candidate',
+            tier TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            reachable INTEGER,
+            details TEXT NOT NULL DEFAULT '{}',
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        );
+
+        CREATE INDEX idx_runs_status_started ON runs(status, started_at, run_id);
+        CREATE INDEX idx_judgments_run_judge ON judgments(run_id, judge, judge_kind);
+        CREATE INDEX idx_judgments_rubric ON judgments(rubric_id, run_id);
+
+        CREATE TABLE pairwise (
+            verdict_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            left_run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            right_run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            left_model TEXT NOT NULL,
+            right_model TEXT NOT NULL,
+            left_batch_id TEXT NOT NULL,
+            right_batch_id TEXT NOT NULL,
+            scenario_id TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('left', 'right', 'tie', 'both_bad')),
+            judge TEXT NOT NULL,
+            blind INTEGER NOT NULL DEFAULT 1,
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_pairwise_left ON pairwise(left_run_id);
+        CREATE INDEX idx_pairwise_right ON pairwise(right_run_id);
+        CREATE INDEX idx_pairwise_judge ON pairwise(judge, verdict_id);
+
+        CREATE TABLE IF NOT EXISTS routing_weights (
+            category TEXT NOT NULL,
+            model TEXT NOT NULL,
+            weight REAL NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            source_batch TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (category, model)
+        );
+
+        CREATE TABLE IF NOT EXISTS routing_weight_history (
+            change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            category TEXT NOT NULL,
+            model TEXT NOT NULL,
+            old_weight REAL,
+            new_weight REAL NOT NULL,
+            mean_score REAL NOT NULL,
+            runs INTEGER NOT NULL,
+            learning_rate REAL NOT NULL,
+            source_batch TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS idx_weight_history_model
+            ON routing_weight_history(category, model, change_id);
+
+        -- The report rollup: per batch, the finished runs' sums and counts by category,
+        -- model and prompt version (a few dozen rows per batch, whatever its size). The batch
+        -- browser's figures, rankings, score over time, weights and effort read these instead
+        -- of every run, so they scale with batches, not runs. Triggers on runs mark a batch stale; the next report
+        -- recomputes just the stale batches (see ReportQueries.refresh_rollup).
+        CREATE TABLE IF NOT EXISTS report_rollup (
+            batch_id TEXT NOT NULL,
+            category TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            runs INTEGER NOT NULL,          -- finished runs (status ok); the figures below
+            failed INTEGER NOT NULL,        -- runs that errored or were cancelled
+            scored INTEGER NOT NULL,
+            score_sum REAL,
+            score_sq REAL,
+            decided INTEGER NOT NULL,
+            passed INTEGER,
+            ttft_n INTEGER NOT NULL,
+            ttft_sum REAL,
+            tps_n INTEGER NOT NULL,
+            tps_sum REAL,
+            cost_n INTEGER NOT NULL,
+            cost_sum REAL,
+            iterative_runs INTEGER NOT NULL,
+            iterative_attempts INTEGER,
+            first_answer INTEGER,
+            judged INTEGER NOT NULL,
+            judged_sum REAL,
+            judged_sq REAL,
+            PRIMARY KEY (batch_id, category, model, prompt_version)
+        );
+        CREATE TABLE IF NOT EXISTS report_rollup_fresh (batch_id TEXT PRIMARY KEY);
+        CREATE TRIGGER IF NOT EXISTS trg_runs_rollup_insert AFTER INSERT ON runs BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id = NEW.batch_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_runs_rollup_delete AFTER DELETE ON runs BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id = OLD.batch_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_runs_rollup_update AFTER UPDATE ON runs BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id IN (OLD.batch_id, NEW.batch_id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_judgments_rollup_insert AFTER INSERT ON judgments
+        BEGIN
+            DELETE FROM report_rollup_fresh
+            WHERE batch_id = (SELECT batch_id FROM runs WHERE run_id = NEW.run_id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_judgments_rollup_delete AFTER DELETE ON judgments
+        BEGIN
+            DELETE FROM report_rollup_fresh
+            WHERE batch_id = (SELECT batch_id FROM runs WHERE run_id = OLD.run_id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS trg_judgments_rollup_update AFTER UPDATE ON judgments
+        BEGIN
+            DELETE FROM report_rollup_fresh WHERE batch_id IN (
+                SELECT batch_id FROM runs WHERE run_id IN (OLD.run_id, NEW.run_id));
+        END;
+
+        -- Indexes shaped by measurement (benchmarks/db_scale.py, 100,000 runs): each query
+        -- below reads one index in order and never touches the run rows (outputs, prompts).
+        -- Difficulty (grouped by category, model, scenario) and the favoured model's runs
+        -- for surprises (category, model).
+        CREATE INDEX IF NOT EXISTS idx_runs_category_model
+            ON runs(status, category, model, scenario_id, prompt_version, success, auto_score);
+        -- A cell's peers (same batch and cell, any model): surprises, specialist twins, and the
+        -- browser's per-page figures (a batch's runs with status, score and success).
+        CREATE INDEX IF NOT EXISTS idx_runs_peers
+            ON runs(batch_id, scenario_id, tier, prompt_version, specialist, iteration, model,
+                    status, auto_score, success);
+        -- Only the specialist-enabled runs, to pair them with their baselines.
+        CREATE INDEX IF NOT EXISTS idx_runs_specialist
+            ON runs(batch_id, model, prompt_version, scenario_id, tier, iteration, specialist,
+                    status, category, auto_score, success) WHERE specialist != '';
+
+        CREATE TABLE snapshots (
+            snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            template TEXT NOT NULL,
+            template_key TEXT NOT NULL,
+            version TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+            path TEXT NOT NULL,
+            template_kind TEXT NOT NULL DEFAULT 'file',
+            baseline_runs INTEGER NOT NULL DEFAULT 0,
+            specialist_runs INTEGER NOT NULL DEFAULT 0,
+            baseline_mean REAL,
+            specialist_mean REAL,
+            improvement REAL,
+            improvement_percent REAL,
+            minted_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            comparison TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX idx_snapshots_template ON snapshots(template_key, created_at DESC);
+        CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("m001_initial", M001_INITIAL),
+)
+
+
+def migrations() -> list[str]:
+    """The SQL of every step, in order: step i brings user_version i to i + 1."""
+    return [step.sql for step in MIGRATIONS]
+
+
+def migration_names() -> list[str]:
+    return [step.name for step in MIGRATIONS]
