@@ -164,6 +164,75 @@ class PromptVariant(Strict):
     system: str | None = None
 
 
+# --------------------------------------------------------------------------- agent scenarios
+
+
+AgentTool = Literal["read_file", "write_file", "list_directory", "run_command", "ask_user"]
+AGENT_TOOLS: tuple[AgentTool, ...] = (
+    "read_file", "write_file", "list_directory", "run_command", "ask_user")
+ScenarioKind = Literal["prompt", "agent"]
+
+
+class CannedReply(Strict):
+    """What ``ask_user`` answers: the first reply whose ``when`` occurs in the question.
+
+    ``when`` is matched case-insensitively as a substring; a reply without ``when`` is the
+    default, used when no other matches.
+    """
+
+    when: str | None = None
+    reply: str
+
+
+class ValidationCommand(Strict):
+    """A check run in the workspace after the agent stops; it passes when it exits 0."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    run: str  # split with shlex, run in the sandbox with the workspace as working folder
+    timeout_s: float = Field(default=60, gt=0, le=600)
+    # The task says this must be fixed: the untouched fixture fails it (checked at warmup).
+    fixed_by_task: bool = True
+
+
+class OracleFact(Strict):
+    """One expected fact about the final workspace (see ``AgentSpec.oracle``).
+
+    kinds: ``file_contains``/``file_lacks`` (path, text), ``file_equals`` (path, text),
+    ``file_exists``/``file_absent`` (path), ``config_value`` (path to a JSON, YAML, TOML or INI
+    file, dotted ``key``, ``value``), ``python`` (``module`` importable from the workspace,
+    ``expr`` evaluated with that module's names, ``expected`` literal; runs in the sandbox).
+    """
+
+    kind: Literal["file_contains", "file_lacks", "file_equals", "file_exists", "file_absent",
+                  "config_value", "python"]
+    path: str | None = None
+    text: str | None = None
+    key: str | None = None
+    value: Any = None
+    module: str | None = None
+    expr: str | None = None
+    expected: Any = None
+    note: str = ""
+
+
+class AgentSpec(Strict):
+    """How an agent scenario runs: a fixture repository, tools, limits and the checks after.
+
+    Paths (``fixture``, ``oracle``, ``reference_patch``) are relative to the scenario file.
+    """
+
+    fixture: str
+    tools: list[AgentTool] = Field(default_factory=lambda: list(AGENT_TOOLS))
+    max_turns: int = Field(default=12, ge=1, le=200)
+    token_budget: int = Field(default=16_000, gt=0)
+    command_timeout_s: float = Field(default=30, gt=0, le=600)
+    ask_user: list[CannedReply] = Field(default_factory=list)
+    validation_commands: list[ValidationCommand] = Field(min_length=1)
+    oracle: str | None = None  # YAML file: ``facts: [OracleFact, ...]``
+    scope: list[str] = Field(default_factory=list)  # globs the task may change; empty: any
+    reference_patch: str | None = None  # unified diff against the fixture that passes
+
+
 class Scenario(Strict):
     """One task put to a model, with everything needed to score what comes back."""
 
@@ -191,6 +260,8 @@ class Scenario(Strict):
     max_tokens: int | None = Field(default=None, gt=0)
     tags: list[str] = Field(default_factory=list)
     source: str | None = None  # file it was loaded from; not part of the definition hash
+    kind: ScenarioKind = "prompt"
+    agent: AgentSpec | None = None  # required when kind is "agent"
 
     @field_validator("tiers")
     @classmethod
@@ -208,6 +279,14 @@ class Scenario(Strict):
             raise ValueError("a scenario needs at least one evaluator")
         return value
 
+    @model_validator(mode="after")
+    def _agent_has_spec(self) -> Scenario:
+        if self.kind == "agent" and self.agent is None:
+            raise ValueError("kind: agent needs an 'agent' block (fixture, validation_commands)")
+        if self.kind != "agent" and self.agent is not None:
+            raise ValueError("an 'agent' block needs kind: agent")
+        return self
+
     def prompt_for(self, tier: str = DEFAULT_TIER, version: str = DEFAULT_PROMPT_VERSION) -> str:
         """The user prompt for a tier and prompt version, falling back to the base prompt."""
         variant = self.versions.get(version)
@@ -223,7 +302,9 @@ class Scenario(Strict):
 
     def definition(self) -> dict[str, Any]:
         """The scenario as data, without where it came from: what gets stored with each run."""
-        return self.model_dump(mode="json", exclude={"source"})
+        # A prompt scenario's definition (and so its hash) is what it was before agents existed.
+        exclude = {"source"} | ({"kind", "agent"} if self.kind == "prompt" else set())
+        return self.model_dump(mode="json", exclude=exclude)
 
     def definition_hash(self) -> str:
         text = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tui_bench.domain import Evaluation, EvaluatorSpec, Judgment, Rubric, Scenario
@@ -41,6 +42,9 @@ class ScoringContext:
     output: str
     rubric: Rubric | None = None
     judge: JudgeClient | None = None
+    workspace: Path | None = None  # agent scenarios: the final workspace, see EvalInput
+    diff: str = ""
+    changed_files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -122,7 +126,8 @@ async def score(ctx: ScoringContext) -> ScoreResult:
     specs = list(scenario.evaluators)
     inputs = [EvalInput(scenario=scenario, output=ctx.output, code=extraction.code,
                         options=dict(spec.options), rubric=ctx.rubric, judge=ctx.judge,
-                        extraction=extraction) for spec in specs]
+                        extraction=extraction, workspace=ctx.workspace, diff=ctx.diff,
+                        changed_files=list(ctx.changed_files)) for spec in specs]
     results = await asyncio.gather(*(_run_one(s, i) for s, i in zip(specs, inputs)))
 
     evaluations = [_evaluation(s, r) for s, r in zip(specs, results)]

@@ -13,6 +13,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tui_bench.domain import Judgment, Rubric, Scenario
@@ -38,6 +39,11 @@ class EvalInput:
     rubric: Rubric | None = None
     judge: JudgeClient | None = None
     extraction: Extraction | None = None
+    # Agent scenarios: the final workspace (still on disk while evaluators run), its diff
+    # against the fixture, and the paths the agent changed (relative, '/'-separated).
+    workspace: Path | None = None
+    diff: str = ""
+    changed_files: list[str] = field(default_factory=list)
 
 
 @dataclass
