@@ -30,7 +30,7 @@ from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import load_catalog
 from tui_bench.domain import BatchSpec, EvaluatorSpec, GenerationOptions
 from tui_bench.engine.runner import Runner
-from tui_bench.locations import PROJECT_ROOT, smollm2_path
+from tui_bench.locations import shipped, smollm2_path
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -62,7 +62,7 @@ class TimedBackend(InstantBackend):
 
 def harness_cost(cells: int, evaluators: list[str], workdir: Path) -> tuple[float, float]:
     """Seconds per cell of harness work (everything but the backend) and cells per second."""
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     base = catalog.scenarios["coding-fizzbuzz"]
     catalog.scenarios["bench"] = base.model_copy(update={
         "id": "bench", "evaluators": [EvaluatorSpec(name=n) for n in evaluators]})
@@ -83,7 +83,7 @@ def harness_cost(cells: int, evaluators: list[str], workdir: Path) -> tuple[floa
 def model_cost(cells: int, workdir: Path) -> tuple[float, float, float]:
     """Seconds per cell on the embedded model, its tokens/s through tui-bench, and share of
     the wall time spent outside the backend."""
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     store = Store(workdir / "model.db")
     runner = Runner(store, catalog)
     spec = BatchSpec(batch_id="bench-model", models=["embedded:smollm2"],
@@ -102,7 +102,7 @@ def direct_tokens_per_s(repeats: int) -> float:
     """llama-cpp-python alone, same model, prompt and settings as model_cost."""
     from llama_cpp import Llama
 
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     prompt = catalog.scenarios["coding-fizzbuzz"].prompt_for("L2")
     llm = Llama(model_path=str(smollm2_path()), n_ctx=2048, verbose=False)
     rates = []

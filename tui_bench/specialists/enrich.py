@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from tui_bench.backends import BackendError, BackendPool, collect
 from tui_bench.domain import DEFAULT_MODEL, GenerationOptions, ModelRef, utc_now
+from tui_bench.locations import enriched_templates_root
 from tui_bench.settings import Settings
 from tui_bench.specialists.fetch import (
     DEFAULT_MAX_BYTES,
@@ -196,8 +197,13 @@ def metadata_from(data: dict[str, Any], *, complete: bool, model: str, source_ch
 
 
 def enriched_folder(resolved: ResolvedTemplate) -> Path:
-    """``<root>/<key>/enriched/<version>``, verified to stay inside the templates folder."""
-    return inside(resolved.root, safe_segment(resolved.key, "template"), ENRICHED_FOLDER,
+    """``<root>/<key>/enriched/<version>``, verified to stay inside its templates folder.
+
+    ``root`` is the template's own folder, or the data folder for a shipped template
+    (``locations.enriched_templates_root``): the shipped folder is never written to.
+    """
+    root = enriched_templates_root(resolved.root)
+    return inside(root, safe_segment(resolved.key, "template"), ENRICHED_FOLDER,
                   safe_segment(resolved.template.version, "template version"))
 
 

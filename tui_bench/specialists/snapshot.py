@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tui_bench.domain import Evaluation, Telemetry
-from tui_bench.locations import PROJECT_ROOT
+from tui_bench.locations import snapshot_schema_path
 from tui_bench.specialists.templates import Template
 
 SNAPSHOT_FORMAT = "tui-bench.snapshot/1"
 SCHEMA_ID = "urn:tui-bench:schema:snapshot:1"
-SCHEMA_PATH = PROJECT_ROOT / "schemas" / "snapshot.schema.json"
+SCHEMA_PATH = snapshot_schema_path()
 
 
 class Record(BaseModel):
