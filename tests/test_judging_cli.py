@@ -13,7 +13,7 @@ from tests.test_judging_fixtures import add_runs
 from tui_bench.catalog import Catalog
 from tui_bench.cli import main
 from tui_bench.store import Store
-from tui_bench.store.judging import remember_judge
+from tui_bench.judge_name import remember_judge
 
 SCEN = "coding-fizzbuzz"
 

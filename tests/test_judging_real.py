@@ -11,7 +11,7 @@ from tui_bench.domain import BatchSpec, GenerationOptions
 from tui_bench.engine.plan import new_batch_id
 from tui_bench.engine.runner import Runner
 from tui_bench.store import Store
-from tui_bench.store.judging import remember_judge
+from tui_bench.judge_name import remember_judge
 from tui_bench.tui.screens.judge import JudgeScreen
 
 SCENARIO = "coding-fizzbuzz"

@@ -19,7 +19,8 @@ from tests.test_judging_fixtures import (
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Criterion, Rubric
 from tui_bench.store import Store
-from tui_bench.store.judging import QueueFilter, judge_file, remember_judge, remembered_judge
+from tui_bench.judge_name import judge_file, remember_judge, remembered_judge
+from tui_bench.store.judging import QueueFilter
 from tui_bench.tui.screens.judge import JudgeScreen
 from tui_bench.tui.screens.pairwise import PairwiseScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,9 +23,13 @@ TIERS: dict[str, str] = {
 DEFAULT_TIER = "L2"
 DEFAULT_PROMPT_VERSION = "v1"
 DEFAULT_THRESHOLD = 0.7
-MODES = ("zero-shot", "iterative", "comparative")
 Mode = Literal["zero-shot", "iterative", "comparative"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 RunStatus = Literal["ok", "error", "cancelled"]
+JudgeKind = Literal["person", "model"]
+# A pairwise verdict: which of two answers is better, if either.
+PairVerdict = Literal["left", "right", "tie", "both_bad"]
+PAIR_VERDICTS: tuple[PairVerdict, ...] = get_args(PairVerdict)
 
 BANDS: list[tuple[int, str]] = [
     (90, "production-ready"),
@@ -168,8 +172,7 @@ class PromptVariant(Strict):
 
 
 AgentTool = Literal["read_file", "write_file", "list_directory", "run_command", "ask_user"]
-AGENT_TOOLS: tuple[AgentTool, ...] = (
-    "read_file", "write_file", "list_directory", "run_command", "ask_user")
+AGENT_TOOLS: tuple[AgentTool, ...] = get_args(AgentTool)
 ScenarioKind = Literal["prompt", "agent"]
 
 
@@ -327,7 +330,7 @@ def normalise_tier(value: str) -> str:
 
 
 BackendName = Literal["embedded", "ollama", "openai"]
-BACKENDS: tuple[str, ...] = ("embedded", "ollama", "openai")
+BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 DEFAULT_MODEL = "embedded:smollm2"
 
 
@@ -514,7 +517,7 @@ class Judgment(BaseModel):
 
     run_id: str
     judge: str
-    judge_kind: Literal["person", "model"] = "person"
+    judge_kind: JudgeKind = "person"
     rubric_id: str
     rubric_version: int = 1
     scores: dict[str, int]
@@ -526,3 +529,18 @@ class Judgment(BaseModel):
     blind: bool = True
     created_at: str = Field(default_factory=utc_now)
     judgment_id: int | None = None
+
+    @classmethod
+    def from_scores(cls, rubric: Rubric, scores: dict[str, int], *, run_id: str = "",
+                    judge: str, judge_kind: JudgeKind = "person", notes: str = "",
+                    reason: str = "", blind: bool = True) -> Judgment:
+        """The one way a filled-in sheet becomes a judgment: total, percent, band agree.
+
+        The percentage is rounded to two decimals and the band read from that rounded figure,
+        so what a person sees and what is stored never disagree.
+        """
+        percent = round(rubric.percent(scores), 2)
+        return cls(run_id=run_id, judge=judge, judge_kind=judge_kind, rubric_id=rubric.id,
+                   rubric_version=rubric.version, scores=dict(scores),
+                   total=sum(scores.values()), percent=percent, band=band_for(percent),
+                   notes=notes, reason=reason, blind=blind)

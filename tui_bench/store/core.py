@@ -111,12 +111,21 @@ class CoreStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; ``BEGIN IMMEDIATE`` so two writers queue instead of failing."""
+        """One write transaction; ``BEGIN IMMEDIATE`` so two writers queue instead of failing.
+
+    A database error inside it rolls back and surfaces as ``StoreError``.
+    """
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:  # locked past the timeout, read-only, gone
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # callers see the store's error, never sqlite3's
+                self.conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise

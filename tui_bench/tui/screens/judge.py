@@ -8,7 +8,6 @@ are shown beside the person's scores. A judgment is stored only when every crite
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,15 +25,11 @@ from textual.widgets import Footer, Input, Markdown, Static
 from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
 from tui_bench.analysis.summary import counted
 from tui_bench.catalog import Catalog
-from tui_bench.domain import Judgment, Rubric, RunRecord, band_for
+from tui_bench.domain import Judgment, Rubric, RunRecord
+from tui_bench.judge_name import remember_judge, remembered_judge
 from tui_bench.settings import Settings
-from tui_bench.store import Store
-from tui_bench.store.judging import (
-    QueueEntry,
-    QueueFilter,
-    remember_judge,
-    remembered_judge,
-)
+from tui_bench.store import Store, StoreError
+from tui_bench.store.judging import QueueEntry, QueueFilter
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
 from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines
 from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
@@ -398,11 +393,8 @@ class JudgeScreen(Screen[None]):
             self.notify(f"not saved: {names} still unset", severity="warning", timeout=6)
             return None
         scores = self.sheet.scores
-        percent = self.rubric.percent(scores)
-        return Judgment(
-            run_id=self.run.run_id, judge=self.judge, judge_kind="person",
-            rubric_id=self.rubric.id, rubric_version=self.rubric.version, scores=scores,
-            total=sum(scores.values()), percent=percent, band=band_for(percent),
+        return Judgment.from_scores(
+            self.rubric, scores, run_id=self.run.run_id, judge=self.judge,
             notes=self.query_one("#notes", Input).value.strip(), blind=not self.revealed)
 
     async def action_save(self) -> None:
@@ -411,7 +403,7 @@ class JudgeScreen(Screen[None]):
             return
         try:
             judgment.judgment_id = self.store.save_judgments([judgment])[0]
-        except sqlite3.Error as exc:  # locked or read-only: keep the sheet, say why
+        except StoreError as exc:  # locked or read-only: keep the sheet, say why
             self.notify(f"not saved: {exc}", severity="error", timeout=10)
             return
         self.saved_count += 1

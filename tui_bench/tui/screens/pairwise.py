@@ -23,7 +23,8 @@ from tui_bench.catalog import Catalog
 from tui_bench.domain import RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store
-from tui_bench.store.judging import PairCandidate, remember_judge, remembered_judge
+from tui_bench.judge_name import remember_judge, remembered_judge
+from tui_bench.store.judging import PairCandidate
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog
 
 PAGE_SIZE = 50
