@@ -6,11 +6,8 @@ The judge's own name is not kept here: it lives beside the app's settings (``jud
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
@@ -18,7 +15,6 @@ from pydantic import ValidationError
 from tui_bench.domain import (
     PAIR_VERDICTS,
     Judgment,
-    PairVerdict,
     Rubric,
     RunRecord,
     Scenario,
@@ -232,17 +228,6 @@ class JudgingQueries(CoreStore):
                         "AND rubric_id = ?", (j.run_id, j.judge, j.judge_kind, j.rubric_id))
                 ids.append(self._insert_judgment(conn, j))
         return ids
-
-    def known_runs(self, run_ids: Sequence[str]) -> set[str]:
-        """Which of these run ids exist (for validating an applied file in one query per 500)."""
-        found: set[str] = set()
-        ids = list(dict.fromkeys(run_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows = self.query(
-                f"SELECT run_id FROM runs WHERE run_id IN ({', '.join('?' * len(chunk))})", chunk)
-            found.update(r["run_id"] for r in rows)
-        return found
 
     def agreement_judgments(self, rubric_id: str) -> list[Judgment]:
         """Each judge's latest judgment on runs that at least two judges scored with a rubric."""

@@ -145,9 +145,6 @@ class ReportQueries(CoreStore):
             (batch_id,))
         return rows[0]["batch_id"] if rows else None
 
-    def batch_modes(self) -> list[str]:
-        return [r["mode"] for r in self.query("SELECT DISTINCT mode FROM batches ORDER BY mode")]
-
     # ---- one batch
 
     def batch_runs_page(self, batch_id: str, *, limit: int = 200, offset: int = 0,
@@ -170,23 +167,6 @@ class ReportQueries(CoreStore):
         """Every run of a batch, lean, keyed by cell: what a comparison joins on."""
         return self.query(
             f"SELECT {', '.join(LEAN_RUN_COLUMNS)} FROM runs WHERE batch_id = ?", (batch_id,))
-
-    def judgment_summary(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Per run: how many person and model judgments, and the mean person percent."""
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(run_ids), 500):
-            chunk = list(run_ids[start:start + 500])
-            for row in self.query(
-                    f"""SELECT run_id,
-                               sum(judge_kind = 'person') AS person,
-                               sum(judge_kind != 'person') AS model,
-                               avg(CASE WHEN judge_kind = 'person' THEN percent END) AS percent
-                        FROM judgments WHERE run_id IN ({_placeholders(chunk)})
-                        GROUP BY run_id""", chunk):
-                out[row.pop("run_id")] = row
-        return out
-
-    # ---- leaderboards
 
     # ---- the rollup
 

@@ -50,12 +50,6 @@ class SpecialistQueries(CoreStore):
             row["comparison"] = _loads(row["comparison"], {})
         return rows
 
-    def count_snapshots(self, template_key: str | None = None) -> int:
-        if template_key is None:
-            return int(self.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0])
-        return int(self.conn.execute("SELECT count(*) FROM snapshots WHERE template_key = ?",
-                                     (template_key,)).fetchone()[0])
-
     def specialist_figures(self, batch_id: str) -> list[dict[str, Any]]:
         """Per (specialist, model): runs, scored runs, score sum and successes.
 

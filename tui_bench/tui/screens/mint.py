@@ -30,7 +30,6 @@ from tui_bench.specialists.enrich import (
     DEFAULT_MAX_TOKENS,
     EnrichError,
     EnrichProgress,
-    EnrichResult,
     enrich_template,
 )
 from tui_bench.specialists.mint import (
@@ -138,7 +137,6 @@ class MintScreen(Screen[None]):
         self.template_key: str | None = None
         self.batch_id: str | None = None
         self.busy: str | None = None
-        self.last_result: MintResult | EnrichResult | None = None
 
     # ---- layout
 
@@ -327,7 +325,6 @@ class MintScreen(Screen[None]):
 
     def _minted(self, result: MintResult) -> None:
         self.busy = None
-        self.last_result = result
         self.notify(f"snapshot {result.number:03d} written to {result.path}", title="Minted")
         self.show_selection()
 
@@ -375,7 +372,6 @@ class MintScreen(Screen[None]):
             if own:
                 await pool.aclose()
         self.busy = None
-        self.last_result = result
         self.notify(f"{len(result.enriched)} enriched, {len(result.skipped)} skipped; "
                     f"written to {result.path}", title="Enriched")
         self.load_templates()
