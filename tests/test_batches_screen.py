@@ -68,7 +68,7 @@ async def test_browser_lists_newest_first_and_search_filters(store: Store) -> No
         listed = rows(table)
         assert [r[1] for r in listed] == ["b_new", "b_mid", "b_old"]
         assert listed[0][3:] == ["iterative", "finished", "2", "1", "2", "2", "0", "0.650",
-                                 "60s"]
+                                 "1m00s"]
         assert "3 batches" in text_of(screen.query_one("#batches-status", Static))
         await pilot.press("slash", "s", "2")
         await settle(pilot)

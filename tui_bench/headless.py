@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tui_bench.analysis.summary import batch_summary, counted
+from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.engine.events import (
@@ -30,12 +31,8 @@ from tui_bench.engine.events import (
     Token,
 )
 from tui_bench.engine.runner import BatchResult, Runner
-from tui_bench.backends import BackendPool
+from tui_bench.present import duration, milliseconds, number, percent, rate
 from tui_bench.store import Store
-
-
-def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "—" if value is None else pattern.format(value)
 
 
 class ProgressPrinter:
@@ -78,7 +75,7 @@ class ProgressPrinter:
         elif isinstance(event, CellRetrying):
             if not self.quiet:
                 self.console.print(f"[yellow]retry {event.retry}[/] {event.cell.label()}: "
-                                   f"{event.reason} (waiting {event.delay_s:.1f}s)")
+                                   f"{event.reason} (waiting {duration(event.delay_s)})")
         elif isinstance(event, CellFinished):
             record = event.record
             self.running.discard(record.run_id)
@@ -141,7 +138,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         table.add_column(name, justify="right" if name == "score" else "left")
     for name in evaluators:
         table.add_column(SHORT_NAMES.get(name, name.replace("_", " ")), justify="right")
-    for name in ("ttft ms", "tok/s", "duration s"):
+    for name in ("ttft", "tok/s", "duration"):
         table.add_column(name, justify="right")
     for run in runs:
         by_name = {e.evaluator: e for e in run.evaluations}
@@ -153,7 +150,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             verdict = "[yellow]fail[/]"
         if run.attempts > 1:
             verdict += f" ({run.attempts} tries)"
-        cells = [run.model, run.scenario_id, run.tier, _fmt(run.auto_score), verdict]
+        cells = [run.model, run.scenario_id, run.tier, number(run.auto_score), verdict]
         for name in evaluators:
             e = by_name.get(name)
             if e is None:
@@ -163,8 +160,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             else:
                 cells.append(f"{e.score:.2f}")
         tel = run.telemetry
-        cells += [_fmt(tel.ttft_ms, "{:.0f}"), _fmt(tel.tokens_per_s, "{:.1f}"),
-                  _fmt(None if tel.total_ms is None else tel.total_ms / 1000, "{:.1f}")]
+        cells += [milliseconds(tel.ttft_ms), rate(tel.tokens_per_s), milliseconds(tel.total_ms)]
         table.add_row(*cells)
     return table
 
@@ -174,17 +170,17 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
     console.print(results_table(runs, title=f"Results · {batch_id}"))
     s = summary["summary"]
     line = (f"{s['ok']} ok, {s['failed']} failed, {s['cancelled']} cancelled · "
-            f"success rate {_fmt(s['success_rate'], '{:.0%}')} · "
-            f"mean score {_fmt(s['mean_score'])} · "
-            f"{_fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
+            f"success rate {percent(s['success_rate'])} · "
+            f"mean score {number(s['mean_score'])} · "
+            f"{rate(s['mean_tokens_per_s'])} tok/s")
     console.print(line)
     comp = s.get("comparative")
     if comp:
         zero, final = comp["zero_shot"], comp["iterative"]
         console.print(
-            f"iterating: success {_fmt(zero['success_rate'], '{:.0%}')} → "
-            f"{_fmt(final['success_rate'], '{:.0%}')}, mean attempts "
-            f"{_fmt(final['attempts'], '{:.2f}')}, completion tokens "
+            f"iterating: success {percent(zero['success_rate'])} → "
+            f"{percent(final['success_rate'])}, mean attempts "
+            f"{number(final['attempts'])}, completion tokens "
             f"{zero['completion_tokens']} → {final['completion_tokens']}, "
             f"{comp['fixed_by_iterating']} cells fixed by iterating")
     if s.get("pass_at_k"):

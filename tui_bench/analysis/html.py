@@ -12,15 +12,13 @@ from html import escape
 from typing import Any
 
 from tui_bench.analysis.export import (
-    DASH,
     MODEL_HEADERS,
     RUN_HEADERS,
-    fmt,
     model_rows,
-    pct,
     run_rows,
     stats_rows,
 )
+from tui_bench.present import DASH, duration, number, percent, score
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;
@@ -43,7 +41,8 @@ PALETTE = ("#2f81f7", "#3fb950", "#d29922", "#db61a2", "#a371f7", "#f85149", "#5
            "#8b949e")
 
 
-def _num(value: float) -> str:
+def _svg_number(value: float) -> str:
+    """A coordinate for SVG markup (not for people): one decimal, no trailing zeros."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
@@ -68,9 +67,9 @@ def bar_chart(title: str, items: Sequence[tuple[str, float | None]], *, maximum:
             continue
         bar = max(0.0, min(1.0, value / top)) * plot
         colour = PALETTE[i % len(PALETTE)]
-        parts.append(f'<rect x="{left}" y="{y + 3}" width="{_num(bar)}" height="{row - 7}" '
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{_svg_number(bar)}" height="{row - 7}" '
                      f'fill="{colour}" rx="2"/>')
-        parts.append(f'<text x="{_num(left + bar + 4)}" y="{y + 15}">'
+        parts.append(f'<text x="{_svg_number(left + bar + 4)}" y="{y + 15}">'
                      f'{escape(label.format(value))}</text>')
     parts.append("</svg>")
     return (f'<figure>{"".join(parts)}<figcaption>{escape(title)}</figcaption></figure>')
@@ -92,14 +91,14 @@ def scatter_chart(title: str, points: Sequence[tuple[str, float, float]], *, x_l
              f'y2="{top_pad + plot_h}" stroke="#8b949e"/>')]
     for tick in (0.0, 0.5, 1.0):
         y = top_pad + plot_h * (1 - tick)
-        parts.append(f'<text x="{left - 4}" y="{_num(y + 4)}" text-anchor="end">{tick:g}</text>')
+        parts.append(f'<text x="{left - 4}" y="{_svg_number(y + 4)}" text-anchor="end">{tick:g}</text>')
     parts.append(f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end">'
                  f'{escape(x_label)} (max {x_max:.0f})</text>')
     parts.append(f'<text x="{left + 4}" y="{top_pad + 10}">{escape(y_label)}</text>')
     for name, x, y in points:
         cx = left + plot_w * (x / x_max)
         cy = top_pad + plot_h * (1 - max(0.0, min(1.0, y)))
-        parts.append(f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="3" fill="{colour[name]}" '
+        parts.append(f'<circle cx="{_svg_number(cx)}" cy="{_svg_number(cy)}" r="3" fill="{colour[name]}" '
                      f'fill-opacity=".75"><title>{escape(name)}: {x:.1f}, {y:.2f}</title>'
                      '</circle>')
     for i, name in enumerate(series):
@@ -151,7 +150,7 @@ def to_html(summary: dict[str, Any]) -> str:
         f"<h1>Batch {escape(summary['batch_id'])}</h1>",
         (f'<p class="meta">{escape(summary["mode"])} · {escape(str(summary["status"]))} · '
         f"started {escape(summary['started_at'] or DASH)} · "
-        f"{escape(fmt(summary['duration_s'], '{:.1f} s'))} · {summary['cells']} cells · "
+        f"{escape(duration(summary['duration_s']))} · {summary['cells']} cells · "
         f"{escape(summary['tool'])}</p>"),
         "<h2>Summary</h2>",
         html_table(["figure", "value"], stats_rows(summary), numeric=(1,)),
@@ -163,17 +162,17 @@ def to_html(summary: dict[str, Any]) -> str:
     if comp:
         sections += ["<h2>Iterating against the first answer</h2>", html_table(
             ["", "success rate", "attempts", "completion tokens"],
-            [["first answer", pct(comp["zero_shot"]["success_rate"]), "1",
-              fmt(comp["zero_shot"]["completion_tokens"], "{}")],
-             ["iterative", pct(comp["iterative"]["success_rate"]),
-              fmt(comp["iterative"]["attempts"]),
-              fmt(comp["iterative"]["completion_tokens"], "{}")]], numeric=(1, 2, 3)),
+            [["first answer", percent(comp["zero_shot"]["success_rate"]), "1",
+              number(comp["zero_shot"]["completion_tokens"], "{}")],
+             ["iterative", percent(comp["iterative"]["success_rate"]),
+              number(comp["iterative"]["attempts"]),
+              number(comp["iterative"]["completion_tokens"], "{}")]], numeric=(1, 2, 3)),
             (f"<p>{comp['fixed_by_iterating']} of {comp['cells']} cells fixed by "
             "iterating.</p>")]
     if s.get("pass_at_k"):
         ks = sorted({k for v in s["pass_at_k"].values() for k in v})
         sections += ["<h2>pass@k</h2>", html_table(
-            ["model", *ks], [[m, *(fmt(v.get(k), "{:.3f}") for k in ks)]
+            ["model", *ks], [[m, *(score(v.get(k)) for k in ks)]
                              for m, v in s["pass_at_k"].items()],
             numeric=range(1, len(ks) + 1))]
     runs = summary["runs"]

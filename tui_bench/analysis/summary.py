@@ -6,11 +6,11 @@ Statistics are computed only over values that exist: a mean of nothing is ``None
 from __future__ import annotations
 
 import statistics
-from datetime import datetime
 from typing import Any, Iterable
 
 from tui_bench import __version__
 from tui_bench.domain import RunRecord
+from tui_bench.present import seconds_between
 from tui_bench.store import Store
 
 SUMMARY_FORMAT = "tui-bench.batch-summary/1"
@@ -29,27 +29,6 @@ def spread(values: Iterable[float | None]) -> float | None:
 def rate(flags: Iterable[bool | None]) -> float | None:
     got = [bool(f) for f in flags if f is not None]
     return sum(got) / len(got) if got else None
-
-
-def seconds_between(start: str | None, end: str | None) -> float | None:
-    """Seconds between two stored timestamps; None when either is missing or unreadable."""
-    if not start or not end:
-        return None
-    try:
-        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except ValueError:
-        return None
-
-
-def duration_text(seconds: float | None) -> str:
-    """``42s``, ``12m``, ``1.5h``, or a dash when unknown: how every screen and table says it."""
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
 
 
 def run_row(run: RunRecord) -> dict[str, Any]:

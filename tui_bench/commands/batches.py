@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
-from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
-from tui_bench.analysis.summary import batch_summary, duration_text, seconds_between
+from tui_bench.analysis.summary import batch_summary
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.present import duration, number, percent, rate, score, seconds_between
 from tui_bench.store import Store
 
 
@@ -108,7 +108,7 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
         table.add_row(r["batch_id"], r["created_at"][:16].replace("T", " "), r["mode"],
                       r["status"], str(len(r["models"])), str(len(r["scenarios"])),
                       str(r["total_cells"]), str(r["done"]), str(r["failed"]),
-                      fmt(r["mean_score"], "{:.3f}"), duration_text(r["duration_s"]))
+                      score(r["mean_score"]), duration(r["duration_s"]))
     make_console().print(table)
     return 0
 
@@ -131,13 +131,13 @@ def show_batch(store: Store, args: argparse.Namespace) -> int:
     s = summary["summary"]
     console.print(f"[bold]{args.batch}[/] · {summary['mode']} · {summary['status']} · "
                   f"created {str(batch.get('created_at', ''))[:16].replace('T', ' ')} · "
-                  f"{duration_text(summary['duration_s'])}")
+                  f"{duration(summary['duration_s'])}")
     console.print(f"models: {', '.join(batch.get('models', [])) or '—'}")
     console.print(f"scenarios: {', '.join(batch.get('scenarios', [])) or '—'}")
     console.print(f"{summary['cells']} cells · {s['ok']} ok, {s['failed']} failed, "
-                  f"{s['cancelled']} cancelled · success {pct(s['success_rate'])} · "
-                  f"mean score {fmt(s['mean_score'], '{:.3f}')} · "
-                  f"{fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
+                  f"{s['cancelled']} cancelled · success {percent(s['success_rate'])} · "
+                  f"mean score {score(s['mean_score'])} · "
+                  f"{rate(s['mean_tokens_per_s'])} tok/s")
     runs = store.runs(args.batch, limit=10_000, with_evaluations=True)
     console.print(results_table(runs, title=f"Runs · {args.batch}"))
     return 0
@@ -153,13 +153,13 @@ def cells_table(title: str, cells: list[CellChange]) -> Table:
         table.add_column(name, justify="right" if name in (
             "#", "before", "after", "change", "tok/s change") else "left")
     for c in cells:
-        before = fmt(c.score_before, "{:.3f}") if c.status_before == "ok" else c.status_before
-        after = fmt(c.score_after, "{:.3f}") if c.status_after == "ok" else c.status_after
+        before = score(c.score_before) if c.status_before == "ok" else c.status_before
+        after = score(c.score_after) if c.status_after == "ok" else c.status_after
         flip = {"fixed": "[green]fail → pass[/]", "broke": "[red]pass → fail[/]"}.get(
             c.flip or "", "")
         table.add_row(c.model, c.scenario_id, c.tier, c.prompt_version, c.specialist or "—",
-                      str(c.iteration), before, after, fmt(c.score_change, "{:+.3f}"), flip,
-                      fmt(c.tps_change, "{:+.1f}"))
+                      str(c.iteration), before, after, number(c.score_change, "{:+.3f}"), flip,
+                      number(c.tps_change, "{:+.1f}"))
     return table
 
 
@@ -169,10 +169,10 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
                   f"{s.cells} shared cells · [green]{s.improved} improved[/] · "
                   f"[red]{s.regressed} regressed[/] · {s.same} unchanged · "
                   f"{s.fixed} fail→pass · {s.broke} pass→fail")
-    console.print(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
-                  f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
-                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
-                  f"{fmt(s.tps_after, '{:.1f}')}")
+    console.print(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
+                  f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
+                  f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "
+                  f"{rate(s.tps_after)}")
     if comparison.only_before or comparison.only_after:
         console.print(f"{len(comparison.only_before)} cell(s) only in {comparison.before}, "
                       f"{len(comparison.only_after)} only in {comparison.after}")
@@ -182,8 +182,8 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
         table.add_column(name, justify="left" if name == "model" else "right")
     for model, g in comparison.per_model().items():
         table.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
-                      str(g.broke), fmt(g.mean_before, "{:.3f}"), fmt(g.mean_after, "{:.3f}"),
-                      fmt(g.mean_change, "{:+.3f}"), fmt(g.tps_change, "{:+.1f}"))
+                      str(g.broke), score(g.mean_before), score(g.mean_after),
+                      number(g.mean_change, "{:+.3f}"), number(g.tps_change, "{:+.1f}"))
     console.print(table)
     if every:
         console.print(cells_table("Every cell", comparison.cells))
@@ -219,8 +219,8 @@ def print_gate(result: GateResult, console: Console, err: Console) -> None:
     Shared with the headless run, which calls the gate after ``--run ... --fail-under``.
     """
     verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-    console.print(f"gate {verdict} · {result.batch_id} · success {pct(result.success_rate)} · "
-                  f"mean score {fmt(result.mean_score, '{:.3f}')}"
+    console.print(f"gate {verdict} · {result.batch_id} · success {percent(result.success_rate)} · "
+                  f"mean score {score(result.mean_score)}"
                   + (f" · baseline {result.baseline}" if result.baseline else ""))
     for reason in result.reasons:
         (err if not result.passed else console).print(f"  {reason}", highlight=False)

@@ -12,12 +12,12 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.findings import SURPRISE_MARGIN
 from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.present import cost, number, percent, rate, score
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,10 +40,10 @@ def standings_table(title: str, rows: list[Standing]) -> Table:
         table.add_column(name, justify="left" if name in ("model", "version") else "right")
     for s in rows:
         table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
-                      fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
-                      pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
-                      fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
-                      fmt(s.cost, "{:.4f}"))
+                      score(s.mean_score), score(s.score_spread),
+                      percent(s.success_rate), number(s.mean_judged, "{:.1f}"), str(s.judged),
+                      number(s.mean_ttft_ms, "{:.0f}"), rate(s.mean_tokens_per_s),
+                      cost(s.cost))
     return table
 
 
@@ -67,7 +67,7 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
         for model, points in report.over_time.items():
             for point in points[-top:]:
                 table.add_row(model, point.batch_id, point.created_at[:16].replace("T", " "),
-                              fmt(point.mean_score, "{:.3f}"), str(point.scored))
+                              score(point.mean_score), str(point.scored))
         console.print(table)
 
     if report.difficulty:
@@ -79,7 +79,7 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                 "failed", "of models", "success", "score") else "left")
         for d in report.difficulty[:top]:
             table.add_row(d.scenario_id, d.category, str(d.models_failed), str(d.models),
-                          pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                          percent(d.success_rate), score(d.mean_score),
                           ", ".join(d.failed_by) or "—")
         console.print(table)
 
@@ -91,9 +91,9 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
             table.add_column(name, justify="left" if name in ("model", "specialist") else "right")
         for s in report.specialists:
             table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
-                          fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
-                          fmt(s.score_change, "{:+.3f}"),
-                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
+                          score(s.baseline_score), score(s.specialist_score),
+                          number(s.score_change, "{:+.3f}"),
+                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}")
         console.print(table)
 
     if report.effort:
@@ -101,8 +101,8 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
         for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
             table.add_column(name, justify="left" if name == "model" else "right")
         for e in report.effort:
-            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
-                          pct(e.first_answer_share))
+            table.add_row(e.model, str(e.runs), number(e.mean_attempts), percent(e.budget_share),
+                          percent(e.first_answer_share))
         console.print(table)
 
     if report.surprises:

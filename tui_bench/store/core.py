@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-
 from tui_bench.domain import (
     Attempt,
     BatchSpec,

@@ -16,7 +16,6 @@ from typing import Any
 from tui_bench.domain import Judgment, RunRecord, utc_now
 from tui_bench.store.core import CELL_COLUMNS, TELEMETRY_COLUMNS, CoreStore
 
-
 # The lean columns of a run: enough for tables and comparisons, without outputs and prompts.
 LEAN_RUN_COLUMNS = (
     "run_id", "batch_id", *CELL_COLUMNS, "mode", "category", "status", "auto_score", "success",

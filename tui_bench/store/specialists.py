@@ -9,7 +9,6 @@ from tui_bench.domain import utc_now
 from tui_bench.store.core import CoreStore, _dumps, _loads
 
 
-
 class SpecialistQueries(CoreStore):
     """Mixed into Store; uses self.query and self.transaction from the core."""
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -23,6 +23,7 @@ from tui_bench import locations
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, ModelInfo
+from tui_bench.present import duration
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands
@@ -204,7 +205,7 @@ class BenchApp(App[int]):
         else:
             severity = "information" if result.status == "finished" else "warning"
             self.notify(f"{result.status}: {result.done} ok, {result.failed} failed, "
-                        f"{result.cancelled} cancelled in {result.elapsed_s:.0f}s",
+                        f"{result.cancelled} cancelled in {duration(result.elapsed_s)}",
                         title=session.spec.batch_id, severity=severity)
         finally:
             sampler.stop()

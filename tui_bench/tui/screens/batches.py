@@ -24,28 +24,15 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
-from tui_bench.analysis.export import fmt, pct
-from tui_bench.analysis.summary import duration_text as seconds_text
-from tui_bench.analysis.summary import seconds_between
 from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
+from tui_bench.present import number, percent, rate, score, span, telemetry, timestamp
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
 MODE_CYCLE: tuple[str | None, ...] = (None, *MODES)
-
-
-def duration_text(started: str | None, finished: str | None, status: str = "") -> str:
-    """``42s``, ``12m``, ``1.5h``; "running" for a batch still going, a dash when unknown."""
-    if not started or not finished:
-        return "running" if status == "running" else "—"
-    return seconds_text(seconds_between(started, finished))
-
-
-def created_text(stamp: str | None) -> str:
-    return (stamp or "—")[:16].replace("T", " ")
 
 
 def verdict_text(status: str, success: Any) -> Text:
@@ -127,11 +114,11 @@ class BatchesScreen(Screen[None]):
         for r in rows:
             table.add_row(
                 "✓" if r["batch_id"] in self.marked else "", r["batch_id"],
-                created_text(r["created_at"]), r["mode"], r["status"], str(len(r["models"])),
+                timestamp(r["created_at"]), r["mode"], r["status"], str(len(r["models"])),
                 str(len(r["scenarios"])), str(r["total_cells"]), str(r["done"]),
                 Text(str(r["failed"]), style="red" if r["failed"] else ""),
-                fmt(r["mean_score"], "{:.3f}"),
-                duration_text(r["started_at"], r["finished_at"], r["status"]),
+                score(r["mean_score"]),
+                span(r["started_at"], r["finished_at"], r["status"]),
                 key=r["batch_id"])
         self._status()
 
@@ -257,22 +244,11 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     head.add_row("Cell", f"{run.model} · {run.scenario_id} · {run.tier}/{run.prompt_version}"
                  f"{spec} #{run.iteration}")
     verdict = verdict_text(run.status, run.success)
-    score = Text.assemble(fmt(run.auto_score, "{:.3f}"), "  ", verdict)
+    score_line = Text.assemble(score(run.auto_score), "  ", verdict)
     if run.attempts > 1:
-        score.append(f"  after {run.attempts} attempts")
-    head.add_row("Score", score)
-    t = run.telemetry
-    telemetry = " · ".join(p for p in (
-        t.ttft_ms is not None and f"first token {t.ttft_ms:.0f} ms",
-        t.total_ms is not None and f"total {t.total_ms / 1000:.1f} s",
-        t.completion_tokens is not None and f"{t.completion_tokens} tokens",
-        t.tokens_per_s is not None and f"{t.tokens_per_s:.1f} tok/s",
-        t.load_ms is not None and f"load {t.load_ms:.0f} ms",
-        t.cost is not None and f"${t.cost:.4f}",
-        t.done_reason and f"stop: {t.done_reason}",
-        t.host and f"host {t.host}",
-    ) if p) or "no telemetry"
-    head.add_row("Telemetry", telemetry)
+        score_line.append(f"  after {run.attempts} attempts")
+    head.add_row("Score", score_line)
+    head.add_row("Telemetry", telemetry(run.telemetry, full=True))
     parts: list[Any] = [head]
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
@@ -299,7 +275,7 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         for name in ("#", "score", "verdict", "feedback"):
             table.add_column(name)
         for a in attempts:
-            table.add_row(str(a.attempt), fmt(a.auto_score, "{:.3f}"),
+            table.add_row(str(a.attempt), score(a.auto_score),
                           "—" if a.success is None else ("pass" if a.success else "fail"),
                           (a.feedback or "")[:80])
         parts.append(table)
@@ -364,15 +340,15 @@ class BatchDetailScreen(Screen[None]):
         passed, scored = figures.get("passed") or 0, figures.get("scored") or 0
         lines = [
             Text.assemble((self.batch_id, "bold"), f" · {batch['mode']} · {batch['status']} · "
-                          f"created {created_text(batch['created_at'])} · "
-                          f"{duration_text(batch['started_at'], batch['finished_at'], batch['status'])}"),
+                          f"created {timestamp(batch['created_at'])} · "
+                          f"{span(batch['started_at'], batch['finished_at'], batch['status'])}"),
             Text(f"models: {', '.join(batch['models']) or '—'}"),
             Text(f"scenarios: {', '.join(batch['scenarios'][:12]) or '—'}"
                  + (f" and {len(batch['scenarios']) - 12} more"
                     if len(batch["scenarios"]) > 12 else "")),
             Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
-                 f"{runs - done} failed · success {pct(passed / scored if scored else None)} · "
-                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')}"),
+                 f"{runs - done} failed · success {percent(passed / scored if scored else None)} · "
+                 f"mean score {score(figures.get('mean_score'))}"),
         ]
         head.update(Group(*lines))
 
@@ -391,7 +367,7 @@ class BatchDetailScreen(Screen[None]):
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
                           r["specialist"] or "—", str(r["iteration"]),
                           verdict_text(r["status"], r["success"]),
-                          fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
+                          score(r["auto_score"]), rate(r["tokens_per_s"]),
                           key=r["run_id"])
         if rows:
             self._load_run(rows[0]["run_id"])
@@ -518,10 +494,10 @@ class BatchCompareScreen(Screen[None]):
                           f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
                           " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
                           f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
-            Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
-                 f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
-                 f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
-                 f"{fmt(s.tps_after, '{:.1f}')} ({fmt(s.tps_change, '{:+.1f}')})"),
+            Text(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
+                 f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
+                 f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "
+                 f"{rate(s.tps_after)} ({number(s.tps_change, '{:+.1f}')})"),
         ]
         if comparison.only_before or comparison.only_after:
             lines.append(Text(f"{len(comparison.only_before)} cell(s) only in "
@@ -532,9 +508,9 @@ class BatchCompareScreen(Screen[None]):
         models.clear()
         for model, g in comparison.per_model().items():
             models.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
-                           str(g.broke), fmt(g.mean_before, "{:.3f}"),
-                           fmt(g.mean_after, "{:.3f}"), fmt(g.mean_change, "{:+.3f}"),
-                           fmt(g.tps_change, "{:+.1f}"))
+                           str(g.broke), score(g.mean_before),
+                           score(g.mean_after), number(g.mean_change, "{:+.3f}"),
+                           number(g.tps_change, "{:+.1f}"))
         self._fill()
 
     def _cells(self) -> list[CellChange]:
@@ -557,16 +533,16 @@ class BatchCompareScreen(Screen[None]):
         table = self.query_one("#compare-table", DataTable)
         table.clear()
         for c in cells:
-            before = fmt(c.score_before, "{:.3f}") if c.status_before == "ok" else c.status_before
-            after = fmt(c.score_after, "{:.3f}") if c.status_after == "ok" else c.status_after
+            before = score(c.score_before) if c.status_before == "ok" else c.status_before
+            after = score(c.score_after) if c.status_after == "ok" else c.status_after
             flip = {"fixed": Text("fail → pass", style="green"),
                     "broke": Text("pass → fail", style="red")}.get(c.flip or "", Text(""))
             change = c.score_change
             table.add_row(c.model, c.scenario_id, c.tier, c.prompt_version, c.specialist or "—",
                           str(c.iteration), before, after,
-                          Text(fmt(change, "{:+.3f}"), style="" if change is None else (
+                          Text(number(change, "{:+.3f}"), style="" if change is None else (
                               "green" if change > 0 else "red" if change < 0 else "")),
-                          flip, fmt(c.tps_change, "{:+.1f}"))
+                          flip, number(c.tps_change, "{:+.1f}"))
         self.query_one("#compare-view", Static).update(
             f"showing: {self.view} · {len(cells)} cell(s)  (f to change)")
 

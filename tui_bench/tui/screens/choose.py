@@ -24,8 +24,8 @@ from tui_bench.domain import (
     normalise_tier,
 )
 from tui_bench.engine.plan import new_batch_id, plan
+from tui_bench.present import duration
 from tui_bench.tui.prefs import ChoiceOptions
-from tui_bench.tui.widgets.format import duration
 from tui_bench.tui.widgets.model_picker import ModelPicker
 from tui_bench.tui.widgets.preview import scenario_preview
 from tui_bench.tui.widgets.scenario_tree import ScenarioTree

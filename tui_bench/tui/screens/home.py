@@ -13,7 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui_bench.tui.widgets.format import backend_problems, duration, model_rows, short_time
+from tui_bench.present import duration, number, short_timestamp
+from tui_bench.tui.widgets.format import backend_problems, model_rows
 
 RECENT_PAGE = 20
 PROBLEMS_SHOWN = 4
@@ -136,8 +137,8 @@ class HomeScreen(Screen[None]):
             if row.get("failed"):
                 cells += f" ({row['failed']} failed)"
             recent.add_row(row["batch_id"], _status(row["status"]), cells,
-                           "—" if score is None else f"{score:.2f}",
-                           short_time(row.get("created_at")), key=row["batch_id"])
+                           number(score),
+                           short_timestamp(row.get("created_at")), key=row["batch_id"])
         if not data.batches:
             recent.add_row(Text("no batches yet: press n", style="dim"), "", "", "", "")
         running_id = app.session.spec.batch_id if app.session and app.session.active else None
@@ -147,7 +148,7 @@ class HomeScreen(Screen[None]):
         for row in unfinished_rows:
             status = "interrupted" if row["status"] == "running" else row["status"]
             table.add_row(row["batch_id"], _status(status), f"{row['done']}/{row['total_cells']}",
-                          short_time(row.get("created_at")), key=row["batch_id"])
+                          short_timestamp(row.get("created_at")), key=row["batch_id"])
         self.query_one("#unfinished-pane").set_class(not unfinished_rows, "hidden")
         self._unfinished_count = len(unfinished_rows)
         self.refresh_bindings()

@@ -27,6 +27,7 @@ from tui_bench.analysis.summary import counted
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Judgment, Rubric, RunRecord
 from tui_bench.judge_name import remember_judge, remembered_judge
+from tui_bench.present import telemetry
 from tui_bench.settings import Settings
 from tui_bench.store import Store, StoreError
 from tui_bench.store.judging import QueueEntry, QueueFilter
@@ -39,21 +40,6 @@ UNJUDGED_LABELS = {"anyone": "not judged by anyone", "me": "not judged by me", "
 UNJUDGED_CYCLE = {"anyone": "me", "me": "all", "all": "anyone"}
 
 
-def telemetry_text(run: RunRecord) -> str:
-    """The few telemetry figures a judge may want, unknown ones left out rather than zeroed."""
-    t = run.telemetry
-    parts = []
-    if t.ttft_ms is not None:
-        parts.append(f"first token {t.ttft_ms:.0f} ms")
-    if t.completion_tokens is not None:
-        parts.append(f"{t.completion_tokens} tokens")
-    if t.tokens_per_s is not None:
-        parts.append(f"{t.tokens_per_s:.1f} tok/s")
-    if t.total_ms is not None:
-        parts.append(f"{t.total_ms / 1000:.1f} s")
-    return " · ".join(parts) or "no telemetry"
-
-
 def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | None,
                       others: list[Judgment]) -> Table:
     """What blind mode hides: model, backend, telemetry, automatic score, other judges."""
@@ -62,7 +48,7 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
     grid.add_column()
     backend = run.model.split(":", 1)[0]
     grid.add_row("Model", f"{run.model} ({backend}) · batch {run.batch_id}")
-    grid.add_row("Telemetry", telemetry_text(run))
+    grid.add_row("Telemetry", telemetry(run.telemetry))
     if run.auto_score is None:
         auto = "none"
     else:

@@ -25,6 +25,7 @@ from tui_bench import locations
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
 from tui_bench.domain import DEFAULT_MODEL
+from tui_bench.present import number, score, short_timestamp
 from tui_bench.settings import Settings
 from tui_bench.specialists.enrich import (
     DEFAULT_MAX_TOKENS,
@@ -47,7 +48,6 @@ from tui_bench.specialists.templates import (
     resolve_template,
 )
 from tui_bench.store import Store
-from tui_bench.tui.widgets.format import short_time
 
 PAGE_SIZE = 50
 STATE_STYLE = {"fetching": "cyan", "asking": "yellow", "enriched": "green", "skipped": "red"}
@@ -62,16 +62,12 @@ class TemplateRow:
     problem: str | None = None
 
 
-def _num(value: float | None, pattern: str = "{:.3f}") -> str:
-    return "—" if value is None else pattern.format(value)
-
-
 def figures_line(figures: Figures) -> Text:
     """Baseline → specialist, and the change (or why there is none), on one line."""
     text = Text()
-    text.append(f"baseline {_num(figures.baseline_mean)}", style="bold")
+    text.append(f"baseline {score(figures.baseline_mean)}", style="bold")
     text.append(f" ({figures.baseline_scored}/{figures.baseline_runs} runs)  →  ")
-    text.append(f"specialist {_num(figures.specialist_mean)}", style="bold")
+    text.append(f"specialist {score(figures.specialist_mean)}", style="bold")
     text.append(f" ({figures.specialist_scored}/{figures.specialist_runs} runs)")
     if figures.improvement is not None:
         style = "green" if figures.improvement > 0 else "red" if figures.improvement < 0 else ""
@@ -92,10 +88,10 @@ def comparison_renderable(comparison: Comparison, batch_id: str, key: str) -> Gr
                               ("change", "right"), ("%", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for model, fig in comparison.per_model.items():
-            table.add_row(model, f"{_num(fig.baseline_mean)} ({fig.baseline_scored})",
-                          f"{_num(fig.specialist_mean)} ({fig.specialist_scored})",
-                          _num(fig.improvement, "{:+.3f}"),
-                          _num(fig.improvement_percent, "{:+.1f}") if fig.improvement_percent
+            table.add_row(model, f"{score(fig.baseline_mean)} ({fig.baseline_scored})",
+                          f"{score(fig.specialist_mean)} ({fig.specialist_scored})",
+                          number(fig.improvement, "{:+.3f}"),
+                          number(fig.improvement_percent, "{:+.1f}") if fig.improvement_percent
                           is not None else ("n/a" if fig.improvement is not None else "—"))
         parts.append(table)
     return Group(*parts)
@@ -221,7 +217,7 @@ class MintScreen(Screen[None]):
             counts = sides.get(row["batch_id"], {})
             special = sum(n for s, n in counts.items() if is_template_run(s, key))
             other = sum(n for s, n in counts.items() if s and not is_template_run(s, key))
-            table.add_row(row["batch_id"], short_time(row["created_at"]),
+            table.add_row(row["batch_id"], short_timestamp(row["created_at"]),
                           row["status"], str(counts.get("", 0)), str(special), str(other),
                           key=row["batch_id"])
         total = self.store.count_batches()
@@ -240,12 +236,12 @@ class MintScreen(Screen[None]):
         if self.template_key is None:
             return
         for row in self.store.snapshots(self.template_key, limit=self.page_size):
-            change = _num(row["improvement"], "{:+.3f}")
+            change = number(row["improvement"], "{:+.3f}")
             if row["improvement_percent"] is not None:
                 change += f" ({row['improvement_percent']:+.1f}%)"
             table.add_row(f"{row['number']:03d}", row["version"], row["batch_id"],
-                          _num(row["baseline_mean"]), _num(row["specialist_mean"]), change,
-                          short_time(row["created_at"]), row["minted_by"],
+                          score(row["baseline_mean"]), score(row["specialist_mean"]), change,
+                          short_timestamp(row["created_at"]), row["minted_by"],
                           key=str(row["snapshot_id"]))
 
     def show_selection(self) -> None:

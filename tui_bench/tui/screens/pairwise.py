@@ -21,9 +21,10 @@ from textual.widgets import Footer, Markdown, Static
 from tui_bench.analysis.pairwise import Standing, Verdict, side_labels, standings
 from tui_bench.catalog import Catalog
 from tui_bench.domain import RunRecord
+from tui_bench.judge_name import remember_judge, remembered_judge
+from tui_bench.present import percent
 from tui_bench.settings import Settings
 from tui_bench.store import Store
-from tui_bench.judge_name import remember_judge, remembered_judge
 from tui_bench.store.judging import PairCandidate
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog
 
@@ -42,7 +43,7 @@ def standings_renderable(rows: list[Standing]) -> Table:
                           ("win rate", "right"), ("Elo", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in rows:
-        rate = "n/a" if s.win_rate is None else f"{s.win_rate:.0%}"
+        rate = percent(s.win_rate)
         table.add_row(s.model, str(s.games), str(s.wins), str(s.losses), str(s.ties),
                       str(s.both_bad), rate, f"{s.elo:.0f}")
     if not rows:

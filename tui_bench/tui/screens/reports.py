@@ -19,11 +19,11 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.analysis.weights import current_weights
 from tui_bench.catalog import Catalog
+from tui_bench.present import cost, number, percent, rate, score
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -163,10 +163,10 @@ class ReportsScreen(Screen[None]):
         table.clear()
         for s in self.standings():
             table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
-                          fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
-                          pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
-                          fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
-                          fmt(s.cost, "{:.4f}"), key=f"{s.model}|{s.prompt_version}")
+                          score(s.mean_score), score(s.score_spread),
+                          percent(s.success_rate), number(s.mean_judged, "{:.1f}"), str(s.judged),
+                          number(s.mean_ttft_ms, "{:.0f}"), rate(s.mean_tokens_per_s),
+                          cost(s.cost), key=f"{s.model}|{s.prompt_version}")
         names = self.categories()
         title = " · ".join(f"[b reverse] {n} [/]" if n == self.category else n for n in names)
         self.query_one("#ranking-title", Static).update(
@@ -202,7 +202,7 @@ class ReportsScreen(Screen[None]):
         assert self.report is not None
         for d in self.report.difficulty:
             table.add_row(d.scenario_id, d.category, str(d.models_failed), str(d.models),
-                          pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                          percent(d.success_rate), score(d.mean_score),
                           ", ".join(d.failed_by) or "—", key=d.scenario_id)
 
     def _fill_specialists(self) -> None:
@@ -212,18 +212,18 @@ class ReportsScreen(Screen[None]):
         for s in self.report.specialists:
             change = s.score_change
             table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
-                          fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
-                          Text(fmt(change, "{:+.3f}"), style="" if change is None else (
+                          score(s.baseline_score), score(s.specialist_score),
+                          Text(number(change, "{:+.3f}"), style="" if change is None else (
                               "green" if change > 0 else "red" if change < 0 else "")),
-                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
+                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}")
 
     def _fill_effort(self) -> None:
         table = self.query_one("#effort-table", DataTable)
         table.clear()
         assert self.report is not None
         for e in self.report.effort:
-            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
-                          pct(e.first_answer_share))
+            table.add_row(e.model, str(e.runs), number(e.mean_attempts), percent(e.budget_share),
+                          percent(e.first_answer_share))
 
     def _fill_surprises(self) -> None:
         table = self.query_one("#surprises-table", DataTable)

@@ -6,8 +6,8 @@ screen opens at once however big the suites are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
