@@ -7,7 +7,6 @@ injected, so a test can hand it a temporary database and a pool of fake backends
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -28,21 +27,19 @@ from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands
 from tui_bench.tui.prefs import load_preferences, save_preferences
+from tui_bench.tui.screens.batches import BatchesScreen
+from tui_bench.tui.screens.choose import ChooseScreen
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.screens.help import HelpScreen, bindings_for
 from tui_bench.tui.screens.home import HomeScreen
+from tui_bench.tui.screens.judge import JudgeScreen
+from tui_bench.tui.screens.live import LiveScreen
+from tui_bench.tui.screens.mint import MintScreen
+from tui_bench.tui.screens.reports import ReportsScreen
 from tui_bench.tui.session import BatchSession
 
 PoolFactory = Callable[[Settings], BackendPool]
 DISCOVERY_TIMEOUT_S = 8.0
-
-# Screens other people write: (module under tui/screens, class, what the user calls it).
-FEATURE_SCREENS: dict[str, tuple[str, str, str]] = {
-    "batches": ("batches", "BatchesScreen", "Batches"),
-    "judge": ("judge", "JudgeScreen", "Judging"),
-    "reports": ("reports", "ReportsScreen", "Reports"),
-    "mint": ("mint", "MintScreen", "Specialists"),
-}
 
 # Commands offered in the palette from anywhere: (name, help, app action).
 NAVIGATION: list[tuple[str, str, str]] = [
@@ -230,57 +227,36 @@ class BenchApp(App[int]):
             self.pop_screen()
 
     def action_new_batch(self) -> None:
-        from tui_bench.tui.screens.choose import ChooseScreen
-
         self.push_screen(ChooseScreen())
 
     def action_live(self) -> None:
         if self.session is None:
             self.notify("no batch has run in this session yet", severity="warning")
             return
-        from tui_bench.tui.screens.live import LiveScreen
-
         if isinstance(self.screen, LiveScreen):
             return
         self.push_screen(LiveScreen(self.session))
 
     def show_live(self) -> None:
         """Replace the current screen (the choose screen) with the live run."""
-        from tui_bench.tui.screens.live import LiveScreen
-
         assert self.session is not None
         self.switch_screen(LiveScreen(self.session))
 
-    def open_feature(self, feature: str) -> None:
-        """Open a screen written elsewhere, imported only now; missing means not there yet."""
-        module_name, class_name, label = FEATURE_SCREENS[feature]
-        try:
-            module = importlib.import_module(f"tui_bench.tui.screens.{module_name}")
-            screen_class = getattr(module, class_name)
-            screen = screen_class(store=self.store, catalog=self.catalog, settings=self.settings)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"screens.{module_name}"):
-                self.notify(f"{label} is not available yet", severity="warning")
-            else:
-                self.notify(f"{label} is not available yet: {exc}", severity="warning")
-            return
-        except Exception as exc:  # their screen failing must not take the app down
-            self.notify(f"{label} is not available yet: {type(exc).__name__}: {exc}",
-                        severity="warning")
-            return
-        self.push_screen(screen)
-
     def action_batches(self) -> None:
-        self.open_feature("batches")
+        self.push_screen(BatchesScreen(store=self.store, catalog=self.catalog,
+                                       settings=self.settings))
 
     def action_judge(self) -> None:
-        self.open_feature("judge")
+        self.push_screen(JudgeScreen(store=self.store, catalog=self.catalog,
+                                     settings=self.settings))
 
     def action_reports(self) -> None:
-        self.open_feature("reports")
+        self.push_screen(ReportsScreen(store=self.store, catalog=self.catalog,
+                                       settings=self.settings))
 
     def action_mint(self) -> None:
-        self.open_feature("mint")
+        self.push_screen(MintScreen(store=self.store, catalog=self.catalog,
+                                    settings=self.settings, pool=self.pool))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -289,7 +265,7 @@ class BenchApp(App[int]):
         self.push_screen(HelpScreen(bindings_for(self.screen), title=self.screen_title()))
 
     def screen_title(self) -> str:
-        return str(getattr(self.screen, "SUB_TITLE", None) or type(self.screen).__name__)
+        return str(self.screen.SUB_TITLE or type(self.screen).__name__)
 
     # ---- quitting
 

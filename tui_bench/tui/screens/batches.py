@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -29,6 +28,7 @@ from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.present import number, percent, rate, score, span, telemetry, timestamp
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.screens.base import BenchScreen
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
@@ -46,7 +46,7 @@ def verdict_text(status: str, success: Any) -> Text:
 # --------------------------------------------------------------------------- the list
 
 
-class BatchesScreen(Screen[None]):
+class BatchesScreen(BenchScreen[None]):
     """All batches, newest first, with their figures; search, filter, open, compare."""
 
     CSS_PATH = "batches.tcss"
@@ -284,7 +284,7 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     return Group(*parts)
 
 
-class BatchDetailScreen(Screen[None]):
+class BatchDetailScreen(BenchScreen[None]):
     """One batch: its cells and runs on the left, the highlighted run in full on the right."""
 
     CSS_PATH = "batches.tcss"
@@ -433,7 +433,7 @@ class BatchDetailScreen(Screen[None]):
 COMPARE_VIEWS = ("changed", "flips", "regressed", "improved", "all")
 
 
-class BatchCompareScreen(Screen[None]):
+class BatchCompareScreen(BenchScreen[None]):
     """Two batches cell by cell: what improved, what regressed, which cells flipped."""
 
     CSS_PATH = "batches.tcss"

@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from tui_bench.catalog import HUMANEVAL_SUITE
@@ -26,6 +25,7 @@ from tui_bench.domain import (
 from tui_bench.engine.plan import new_batch_id, plan
 from tui_bench.present import duration
 from tui_bench.tui.prefs import ChoiceOptions
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.model_picker import ModelPicker
 from tui_bench.tui.widgets.preview import scenario_preview
 from tui_bench.tui.widgets.scenario_tree import ScenarioTree
@@ -33,7 +33,7 @@ from tui_bench.tui.widgets.scenario_tree import ScenarioTree
 DEFAULT_CELL_S = 10.0  # the guess per cell when no past run of a model is stored
 
 
-class ChooseScreen(Screen[None]):
+class ChooseScreen(BenchScreen[None]):
     """Models x scenarios x options; ctrl+r starts the batch and shows it live."""
 
     SUB_TITLE = "new batch"
@@ -50,7 +50,7 @@ class ChooseScreen(Screen[None]):
         self._preview_id: str | None = None
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.bench
         prefs = app.prefs
         known = set(app.catalog.scenarios)
         remembered = [s for s in prefs.scenarios
@@ -99,7 +99,7 @@ class ChooseScreen(Screen[None]):
         self.query_one("#scenarios-box").border_title = "Scenarios · space picks"
         self.query_one("#preview-box").border_title = "Preview"
         self.query_one("#options").border_title = "Options"
-        app: Any = self.app
+        app = self.bench
         app.models_changed.subscribe(self, lambda _: self._show_models())
         self._show_models()
         self._show_preview()
@@ -108,7 +108,7 @@ class ChooseScreen(Screen[None]):
             "#model-table").focus()
 
     def _show_models(self) -> None:
-        app: Any = self.app
+        app = self.bench
         self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering)
         self._update_summary()
 
@@ -142,7 +142,7 @@ class ChooseScreen(Screen[None]):
             tier = DEFAULT_TIER
         version = versions[0] if versions else DEFAULT_PROMPT_VERSION
         self.query_one("#preview", Static).update(
-            scenario_preview(scenario, self.app.catalog, tier=tier, version=version))  # type: ignore[attr-defined]
+            scenario_preview(scenario, self.bench.catalog, tier=tier, version=version))
 
     # ---- the spec the fields describe
 
@@ -200,7 +200,7 @@ class ChooseScreen(Screen[None]):
     def _estimate(self, spec: BatchSpec, cells: int) -> tuple[float, str]:
         models = tuple(spec.models)
         if models != self._timed_models:
-            self._timings = self.app.store.mean_total_ms(list(models))  # type: ignore[attr-defined]
+            self._timings = self.bench.store.mean_total_ms(list(models))
             self._timed_models = models
         per_model = cells / max(len(models), 1)
         seconds = 0.0
@@ -250,7 +250,7 @@ class ChooseScreen(Screen[None]):
         except ValueError as exc:
             self.notify(str(exc), title="Cannot start", severity="error")
             return
-        app: Any = self.app
+        app = self.bench
         app.prefs.models = list(self.query_one(ModelPicker).selected)
         app.prefs.scenarios = list(self.query_one(ScenarioTree).marked)
         app.prefs.options = self.choice_options()

@@ -10,10 +10,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui_bench.present import duration, number, short_timestamp
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.format import backend_problems, model_rows
 
 RECENT_PAGE = 20
@@ -31,7 +31,7 @@ class HomeData:
     unfinished: list[dict[str, Any]] = field(default_factory=list)
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(BenchScreen[None]):
     """The first screen: the database, recent batches, models reachable, work waiting."""
 
     SUB_TITLE = "home"
@@ -69,11 +69,11 @@ class HomeScreen(Screen[None]):
         if action == "resume":
             return self._unfinished_count > 0
         if action == "live":
-            return getattr(self.app, "session", None) is not None
+            return self.bench.session is not None
         return True
 
     def action_live(self) -> None:
-        self.app.action_live()  # type: ignore[attr-defined]
+        self.bench.action_live()
 
     def on_mount(self) -> None:
         self.query_one("#recent-pane").border_title = "Last batches"
@@ -96,8 +96,8 @@ class HomeScreen(Screen[None]):
         unfinished.add_column("created", key="created")
         self._show_problems()
         self._show_models()
-        self.app.models_changed.subscribe(self, lambda _: self._show_models())
-        self.app.batch_changed.subscribe(self, lambda _: self.reload())
+        self.bench.models_changed.subscribe(self, lambda _: self._show_models())
+        self.bench.batch_changed.subscribe(self, lambda _: self.reload())
         self.set_interval(1.0, self._show_running)
         self.reload()
 
@@ -111,7 +111,7 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="home-load")
     def _load(self) -> None:
-        store = self.app.store
+        store = self.bench.store
         data = HomeData(
             batches=store.list_batches(limit=RECENT_PAGE),
             batch_count=store.count_batches(),
@@ -121,7 +121,7 @@ class HomeScreen(Screen[None]):
         self.app.call_from_thread(self._show, data)
 
     def _show(self, data: HomeData) -> None:
-        app = self.app
+        app = self.bench
         line = Text.assemble(
             ("database ", "dim"), (app.store.path, "bold"),
             ("  ·  ", "dim"), f"{data.batch_count} batches",
@@ -157,7 +157,7 @@ class HomeScreen(Screen[None]):
     # ---- models and problems
 
     def _show_models(self) -> None:
-        app = self.app
+        app = self.bench
         table = self.query_one("#home-models", DataTable)
         table.clear()
         for row in model_rows(app.models, app.backend_errors, app.discovering):
@@ -173,7 +173,7 @@ class HomeScreen(Screen[None]):
         self.query_one(Footer).show_command_palette = self.size.width >= 90
 
     def _show_problems(self) -> None:
-        problems = self.app.catalog.problems
+        problems = self.bench.catalog.problems
         widget = self.query_one("#problems", Static)
         if not problems:
             widget.add_class("hidden")
@@ -189,7 +189,7 @@ class HomeScreen(Screen[None]):
         widget.remove_class("hidden")
 
     def _show_running(self) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
+        session = self.bench.session
         widget = self.query_one("#running-line", Static)
         if session is None or not session.active:
             widget.add_class("hidden")
@@ -216,12 +216,12 @@ class HomeScreen(Screen[None]):
             return
         row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
         batch_id = str(row_key.value)
-        spec = self.app.store.batch_spec(batch_id)
+        spec = self.bench.store.batch_spec(batch_id)
         if spec is None:
             self.notify(f"batch {batch_id} has no stored plan", severity="error")
             return
-        if self.app.start_batch(spec, resume=True) is not None:
-            self.app.action_live()
+        if self.bench.start_batch(spec, resume=True) is not None:
+            self.bench.action_live()
 
     @on(DataTable.RowSelected, "#unfinished")
     def _resume_selected(self) -> None:

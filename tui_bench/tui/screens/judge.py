@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 
 from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
@@ -31,6 +30,7 @@ from tui_bench.present import telemetry
 from tui_bench.settings import Settings
 from tui_bench.store import Store, StoreError
 from tui_bench.store.judging import QueueEntry, QueueFilter
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
 from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines
 from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
@@ -105,7 +105,7 @@ class SheetPane(VerticalScroll, inherit_bindings=False):
     VerticalScroll, ↑/↓ would scroll the pane instead of moving between criteria."""
 
 
-class JudgeScreen(Screen[None]):
+class JudgeScreen(BenchScreen[None]):
     """Judge runs from a queue, one rubric sheet at a time."""
 
     CSS_PATH = "judge.tcss"

@@ -15,12 +15,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from tui_bench.analysis.summary import counted
 from tui_bench.domain import Evaluation
 from tui_bench.present import cost, duration
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.session import BatchSession
 from tui_bench.tui.widgets.cells_table import CellsTable
@@ -38,7 +38,7 @@ def evaluation_text(e: Evaluation) -> str:
         return f"{e.evaluator} {e.detail.get('status') or 'skipped'}"
     return f"{e.evaluator} {e.score:.2f}×{e.weight:g}"
 
-class LiveScreen(Screen[None]):
+class LiveScreen(BenchScreen[None]):
     """The live run of the app's current batch."""
 
     SUB_TITLE = "live run"

@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui_bench import locations
@@ -48,6 +47,7 @@ from tui_bench.specialists.templates import (
     resolve_template,
 )
 from tui_bench.store import Store
+from tui_bench.tui.screens.base import BenchScreen
 
 PAGE_SIZE = 50
 STATE_STYLE = {"fetching": "cyan", "asking": "yellow", "enriched": "green", "skipped": "red"}
@@ -97,7 +97,7 @@ def comparison_renderable(comparison: Comparison, batch_id: str, key: str) -> Gr
     return Group(*parts)
 
 
-class MintScreen(Screen[None]):
+class MintScreen(BenchScreen[None]):
     """Mint specialist snapshots and enrich templates, keyboard only."""
 
     CSS_PATH = "mint.tcss"
@@ -346,12 +346,9 @@ class MintScreen(Screen[None]):
         self._enrich(row.key)
 
     def _pool_for_enrichment(self) -> tuple[BackendPool, bool]:
-        """The app's pool when it has one (the model is loaded once), else a private one."""
+        """The pool it was given (the app's: the model is loaded once), else a private one."""
         if self._pool is not None:
             return self._pool, False
-        shared = getattr(self.app, "pool", None)
-        if isinstance(shared, BackendPool):
-            return shared, False
         return BackendPool(self.settings), True
 
     @work(exclusive=True, exit_on_error=False, group="enrich", description="enrich a template")

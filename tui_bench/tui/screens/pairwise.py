@@ -15,7 +15,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
 from tui_bench.analysis.pairwise import Standing, Verdict, side_labels, standings
@@ -26,6 +25,7 @@ from tui_bench.present import percent
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.store.judging import PairCandidate
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog
 
 PAGE_SIZE = 50
@@ -51,7 +51,7 @@ def standings_renderable(rows: list[Standing]) -> Table:
     return table
 
 
-class PairwiseScreen(Screen[None]):
+class PairwiseScreen(BenchScreen[None]):
     """Compare two answers to the same cell without knowing whose they are."""
 
     CSS_PATH = "judge.tcss"

@@ -14,7 +14,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
@@ -26,6 +25,7 @@ from tui_bench.catalog import Catalog
 from tui_bench.present import cost, number, percent, rate, score
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.screens.base import BenchScreen
 
 TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights")
 MAX_SERIES = 8  # lines on the chart: the best-ranked models, so it stays readable
@@ -37,7 +37,7 @@ def _columns(table: DataTable, labels: tuple[str, ...]) -> None:
         table.add_column(label, key=label)
 
 
-class ReportsScreen(Screen[None]):
+class ReportsScreen(BenchScreen[None]):
     """Leaderboards and what they hide, a tab each."""
 
     CSS_PATH = "reports.tcss"
