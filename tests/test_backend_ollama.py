@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers.fixtures import OLLAMA_MODEL, _ollama_servers, ollama_pair, ollama_server  # noqa: F401
+from tests.servers.fixtures import OLLAMA_MODEL
 from tests.servers.loopback import free_port
 from tests.servers.ollama_server import OllamaTestServer, smollm2_gguf
 from tui_bench.backends import BackendError, BackendPool, collect

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from tests.servers.fixtures import OLLAMA_MODEL, _ollama_servers, ollama_pair, ollama_server  # noqa: F401
+from tests.conftest import wait_until
+from tests.servers.fixtures import OLLAMA_MODEL
 from tests.servers.ollama_server import OllamaTestServer
-from tests.test_tui_support import wait_until
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, GenerationOptions
 from tui_bench.settings import Settings

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_judging_fixtures import Host, add_runs, screen_text
+from tests.conftest import Host, add_judged_runs, screen_text
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, GenerationOptions
 from tui_bench.engine.plan import new_batch_id
 from tui_bench.engine.runner import Runner
-from tui_bench.store import Store
 from tui_bench.judge_name import remember_judge
+from tui_bench.store import Store
 from tui_bench.tui.screens.judge import JudgeScreen
 
 SCENARIO = "coding-fizzbuzz"
@@ -33,7 +33,7 @@ async def test_keystrokes_for_one_code_v1_judgment(store: Store, shipped_catalog
     """
     _code_v1(shipped_catalog)
     remember_judge("erin")
-    runs = add_runs(store, shipped_catalog, [{"scenario_id": SCENARIO, "model": "ollama:a"},
+    runs = add_judged_runs(store, shipped_catalog, [{"scenario_id": SCENARIO, "model": "ollama:a"},
                                              {"scenario_id": SCENARIO, "model": "ollama:b"}])
     keys = ["1", "8", "down", "1", "5", "down", "1", "2", "down", "1", "5", "down", "8",
             "down", "5", "enter"]

@@ -7,19 +7,19 @@ from pathlib import Path
 import pytest
 from textual.widgets import Select
 
-from tests.test_judging_fixtures import (
+from tests.conftest import (
     CODE_V1,
     Host,
-    add_runs,
-    catalog,
+    add_judged_runs,
+    judging_catalog,
+    judging_scenario,
     judgment,
-    scenario,
     screen_text,
 )
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Criterion, Rubric
-from tui_bench.store import Store
 from tui_bench.judge_name import judge_file, remember_judge, remembered_judge
+from tui_bench.store import Store
 from tui_bench.store.judging import QueueFilter
 from tui_bench.tui.screens.judge import JudgeScreen
 from tui_bench.tui.screens.pairwise import PairwiseScreen
@@ -47,7 +47,7 @@ def _host(store: Store, cat: Catalog, **kwargs: object) -> Host:
 
 
 def _two_runs(store: Store, cat: Catalog) -> list[str]:
-    runs = add_runs(store, cat, [
+    runs = add_judged_runs(store, cat, [
         {"model": "ollama:alpha", "scenario_id": "fizz", "auto_score": 0.71},
         {"model": "ollama:beta", "scenario_id": "sort", "auto_score": 0.33},
     ])
@@ -63,7 +63,7 @@ def _notices(app: Host) -> str:
 
 
 async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, second = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
@@ -98,7 +98,7 @@ async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> N
 
 
 async def test_save_refused_while_a_criterion_is_unset(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, _ = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
@@ -116,7 +116,7 @@ async def test_save_refused_while_a_criterion_is_unset(store: Store) -> None:
 
 
 async def test_digits_undo_and_steps(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     _two_runs(store, cat)
     clock = FakeClock()
     app = _host(store, cat, clock=clock)
@@ -176,7 +176,7 @@ def test_score_sheet_rules() -> None:
 
 
 async def test_first_use_asks_for_the_name_and_remembers_it(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, _ = _two_runs(store, cat)
     assert remembered_judge() is None
     app = _host(store, cat, judge=None)
@@ -202,7 +202,7 @@ async def test_first_use_asks_for_the_name_and_remembers_it(store: Store) -> Non
 
 async def test_previous_shows_the_saved_judgment_and_saving_again_replaces_it(
         store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, second = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
@@ -227,7 +227,7 @@ async def test_previous_shows_the_saved_judgment_and_saving_again_replaces_it(
 
 
 async def test_anchors_blind_toggle_and_unjudged_cycle(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, second = _two_runs(store, cat)
     store.save_judgments([judgment(second, "bob", {c.id: 5 for c in CODE_V1.criteria})])
     app = _host(store, cat)
@@ -252,8 +252,8 @@ async def test_anchors_blind_toggle_and_unjudged_cycle(store: Store) -> None:
 
 
 async def test_agreement_panel_shows_figures_and_na(store: Store) -> None:
-    cat = catalog()
-    runs = add_runs(store, cat, [{"model": "ollama:alpha"}, {"model": "ollama:beta"},
+    cat = judging_catalog()
+    runs = add_judged_runs(store, cat, [{"model": "ollama:alpha"}, {"model": "ollama:beta"},
                                  {"model": "ollama:gamma"}], batch_id="batch_a")
     for i, run in enumerate(runs):
         scores = {c.id: min(c.max, 4 + 3 * i) for c in CODE_V1.criteria} | {"testing": 5}
@@ -281,13 +281,13 @@ async def test_agreement_panel_shows_figures_and_na(store: Store) -> None:
 
 
 async def test_queue_filters_pages_and_stored_definitions(store: Store) -> None:
-    full = catalog()
+    full = judging_catalog()
     rows = [{"model": m, "scenario_id": s} for m in ("ollama:alpha", "ollama:beta")
             for s in ("fizz", "sort", "essay")]
-    add_runs(store, full, rows)
-    add_runs(store, full, [{"model": "ollama:alpha", "status": "error"}], batch_id="batch_e")
+    add_judged_runs(store, full, rows)
+    add_judged_runs(store, full, [{"model": "ollama:alpha", "status": "error"}], batch_id="batch_e")
     # A catalog that lost "sort": its runs are judged with the stored definition's rubric.
-    partial = Catalog(scenarios={"fizz": scenario("fizz")},
+    partial = Catalog(scenarios={"fizz": judging_scenario("fizz")},
                       rubrics=dict(full.rubrics))
     f = QueueFilter(rubric_id="code-v1", rubric_scenarios=("fizz",), shuffled=False)
     assert store.count_queue(f) == 4  # fizz and sort (through the stored rubric), two models
@@ -327,7 +327,7 @@ def test_remembered_judge_file(tmp_path: Path, present: bool) -> None:
 
 
 async def test_filter_dialog_and_pairwise_key(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:

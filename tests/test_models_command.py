@@ -11,13 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import cli_env
-from tests.servers.fixtures import (  # noqa: F401
-    OLLAMA_MODEL,
-    _ollama_servers,
-    llama_server,
-    ollama_pair,
-    ollama_server,
-)
+from tests.servers.fixtures import OLLAMA_MODEL
 from tests.servers.llama_server import MODEL_ALIAS, LlamaServer
 from tests.servers.loopback import free_port
 from tests.servers.ollama_server import OllamaTestServer

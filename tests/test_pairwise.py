@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_judging_fixtures import Host, add_runs, catalog, screen_text
+from tests.conftest import Host, add_judged_runs, judging_catalog, screen_text
 from tui_bench.analysis.pairwise import (
     Verdict,
     elo_ratings,
@@ -62,8 +62,8 @@ def test_side_labels_tell_batches_apart_for_one_model() -> None:
 
 
 def _two_models(store: Store) -> None:
-    cat = catalog()
-    add_runs(store, cat, [
+    cat = judging_catalog()
+    add_judged_runs(store, cat, [
         {"model": "ollama:alpha", "scenario_id": "fizz", "output": "ALPHA-FIZZ"},
         {"model": "ollama:beta", "scenario_id": "fizz", "output": "BETA-FIZZ"},
         {"model": "ollama:alpha", "scenario_id": "sort", "output": "ALPHA-SORT"},
@@ -93,7 +93,7 @@ def test_store_candidates_and_hidden_mapping(store: Store) -> None:
 
 async def test_pairwise_screen_hides_models_and_stores_mapping(store: Store) -> None:
     _two_models(store)
-    app = Host(lambda: PairwiseScreen(store=store, catalog=catalog(), judge="alice", seed=7))
+    app = Host(lambda: PairwiseScreen(store=store, catalog=judging_catalog(), judge="alice", seed=7))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = app.target

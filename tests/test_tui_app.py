@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import DataTable, Input, Static
 
-from tests.test_tui_support import fixed_pool, instant_pool, tiny_catalog, wait_until
+from tests.conftest import fixed_pool, instant_pool, tiny_catalog, wait_until
 from tui_bench.catalog import LoadProblem
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.settings import Settings

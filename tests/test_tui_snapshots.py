@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.test_tui_support import fixed_pool, tiny_catalog
+from tests.conftest import fixed_pool, tiny_catalog
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store

@@ -9,6 +9,7 @@ instant on a database of 100,000 runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -48,6 +50,13 @@ def verdict_text(status: str, success: Any) -> Text:
 
 class BatchesScreen(BenchScreen[None]):
     """All batches, newest first, with their figures; search, filter, open, compare."""
+
+    @dataclass
+    class PageLoaded(Message):
+        """A page of batches and the count behind it, read off the message loop."""
+
+        rows: list[dict[str, Any]]
+        total: int
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Batches"
@@ -105,7 +114,11 @@ class BatchesScreen(BenchScreen[None]):
                                      search=search or None, mode=mode)
         total = self.store.count_batch_page(search=search or None, mode=mode)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, rows, total)
+            self.post_message(self.PageLoaded(rows, total))
+
+    @on(PageLoaded)
+    def _on_page_loaded(self, message: PageLoaded) -> None:
+        self._show(message.rows, message.total)
 
     def _show(self, rows: list[dict[str, Any]], total: int) -> None:
         self.rows, self.total = rows, total
@@ -287,6 +300,28 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
 class BatchDetailScreen(BenchScreen[None]):
     """One batch: its cells and runs on the left, the highlighted run in full on the right."""
 
+    @dataclass
+    class HeadLoaded(Message):
+        """The batch row and its figures, read off the message loop."""
+
+        batch: dict[str, Any] | None
+        figures: dict[str, Any]
+
+    @dataclass
+    class RunsLoaded(Message):
+        """A page of the batch's runs, read off the message loop."""
+
+        page: int
+        rows: list[dict[str, Any]]
+
+    @dataclass
+    class RunLoaded(Message):
+        """One run in full with its judgments and attempts, read off the message loop."""
+
+        run: RunRecord
+        judgments: list[Judgment]
+        attempts: list[Attempt]
+
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Batch"
     AUTO_FOCUS = "#run-table"
@@ -328,7 +363,11 @@ class BatchDetailScreen(BenchScreen[None]):
     def _load_head(self) -> None:
         batch = self.store.get_batch(self.batch_id)
         figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
-        self.app.call_from_thread(self._show_head, batch, figures)
+        self.post_message(self.HeadLoaded(batch, figures))
+
+    @on(HeadLoaded)
+    def _on_head_loaded(self, message: HeadLoaded) -> None:
+        self._show_head(message.batch, message.figures)
 
     def _show_head(self, batch: dict[str, Any] | None, figures: dict[str, Any]) -> None:
         head = self.query_one("#batch-head", Static)
@@ -357,7 +396,11 @@ class BatchDetailScreen(BenchScreen[None]):
         rows = self.store.batch_runs_page(self.batch_id, limit=RUN_PAGE_SIZE,
                                           offset=page * RUN_PAGE_SIZE)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_runs, page, rows)
+            self.post_message(self.RunsLoaded(page, rows))
+
+    @on(RunsLoaded)
+    def _on_runs_loaded(self, message: RunsLoaded) -> None:
+        self._show_runs(message.page, message.rows)
 
     def _show_runs(self, page: int, rows: list[dict[str, Any]]) -> None:
         self.page, self.rows = page, rows
@@ -388,7 +431,11 @@ class BatchDetailScreen(BenchScreen[None]):
         judgments = self.store.judgments(run_id)
         attempts = self.store.attempts(run_id)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_run, run, judgments, attempts)
+            self.post_message(self.RunLoaded(run, judgments, attempts))
+
+    @on(RunLoaded)
+    def _on_run_loaded(self, message: RunLoaded) -> None:
+        self._show_run(message.run, message.judgments, message.attempts)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
                   attempts: list[Attempt]) -> None:
@@ -436,6 +483,18 @@ COMPARE_VIEWS = ("changed", "flips", "regressed", "improved", "all")
 class BatchCompareScreen(BenchScreen[None]):
     """Two batches cell by cell: what improved, what regressed, which cells flipped."""
 
+    @dataclass
+    class Missing(Message):
+        """One of the two batches is not in the database."""
+
+        batch_id: str
+
+    @dataclass
+    class Compared(Message):
+        """The cell-by-cell comparison, computed off the message loop."""
+
+        comparison: BatchComparison
+
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Compare batches"
     AUTO_FOCUS = "#compare-table"
@@ -477,14 +536,22 @@ class BatchCompareScreen(BenchScreen[None]):
         try:
             comparison = compare_batches(self.store, self.before, self.after)
         except KeyError as exc:
-            self.app.call_from_thread(self._missing, str(exc.args[0]))
+            self.post_message(self.Missing(str(exc.args[0])))
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, comparison)
+            self.post_message(self.Compared(comparison))
+
+    @on(Missing)
+    def _on_missing(self, message: Missing) -> None:
+        self._missing(message.batch_id)
 
     def _missing(self, batch_id: str) -> None:
         self.query_one("#compare-summary", Static).update(
             Text(f"no batch {batch_id}", style="red"))
+
+    @on(Compared)
+    def _on_compared(self, message: Compared) -> None:
+        self._show(message.comparison)
 
     def _show(self, comparison: BatchComparison) -> None:
         self.comparison = comparison

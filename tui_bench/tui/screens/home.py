@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui_bench.present import duration, number, short_timestamp
@@ -33,6 +34,12 @@ class HomeData:
 
 class HomeScreen(BenchScreen[None]):
     """The first screen: the database, recent batches, models reachable, work waiting."""
+
+    @dataclass
+    class Loaded(Message):
+        """One read of the store, taken by the loading worker."""
+
+        data: HomeData
 
     SUB_TITLE = "home"
     BINDINGS = [
@@ -118,7 +125,11 @@ class HomeScreen(BenchScreen[None]):
             unjudged=store.count_unjudged(),
             unfinished=store.unfinished_batches(),
         )
-        self.app.call_from_thread(self._show, data)
+        self.post_message(self.Loaded(data))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self._show(message.data)
 
     def _show(self, data: HomeData) -> None:
         app = self.bench

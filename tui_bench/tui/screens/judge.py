@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from rich.console import Group
 from rich.table import Table
@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import Footer, Input, Markdown, Static
 
 from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
@@ -107,6 +108,13 @@ class SheetPane(VerticalScroll, inherit_bindings=False):
 
 class JudgeScreen(BenchScreen[None]):
     """Judge runs from a queue, one rubric sheet at a time."""
+
+    @dataclass
+    class AgreementComputed(Message):
+        """Agreement between judges on a rubric, computed off the message loop."""
+
+        report: AgreementReport
+        rubric: Rubric
 
     CSS_PATH = "judge.tcss"
     AUTO_FOCUS = "#rubric"
@@ -467,7 +475,11 @@ class JudgeScreen(BenchScreen[None]):
     def _compute_agreement(self, rubric: Rubric) -> None:
         judgments = self.store.agreement_judgments(rubric.id)
         report = rubric_agreement(judgments, [c.id for c in rubric.criteria], rubric_id=rubric.id)
-        self.app.call_from_thread(self._show_agreement, report, rubric)
+        self.post_message(self.AgreementComputed(report, rubric))
+
+    @on(AgreementComputed)
+    def _on_agreement_computed(self, message: AgreementComputed) -> None:
+        self._show_agreement(message.report, message.rubric)
 
     def _show_agreement(self, report: AgreementReport, rubric: Rubric) -> None:
         self.query_one("#agreement", Static).update(agreement_renderable(report, rubric))

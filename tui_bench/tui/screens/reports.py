@@ -7,6 +7,7 @@ The whole report is built in a thread worker from the store's rollup (a few mill
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
@@ -39,6 +41,13 @@ def _columns(table: DataTable, labels: tuple[str, ...]) -> None:
 
 class ReportsScreen(BenchScreen[None]):
     """Leaderboards and what they hide, a tab each."""
+
+    @dataclass
+    class Loaded(Message):
+        """The report and the routing weights, built off the message loop."""
+
+        report: Report
+        weights: dict[str, dict[str, float]]
 
     CSS_PATH = "reports.tcss"
     SUB_TITLE = "Reports"
@@ -119,7 +128,11 @@ class ReportsScreen(BenchScreen[None]):
         report = build_report(self.store, batch_id=batch_id)
         weights = current_weights(self.store)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, report, weights)
+            self.post_message(self.Loaded(report, weights))
+
+    @on(Loaded)
+    def _on_loaded(self, message: Loaded) -> None:
+        self._show(message.report, message.weights)
 
     def _show(self, report: Report, weights: dict[str, dict[str, float]]) -> None:
         self.report, self.weights = report, weights
