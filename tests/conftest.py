@@ -49,6 +49,9 @@ from tui_bench.tui.screens.choose import ChooseScreen
 from tui_bench.tui.widgets.scenario_tree import ScenarioTree
 
 ROOT = Path(__file__).resolve().parent.parent
+# How long a test may wait for the real model to finish some cells. A ceiling, never a sleep:
+# on two cores shared with other work, a cell that takes a second alone can take a minute.
+REAL_MODEL_DEADLINE = float(os.environ.get("TUI_BENCH_TEST_DEADLINE", "900"))
 SCENARIOS = ROOT / "scenarios"
 
 

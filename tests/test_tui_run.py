@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from tests.conftest import cell_statuses, choose_in_app, coding_catalog, real_model_app, wait_until
+from tests.conftest import (
+    REAL_MODEL_DEADLINE,
+    cell_statuses,
+    choose_in_app,
+    coding_catalog,
+    real_model_app,
+    wait_until,
+)
 from tui_bench.catalog import Catalog
 from tui_bench.locations import smollm2_path
 from tui_bench.store import Store
@@ -47,7 +54,7 @@ async def test_a_batch_runs_on_the_real_model(store: Store, shipped_catalog: Cat
         assert isinstance(app.screen, LiveScreen)
         session = app.session
         assert session is not None and session.spec.options.max_tokens == 24
-        await wait_until(pilot, lambda: not session.active, 150)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause(0.3)
         table = app.screen.query_one("#cells", DataTable)
         assert cell_statuses(table) == ["ok", "ok"]
@@ -77,11 +84,11 @@ async def test_cancel_keeps_finished_cells_and_resume_completes(
         assert session is not None
         state = session.state
         batch_id = session.spec.batch_id
-        await wait_until(pilot, lambda: state.ok >= 1, 150, step=0.01)
+        await wait_until(pilot, lambda: state.ok >= 1, REAL_MODEL_DEADLINE, step=0.01)
         await key(app, pilot, "c")  # cancel the batch: asks first
         assert isinstance(app.screen, YesNoDialog)
         await key(app, pilot, "y")
-        await wait_until(pilot, lambda: not session.active, 60)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         assert state.status == "cancelled"
         batch = store.get_batch(batch_id)
         assert batch is not None and batch["status"] == "cancelled"
@@ -98,7 +105,7 @@ async def test_cancel_keeps_finished_cells_and_resume_completes(
         assert isinstance(app.screen, LiveScreen)
         resumed = app.session
         assert resumed is not None and resumed is not session and resumed.resume
-        await wait_until(pilot, lambda: not resumed.active, 150)
+        await wait_until(pilot, lambda: not resumed.active, REAL_MODEL_DEADLINE)
         assert resumed.state.status == "finished"
         assert resumed.state.skipped == stored_ok
         runs = store.runs(batch_id)
@@ -117,7 +124,7 @@ async def test_quitting_mid_batch_asks_first_and_stops_cleanly(
         await pilot.press("ctrl+r")
         session = app.session
         assert session is not None
-        await wait_until(pilot, lambda: session.state.ok >= 1, 150, step=0.01)
+        await wait_until(pilot, lambda: session.state.ok >= 1, REAL_MODEL_DEADLINE, step=0.01)
         await key(app, pilot, "q")
         assert isinstance(app.screen, YesNoDialog)
         await key(app, pilot, "n")  # keep running
@@ -125,7 +132,7 @@ async def test_quitting_mid_batch_asks_first_and_stops_cleanly(
         await key(app, pilot, "q")
         assert isinstance(app.screen, YesNoDialog)
         await key(app, pilot, "y")
-        await wait_until(pilot, lambda: not session.active, 60)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause()
     assert app.return_code == 0
     batch_id = session.spec.batch_id

@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import DataTable
 
 from tests.conftest import (
+    REAL_MODEL_DEADLINE,
     cell_statuses,
     choose_in_app,
     cli_env,
@@ -39,11 +40,11 @@ async def test_tui_and_headless_write_the_same_database(tmp_path: Path,
         await pilot.press("ctrl+r")
         session = app.session
         assert session is not None
-        await wait_until(pilot, lambda: not session.active, 240)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause(0.3)
         assert cell_statuses(app.screen.query_one("#cells", DataTable)) == ["ok"] * 2
         tui_batch = session.spec.batch_id
-    out, err = headless.communicate(timeout=300)
+    out, err = headless.communicate(timeout=REAL_MODEL_DEADLINE)
     assert headless.returncode == 0, err
     assert "locked" not in err + out
     assert store.get_batch("from-cli")["status"] == "finished"
