@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -203,7 +204,8 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
                 continue
             if scenario.id in seen_from:
                 catalog.problems.append(LoadProblem(
-                    str(path), "id", f"duplicate id {scenario.id!r}, also in {seen_from[scenario.id]}"))
+                    str(path), "id",
+                    f"duplicate id {scenario.id!r}, also in {seen_from[scenario.id]}"))
                 continue
             seen_from[scenario.id] = str(path)
             catalog.scenarios[scenario.id] = scenario

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -42,7 +42,7 @@ BANDS: list[tuple[int, str]] = [
 
 def utc_now() -> str:
     """ISO-8601 timestamp in UTC; stored as text so any SQLite tool can read it."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def band_for(percent: float) -> str:
@@ -73,7 +73,7 @@ class Criterion(Strict):
     anchors: dict[int, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_range(self) -> "Criterion":
+    def _check_range(self) -> Criterion:
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
         for score in self.anchors:
@@ -134,7 +134,8 @@ class Rubric(Strict):
                 problems.append(f"criterion {crit.id!r} is not set")
                 continue
             value = scores[crit.id]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            whole = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not whole or value != int(value):
                 problems.append(f"criterion {crit.id!r}: {value!r} is not a whole number")
             elif not crit.min <= value <= crit.max:
                 problems.append(f"criterion {crit.id!r}: {value} is outside {crit.min}..{crit.max}")
@@ -343,7 +344,7 @@ class ModelRef(BaseModel):
     name: str
 
     @classmethod
-    def parse(cls, text: str) -> "ModelRef":
+    def parse(cls, text: str) -> ModelRef:
         """Parse ``ollama:qwen2.5:0.5b`` and friends; a bare name resolves to a sensible backend.
 
         Bare names: ``smollm2`` or a ``.gguf`` path is embedded; ``gpt-*``/``o1*`` style names go
@@ -399,7 +400,8 @@ class GenerationOptions(BaseModel):
 
 
 class BatchSpec(BaseModel):
-    """The grid a user chose: models x prompt versions x scenarios x tiers x specialist x iterations."""
+    """The grid a user chose: models x prompt versions x scenarios x tiers x specialist x
+    iterations."""
 
     batch_id: str
     models: list[str]
@@ -436,7 +438,8 @@ class Cell(BaseModel):
 
     def label(self) -> str:
         spec = f" +{self.specialist}" if self.specialist else ""
-        return f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec} #{self.iteration}"
+        return (f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec}"
+                f" #{self.iteration}")
 
 
 class Telemetry(BaseModel):

@@ -55,7 +55,7 @@ class Settings(BaseModel):
     """Threads for the in-process model; half the cores by default (llama.cpp's own choice)."""
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         env = {
             "ollama_hosts": _split(os.environ.get("OLLAMA_HOST")),
             "openai_base_url": os.environ.get("OPENAI_BASE_URL") or None,

@@ -63,7 +63,7 @@ def quadratic_kappa(pairs: Sequence[tuple[float, float]]) -> float | None:
     xs = [float(x) for x, _ in pairs]
     ys = [float(y) for _, y in pairs]
     n = len(pairs)
-    observed = sum((x - y) ** 2 for x, y in zip(xs, ys))
+    observed = sum((x - y) ** 2 for x, y in zip(xs, ys, strict=True))
     # sum_i sum_j (x_i - y_j)^2 = n*sum(x^2) + n*sum(y^2) - 2*sum(x)*sum(y)
     chance = n * sum(x * x for x in xs) + n * sum(y * y for y in ys) - 2 * sum(xs) * sum(ys)
     if chance <= 1e-12:

@@ -183,8 +183,8 @@ class BatchComparison:
             "summary": asdict(self.summary),
             "per_model": {m: asdict(g) for m, g in self.per_model().items()},
             "cells": [c.to_dict() for c in self.cells],
-            "only_before": [dict(zip(CELL_COLUMNS, k)) for k in self.only_before],
-            "only_after": [dict(zip(CELL_COLUMNS, k)) for k in self.only_after],
+            "only_before": [dict(zip(CELL_COLUMNS, k, strict=True)) for k in self.only_before],
+            "only_after": [dict(zip(CELL_COLUMNS, k, strict=True)) for k in self.only_after],
         }
 
 

@@ -91,14 +91,16 @@ def scatter_chart(title: str, points: Sequence[tuple[str, float, float]], *, x_l
              f'y2="{top_pad + plot_h}" stroke="#8b949e"/>')]
     for tick in (0.0, 0.5, 1.0):
         y = top_pad + plot_h * (1 - tick)
-        parts.append(f'<text x="{left - 4}" y="{_svg_number(y + 4)}" text-anchor="end">{tick:g}</text>')
+        parts.append(f'<text x="{left - 4}" y="{_svg_number(y + 4)}" '
+                     f'text-anchor="end">{tick:g}</text>')
     parts.append(f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end">'
                  f'{escape(x_label)} (max {x_max:.0f})</text>')
     parts.append(f'<text x="{left + 4}" y="{top_pad + 10}">{escape(y_label)}</text>')
     for name, x, y in points:
         cx = left + plot_w * (x / x_max)
         cy = top_pad + plot_h * (1 - max(0.0, min(1.0, y)))
-        parts.append(f'<circle cx="{_svg_number(cx)}" cy="{_svg_number(cy)}" r="3" fill="{colour[name]}" '
+        parts.append(f'<circle cx="{_svg_number(cx)}" cy="{_svg_number(cy)}" r="3" '
+                     f'fill="{colour[name]}" '
                      f'fill-opacity=".75"><title>{escape(name)}: {x:.1f}, {y:.2f}</title>'
                      '</circle>')
     for i, name in enumerate(series):

@@ -6,7 +6,8 @@ Statistics are computed only over values that exist: a mean of nothing is ``None
 from __future__ import annotations
 
 import statistics
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from tui_bench import __version__
 from tui_bench.domain import RunRecord

@@ -6,8 +6,9 @@ never scores, never stores and never retries; the engine decides what a fault me
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tui_bench.domain import GenerationOptions, ModelInfo
 

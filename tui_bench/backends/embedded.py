@@ -12,8 +12,9 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
 from tui_bench.domain import GenerationOptions, ModelInfo

@@ -16,9 +16,10 @@ import asyncio
 import email.utils
 import re
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import ollama
@@ -93,8 +94,8 @@ def parse_retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
@@ -177,11 +178,11 @@ class HostStream:
     """The stream ``chat()`` returns: an async iterator that also says which host serves it,
     so a timeout the engine measures can name the host too."""
 
-    def __init__(self, factory: Callable[["HostStream"], AsyncIterator[Chunk]]) -> None:
+    def __init__(self, factory: Callable[[HostStream], AsyncIterator[Chunk]]) -> None:
         self.host: str | None = None
         self._gen = factory(self)
 
-    def __aiter__(self) -> "HostStream":
+    def __aiter__(self) -> HostStream:
         return self
 
     async def __anext__(self) -> Chunk:
@@ -308,7 +309,7 @@ class OllamaBackend:
             listing = await asyncio.wait_for(self._client(host).list(),
                                              timeout=min(DISCOVERY_TIMEOUT_S,
                                                          self.settings.request_timeout_s))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = BackendError(f"Ollama at {host} did not list its models in time", host=host,
                                  transient=True)
             self._state[host].error = str(error)
@@ -381,7 +382,7 @@ class OllamaBackend:
             async with limit:
                 try:
                     shown = await self._show(host, name)
-                except (Exception, asyncio.TimeoutError):
+                except (TimeoutError, Exception):
                     shown = None  # the listing alone still says most of it
             return self._info(host, name, item, shown)
 

@@ -18,7 +18,8 @@ import json
 import math
 import re
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -233,7 +234,7 @@ class OpenAIBackend:
             response = await asyncio.wait_for(self._client().get("models"),
                                               timeout=min(DISCOVERY_TIMEOUT_S,
                                                           self.settings.request_timeout_s))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendError(f"{self.base_url} did not list its models in time",
                                host=self.base_url, transient=True) from None
         except Exception as exc:

@@ -24,6 +24,7 @@ from tui_bench.commands.context import (
 from tui_bench.domain import DEFAULT_MODEL, BatchSpec, GenerationOptions, ModelRef
 from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
+from tui_bench.present import number, score
 
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
@@ -43,7 +44,8 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             num_ctx=args.num_ctx, top_p=args.top_p, stop=args.stop or [])
         spec = BatchSpec(
             batch_id=batch_id, models=models, scenarios=scenario_ids,
-            tiers=split_csv(args.tier) or ["L2"], prompt_versions=split_csv(args.prompt_version) or ["v1"],
+            tiers=split_csv(args.tier) or ["L2"],
+            prompt_versions=split_csv(args.prompt_version) or ["v1"],
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
@@ -155,12 +157,9 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
         raise CommandError(f"cannot mint: {exc}") from None
     comp = minted.comparison
     console.print(f"minted {minted.path} (template {minted.resolved.describe()})")
-    def num(value: float | None) -> str:
-        return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
-
-    console.print(f"  baseline mean {num(comp.baseline_mean)} ({comp.baseline_runs} runs), "
-                  f"specialist mean {num(comp.specialist_mean)} ({comp.specialist_runs} runs), "
-                  f"improvement {num(comp.improvement)}")
+    console.print(f"  baseline mean {score(comp.baseline_mean)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {score(comp.specialist_mean)} ({comp.specialist_runs} runs), "
+                  f"improvement {number(comp.improvement, '{:+.3f}')}")
     for note in comp.notes:
         console.print(f"  {note}")
 

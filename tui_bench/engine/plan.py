@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tui_bench.domain import BatchSpec, Cell, ModelRef, normalise_tier
 
@@ -14,7 +14,7 @@ BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 def new_batch_id(now: datetime | None = None) -> str:
     """``batch_YYYYmmdd_HHMMSS_xxxx``: sortable by time, unique enough to never collide."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d_%H%M%S")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
     return f"batch_{stamp}_{secrets.token_hex(2)}"
 
 

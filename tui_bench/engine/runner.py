@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from tui_bench.backends import BackendError, BackendPool, Done, TextChunk
 from tui_bench.catalog import Catalog
@@ -404,7 +405,7 @@ class Runner:
                     chunk = await asyncio.wait_for(anext(stream), timeout=limit)
                 except StopAsyncIteration:
                     break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     what = "no response" if ttft is None else "stream stalled"
                     # A backend's stream may say which server it was routed to.
                     raise BackendError(f"{what} for {limit:g}s",

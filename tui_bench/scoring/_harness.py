@@ -82,7 +82,8 @@ def describe(exc: BaseException) -> str:
 def planned_tests(tree: ast.Module, entry_point: str | None) -> list[str]:
     """Names of the tests to run: top-level ``test_*`` functions, then ``check`` (HumanEval)."""
     names = [n.name for n in tree.body
-             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")]
+             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+             and n.name.startswith("test_")]
     names = list(dict.fromkeys(names))
     has_check = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "check"
                     for n in tree.body)
@@ -204,7 +205,8 @@ class Guard:
             if len(parts) > 2 and parts[2].isdigit() and int(parts[2]) != self.pid:
                 self.refuse("read outside sandbox", path)
         for root in self.private_roots:
-            if self.inside(path, root) and not any(self.inside(path, r) for r in self.readable_roots):
+            if self.inside(path, root) and not any(self.inside(path, r)
+                                                   for r in self.readable_roots):
                 self.refuse("read outside sandbox", path)
 
     def __call__(self, event: str, args: tuple) -> None:
@@ -264,7 +266,8 @@ def main() -> int:
         tests_tree = ast.parse(tests, "tests.py")
         tests_code = compile(tests_tree, "tests.py", "exec")
     except SyntaxError as exc:
-        channel.send(event="fatal", reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}")
+        channel.send(event="fatal",
+                     reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}")
         return 0
     plan = planned_tests(tests_tree, entry_point)
     channel.send(event="plan", tests=plan)

@@ -298,7 +298,7 @@ def _apply(template: Template, outcomes: list[DocumentOutcome], *, model: str,
            source: str) -> Template:
     """The template with metadata on each enriched entry; skipped entries keep what they had."""
     docs = [doc.model_copy(update={"metadata": outcome.metadata}) if outcome.enriched else doc
-            for doc, outcome in zip(template.documentation, outcomes)]
+            for doc, outcome in zip(template.documentation, outcomes, strict=True)]
     info = EnrichmentInfo(
         enriched_at=utc_now(), model=model, enriched=sum(o.enriched for o in outcomes),
         skipped=[SkippedDocument(title=o.title, source=o.source, reason=o.reason or "")

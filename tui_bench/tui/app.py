@@ -142,7 +142,7 @@ class BenchApp(App[int]):
                 backend = pool.get(name)
                 found = await asyncio.wait_for(backend.list_models(), DISCOVERY_TIMEOUT_S)
                 return name, list(found), None
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return name, [], f"no answer in {DISCOVERY_TIMEOUT_S:g}s"
             except Exception as exc:  # unreachable, misconfigured or not installed
                 return name, [], str(exc) or type(exc).__name__
