@@ -357,7 +357,7 @@ class ModelRef(BaseModel):
         if sep and head in BACKENDS:
             if not rest:
                 raise ValueError(f"model {raw!r} names a backend but no model")
-            return cls(backend=head, name=rest)  # type: ignore[arg-type]
+            return cls(backend=head, name=rest)
         if raw == "smollm2" or raw.endswith(".gguf"):
             return cls(backend="embedded", name=raw)
         if raw.startswith(("gpt-", "o1", "o3", "o4", "chatgpt")):

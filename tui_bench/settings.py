@@ -56,7 +56,7 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        env = {
+        env: dict[str, object] = {
             "ollama_hosts": _split(os.environ.get("OLLAMA_HOST")),
             "openai_base_url": os.environ.get("OPENAI_BASE_URL") or None,
             "openai_api_key": os.environ.get("OPENAI_API_KEY") or None,

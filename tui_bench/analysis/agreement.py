@@ -137,7 +137,7 @@ def rubric_agreement(judgments: Sequence[Judgment], criteria: Sequence[str], *,
             model_by_run[run_id] = j
     rows = []
     for criterion in [*criteria, TOTAL]:
-        units = [[_value(by_run[run].get(p), criterion) if p in by_run[run] else None
+        units = [[_value(by_run[run][p], criterion) if p in by_run[run] else None
                   for p in people] for run in sorted(by_run)]
         people_units = sum(1 for u in units if sum(v is not None for v in u) >= 2)
         alpha = krippendorff_alpha_interval(units) if people_units >= min_units else None

@@ -189,7 +189,7 @@ class BatchComparison:
 
 
 def _key(run: dict[str, Any]) -> CellKey:
-    return tuple(run[c] for c in CELL_COLUMNS)  # type: ignore[return-value]
+    return tuple(run[c] for c in CELL_COLUMNS)
 
 
 def compare_batches(store: Store, before: str, after: str, *,

@@ -57,7 +57,7 @@ def evaluate_gate(store: Store, batch_id: str, *, fail_under: float | None,
         return result
     figures = store.batch_figures([batch_id]).get(batch_id)
     runs = int(figures["runs"]) if figures else 0
-    if runs == 0:
+    if figures is None or runs == 0:
         result.passed = False
         result.reasons.append(f"batch {batch_id} has no runs")
         return result

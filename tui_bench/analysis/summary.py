@@ -178,7 +178,7 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         },
         "runs": [run_row(r) for r in runs],
     }
-    first_tokens = {r.run_id: (store.attempts(r.run_id) or [None])[0] for r in runs
+    first_tokens = {r.run_id: next(iter(store.attempts(r.run_id)), None) for r in runs
                     if r.mode != "zero-shot" and r.status == "ok"}
     compared = comparison(runs, {k: (a.telemetry.completion_tokens if a else None)
                                  for k, a in first_tokens.items()})

@@ -456,9 +456,8 @@ class OllamaBackend:
         assert self._discover_lock is not None
         async with self._discover_lock:
             now = time.monotonic()
-            stale = [h for h in self.hosts if key not in self._state[h].tags and (
-                self._state[h].listed_at is None
-                or now - self._state[h].listed_at > REDISCOVER_AFTER_S)]
+            stale = [h for h in self.hosts if key not in self._state[h].tags
+                     and _stale(self._state[h].listed_at, now)]
             if stale:
                 await asyncio.gather(*(self._list_host(h) for h in stale),
                                      return_exceptions=True)
@@ -530,9 +529,10 @@ class OllamaBackend:
             yield self._done(final, host)
         finally:
             self._inflight[host] -= 1
-            if parts is not None:
+            close = getattr(parts, "aclose", None)  # the client's stream is an async generator
+            if close is not None:
                 try:
-                    await parts.aclose()  # type: ignore[attr-defined]
+                    await close()
                 except Exception:  # the connection is gone already; nothing to release
                     pass
 
@@ -552,3 +552,8 @@ class OllamaBackend:
                    "paid_load_rule": f"load_duration > {PAID_LOAD_MS:g} ms",
                    "counters": "reported"},
         )
+
+
+def _stale(listed_at: float | None, now: float) -> bool:
+    """A host's model list is stale when never read, or read too long ago."""
+    return listed_at is None or now - listed_at > REDISCOVER_AFTER_S

@@ -331,7 +331,7 @@ class OpenAIBackend:
             try:
                 data = json.loads(await response.aread())
                 text = data["choices"][0]["message"].get("content") or ""
-                finish = data["choices"][0].get("finish_reason")
+                whole_finish = data["choices"][0].get("finish_reason")
             except httpx.HTTPError as exc:
                 raise self._fault(exc, "response") from None
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
@@ -340,7 +340,7 @@ class OpenAIBackend:
             if text:
                 yield TextChunk(text)
             yield self._done(data.get("usage"), 1 if text else 0, messages, started,
-                             None, finish, mode)
+                             None, whole_finish, mode)
             return
         pieces = 0
         first: float | None = None

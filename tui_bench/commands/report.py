@@ -112,9 +112,10 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                      "margin"):
             table.add_column(name, justify="right" if name in (
                 "score", "its score", "margin") else "left")
-        for s in report.surprises[:top]:
-            table.add_row(s.batch_id, s.category, s.scenario_id, s.model, f"{s.score:.3f}",
-                          s.favoured_model, f"{s.favoured_score:.3f}", f"{s.margin:+.3f}")
+        for surprise in report.surprises[:top]:
+            table.add_row(surprise.batch_id, surprise.category, surprise.scenario_id,
+                          surprise.model, f"{surprise.score:.3f}", surprise.favoured_model,
+                          f"{surprise.favoured_score:.3f}", f"{surprise.margin:+.3f}")
         console.print(table)
     else:
         console.print("No surprises (none beat the favoured model by "

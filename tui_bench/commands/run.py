@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -25,6 +26,7 @@ from tui_bench.domain import DEFAULT_MODEL, BatchSpec, GenerationOptions, ModelR
 from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
 from tui_bench.present import number, score
+from tui_bench.store import Store
 
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
@@ -131,7 +133,7 @@ def run_headless(args: argparse.Namespace) -> int:
         return 1
 
 
-def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]
+def _persona(args: argparse.Namespace, spec: BatchSpec) -> Callable[[str], str]:
     """Resolve every specialist template now, so a bad name fails before any cell runs."""
     from tui_bench import locations
     from tui_bench.specialists.templates import TemplateError, persona_resolver
@@ -145,7 +147,7 @@ def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-unty
     return persona
 
 
-def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> None:  # type: ignore[no-untyped-def]
+def _mint(args: argparse.Namespace, store: Store, batch_id: str, console: Console) -> None:
     from tui_bench import locations
     from tui_bench.specialists.mint import MintError, mint_snapshot
 
@@ -164,7 +166,7 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
         console.print(f"  {note}")
 
 
-def _gate(args: argparse.Namespace, store, batch_id: str, console: Console) -> int:  # type: ignore[no-untyped-def]
+def _gate(args: argparse.Namespace, store: Store, batch_id: str, console: Console) -> int:
     from tui_bench.analysis.gate import evaluate_gate
 
     if args.baseline and store.get_batch(args.baseline) is None:

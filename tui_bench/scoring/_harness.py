@@ -183,7 +183,7 @@ class Guard:
         if isinstance(path, int):
             return None
         try:
-            raw = os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+            raw = os.fsdecode(os.fspath(path))  # type: ignore[call-overload]
         except TypeError:
             return None
         return os.path.realpath(raw)

@@ -242,7 +242,7 @@ class CoreStore:
         rows = self.conn.execute(
             f"SELECT {', '.join(CELL_COLUMNS)} FROM runs WHERE batch_id = ? AND status = 'ok'",
             (batch_id,)).fetchall()
-        return {tuple(row) for row in rows}  # type: ignore[misc]
+        return {tuple(row) for row in rows}
 
     def save_run(self, record: RunRecord, scenario: Scenario | None = None,
                  attempts: Sequence[Attempt] = (), judgments: Sequence[Judgment] = ()) -> None:

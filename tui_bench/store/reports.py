@@ -248,7 +248,8 @@ class ReportQueries(CoreStore):
                      batch_id: str | None = None) -> list[dict[str, Any]]:
         """Mean automatic score per model per batch, oldest batch first: score over time."""
         self.refresh_rollup()
-        clauses, params = ["1"], []
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
         if models:
             clauses.append(f"r.model IN ({_placeholders(models)})")
             params.extend(models)

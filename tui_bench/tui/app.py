@@ -14,6 +14,7 @@ from typing import Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -200,7 +201,8 @@ class BenchApp(App[int]):
                 exc, ValueError) else str(exc)
             self.notify(state.error, title="Batch did not run", severity="error", timeout=15)
         else:
-            severity = "information" if result.status == "finished" else "warning"
+            severity: SeverityLevel = ("information" if result.status == "finished"
+                                       else "warning")
             self.notify(f"{result.status}: {result.done} ok, {result.failed} failed, "
                         f"{result.cancelled} cancelled in {duration(result.elapsed_s)}",
                         title=session.spec.batch_id, severity=severity)

@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
@@ -176,7 +177,8 @@ class BatchesScreen(BenchScreen[None]):
             self.marked = [*self.marked, batch_id][-2:]
         table = self.query_one("#batch-table", DataTable)
         for index, row in enumerate(self.rows):
-            table.update_cell_at((index, 0), "✓" if row["batch_id"] in self.marked else "")
+            mark = "✓" if row["batch_id"] in self.marked else ""
+            table.update_cell_at(Coordinate(index, 0), mark)
         self._status()
 
     def action_compare(self) -> None:

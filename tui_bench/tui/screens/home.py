@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -196,7 +197,8 @@ class HomeScreen(BenchScreen[None]):
         if len(problems) > PROBLEMS_SHOWN:
             text.append(f"  … and {len(problems) - PROBLEMS_SHOWN} more "
                         "(tui-bench scenarios lists them all)", style="dim")
-        widget.update(text.rstrip() or text)
+        text.rstrip()
+        widget.update(text)
         widget.remove_class("hidden")
 
     def _show_running(self) -> None:
@@ -225,7 +227,7 @@ class HomeScreen(BenchScreen[None]):
         if not table.row_count:
             self.notify("no unfinished batches to resume")
             return
-        row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        row_key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
         batch_id = str(row_key.value)
         spec = self.bench.store.batch_spec(batch_id)
         if spec is None:

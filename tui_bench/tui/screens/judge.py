@@ -30,7 +30,7 @@ from tui_bench.judge_name import remember_judge, remembered_judge
 from tui_bench.present import telemetry
 from tui_bench.settings import Settings
 from tui_bench.store import Store, StoreError
-from tui_bench.store.judging import QueueEntry, QueueFilter
+from tui_bench.store.judging import QueueEntry, QueueFilter, Unjudged
 from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
 from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines
@@ -38,7 +38,7 @@ from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
 
 PAGE_SIZE = 50
 UNJUDGED_LABELS = {"anyone": "not judged by anyone", "me": "not judged by me", "all": "all runs"}
-UNJUDGED_CYCLE = {"anyone": "me", "me": "all", "all": "anyone"}
+UNJUDGED_CYCLE: dict[Unjudged, Unjudged] = {"anyone": "me", "me": "all", "all": "anyone"}
 
 
 def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | None,

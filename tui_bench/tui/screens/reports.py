@@ -203,7 +203,7 @@ class ReportsScreen(BenchScreen[None]):
         if batches:
             step = max(1, len(batches) // 6)
             ticks = list(range(0, len(batches), step))
-            plt.xticks(ticks, [batches[i][0][5:10] for i in ticks])
+            plt.xticks([float(t) for t in ticks], [batches[i][0][5:10] for i in ticks])
         plt.ylim(0, 1)
         plt.title("Mean score per batch" + ("" if models else " — no finished runs yet"))
         plt.xlabel("batch (created)")

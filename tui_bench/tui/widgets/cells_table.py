@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui_bench.domain import Cell, RunRecord
@@ -73,7 +74,7 @@ class CellsTable(DataTable[str | Text]):
             status = Text(f"error: {first_line(record.error or '', 40)}", style="bold red")
             status.truncate(11, overflow="ellipsis")
         passed = "—" if record.success is None else ("✓" if record.success else "✗")
-        values = {
+        values: dict[str, str | Text] = {
             "status": status,
             "score": number(record.auto_score),
             "pass": Text(passed, style="green" if record.success else "red"),
@@ -86,5 +87,5 @@ class CellsTable(DataTable[str | Text]):
     def run_id_at_cursor(self) -> str | None:
         if not self.row_count:
             return None
-        row_key, _ = self.coordinate_to_cell_key((self.cursor_row, 0))
+        row_key, _ = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0))
         return str(row_key.value)
