@@ -158,13 +158,6 @@ async def _raise_for_status(response: httpx.Response) -> None:
                           parse_retry_after(response.headers.get("retry-after")))
 
 
-def _raise_for_status_sync(response: httpx.Response) -> None:
-    if response.status_code >= 400:
-        response.read()
-        raise StatusError(response.text, response.status_code,
-                          parse_retry_after(response.headers.get("retry-after")))
-
-
 @dataclass
 class _HostState:
     """What one host offers, as of its last listing."""
@@ -409,38 +402,29 @@ class OllamaBackend:
             size_bytes=int(item.size) if item.size is not None else None,
             digest=item.digest, context_length=context, host=host, reachable=reachable)
 
-    def parameters_b(self, name: str) -> float | None:
-        """Billions of parameters, from discovery; lists the hosts (blocking, briefly) when the
-        model was not seen yet, so ``--max-model-b`` is enforced before any generation.
-        ``None`` when no host knows the model or none answers (the call itself will say why)."""
+    async def parameters_b(self, name: str) -> float | None:
+        """Billions of parameters, from discovery; lists the hosts when the model was not seen
+        yet, so ``--max-model-b`` is enforced before any generation. ``None`` when no host
+        knows the model or none answers (the call itself will say why)."""
         key = canonical_name(name)
         if key not in self._params:
-            self._discover_sync(name)
+            await self._discover_size(name)
         return self._params.get(key)
 
-    def _discover_sync(self, name: str) -> None:
+    async def _discover_size(self, name: str) -> None:
+        """List each host (and ``show`` the model if its listing gives no size) until one
+        knows how big the model is; an unreachable or odd host is skipped."""
         key = canonical_name(name)
-        timeout = httpx.Timeout(min(DISCOVERY_TIMEOUT_S, self.settings.request_timeout_s),
-                                connect=CONNECT_TIMEOUT_S)
         for host in self.hosts:
-            client = ollama.Client(host=host, timeout=timeout,
-                                   event_hooks={"response": [_raise_for_status_sync]})
             try:
-                listing = client.list()
-                for item in listing.models:
-                    size = parse_parameter_size(
-                        item.details.parameter_size if item.details else None)
-                    if item.model and size is not None:
-                        self._params[canonical_name(item.model)] = size
-                if key not in self._params and any(
-                        canonical_name(i.model or "") == key for i in listing.models):
-                    count = (client.show(name).modelinfo or {}).get("general.parameter_count")
-                    if isinstance(count, (int, float)) and count > 0:
+                tags = await self._list_host(host)
+                if key not in self._params and key in tags:
+                    shown = await self._show(host, name)
+                    count = (shown.modelinfo or {}).get("general.parameter_count")
+                    if isinstance(count, int | float) and count > 0:
                         self._params[key] = count / 1e9
             except Exception:  # unreachable or odd: unknown size, the call will report it
                 continue
-            finally:
-                client._client.close()
             if key in self._params:
                 return
 

@@ -282,7 +282,7 @@ class Runner:
         judgments: list[Judgment] = []
         try:
             ref = ModelRef.parse(cell.model)
-            self._refuse_oversized(ref)
+            await self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
             semaphore = self._semaphore(ref.backend, backend.default_concurrency, spec)
             for attempt in range(1, max_attempts + 1):
@@ -348,13 +348,13 @@ class Runner:
             self.store.save_run(record, scenario, keep, judgments)
         self._emit(CellFinished(record))
 
-    def _refuse_oversized(self, ref: ModelRef) -> None:
+    async def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b
         if limit is None or ref.backend != "ollama":
             return
         size = getattr(self.pool.get("ollama"), "parameters_b", None)
         if callable(size):
-            billions = size(ref.name)
+            billions = await size(ref.name)
             if billions is not None and billions > limit:
                 raise BackendError(
                     f"{ref} has {billions:g}B parameters, above --max-model-b {limit:g}")
