@@ -15,6 +15,7 @@ from tests.conftest import (
     judging_scenario,
     judgment,
     screen_text,
+    settle,
 )
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Criterion, Rubric
@@ -67,7 +68,7 @@ async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> N
     first, second = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         before = screen_text(app)
         assert "model hidden (blind)" in before
         assert "ollama:alpha" not in before and "ollama:beta" not in before
@@ -81,7 +82,7 @@ async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> N
         text = screen_text(app)
         assert "Total 75 / 100 · 75% · good" in text
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         saved = [j for j in store.judgments(first) if j.judge_kind == "person"]
         assert len(saved) == 1
         j = saved[0]
@@ -102,11 +103,11 @@ async def test_save_refused_while_a_criterion_is_unset(store: Store) -> None:
     first, _ = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
         await pilot.press("2", "0", "down", "down", "5")
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert [j for j in store.judgments(first) if j.judge_kind == "person"] == []
         notices = _notices(app)
         assert "not saved: Structure, Best practices, Documentation, Testing still unset" in notices
@@ -121,7 +122,7 @@ async def test_digits_undo_and_steps(store: Store) -> None:
     clock = FakeClock()
     app = _host(store, cat, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         screen = app.target
         assert isinstance(screen, JudgeScreen)
         sheet = screen.sheet
@@ -181,21 +182,21 @@ async def test_first_use_asks_for_the_name_and_remembers_it(store: Store) -> Non
     assert remembered_judge() is None
     app = _host(store, cat, judge=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, JudgeNameDialog)
         await pilot.press(*"carol", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, JudgeScreen)
         assert remembered_judge() == "carol"
         assert judge_file().parent == Path(str(judge_file().parent))
         await pilot.press("2", "0", "down", "2", "0", "down", "1", "5", "down", "2", "0",
                           "down", "1", "5", "down", "1", "0", "enter")
-        await pilot.pause()
+        await settle(pilot)
     j = [j for j in store.judgments(first) if j.judge_kind == "person"][0]
     assert (j.judge, j.total, j.band) == ("carol", 100, "production-ready")
     app = _host(store, cat, judge=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, JudgeScreen)  # asked once, not again
         assert "Judging as carol" in screen_text(app)
 
@@ -206,20 +207,20 @@ async def test_previous_shows_the_saved_judgment_and_saving_again_replaces_it(
     first, second = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("1", "0", "down", "1", "0", "down", "1", "0", "down", "1", "0",
                           "down", "1", "0", "down", "5", "enter")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("right_square_bracket")  # skip the second run
-        await pilot.pause()
+        await settle(pilot)
         assert "Nothing (more) to judge" in screen_text(app)
         await pilot.press("left_square_bracket", "left_square_bracket")
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "scenario fizz" in text and "you judged this run before" in text
         assert "model ollama:alpha" in text  # already judged: nothing left to hide
         await pilot.press("1", "5", "enter")  # correctness 10 -> 15
-        await pilot.pause()
+        await settle(pilot)
     mine = [j for j in store.judgments(first) if j.judge_kind == "person"]
     assert len(mine) == 1 and mine[0].scores["correctness"] == 15 and mine[0].total == 60
     assert mine[0].blind is False  # judged again with the model in view
@@ -232,7 +233,7 @@ async def test_anchors_blind_toggle_and_unjudged_cycle(store: Store) -> None:
     store.save_judgments([judgment(second, "bob", {c.id: 5 for c in CODE_V1.criteria})])
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("1", "5", "a")
         text = screen_text(app)
         assert "▶  15  works, misses edge cases" in text and "correct everywhere" in text
@@ -240,13 +241,13 @@ async def test_anchors_blind_toggle_and_unjudged_cycle(store: Store) -> None:
         assert "correct everywhere" not in screen_text(app)
         assert "1 waiting" in screen_text(app)  # bob's run is not in "unjudged by anyone"
         await pilot.press("u")  # not judged by me: bob's run comes back
-        await pilot.pause()
+        await settle(pilot)
         assert "2 waiting" in screen_text(app)
         await pilot.press("b")  # blind off: the model shows at once
         text = screen_text(app)
         assert "model ollama:alpha" in text and "0.71" in text
         await pilot.press(*["1", "0", "down"] * 5, "1", "0", "enter")
-        await pilot.pause()
+        await settle(pilot)
     mine = [j for j in store.judgments(first) if j.judge_kind == "person"]
     assert mine[0].blind is False
 
@@ -263,10 +264,9 @@ async def test_agreement_panel_shows_figures_and_na(store: Store) -> None:
                                        kind="model")])
     app = _host(store, cat, filters=QueueFilter(unjudged="all", shuffled=False))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("g")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "Agreement on code-v1" in text and "people: bob, carol" in text
         assert "LLM judge: ollama:judge" in text
@@ -302,14 +302,14 @@ async def test_queue_filters_pages_and_stored_definitions(store: Store) -> None:
     app = _host(store, partial, filters=QueueFilter(scenario_id="sort", shuffled=False),
                 page_size=1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "scenario sort" in text and "Code quality (code-v1 v3)" in text
         await pilot.press(*["2", "0", "down"] * 5, "1", "0", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert "scenario sort" in screen_text(app)  # the second page: the other model's run
         await pilot.press("right_square_bracket")
-        await pilot.pause()
+        await settle(pilot)
         assert "Nothing (more) to judge" in screen_text(app)
     assert store.count_queue(QueueFilter(scenario_id="sort")) == 1
 
@@ -331,27 +331,27 @@ async def test_filter_dialog_and_pairwise_key(store: Store) -> None:
     _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert "2 waiting" in screen_text(app)
         await pilot.press("f")
-        await pilot.pause()
+        await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, QueueFilterDialog)
         dialog.query_one("#filter-model", Select).value = "ollama:beta"
         dialog.query_one("#filter-rubric", Select).value = "code-v1"
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, JudgeScreen)
         assert screen.filter.model == "ollama:beta" and "sort" in screen.filter.rubric_scenarios
         text = screen_text(app)
         assert "1 waiting" in text and "scenario sort" in text
         await pilot.press("f", "escape")  # cancelled: nothing changes
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen is screen and screen.filter.model == "ollama:beta"
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PairwiseScreen) and app.screen.judge == "alice"
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen is screen

@@ -471,9 +471,9 @@ class BatchDetailScreen(BenchScreen[None]):
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
         except (OSError, KeyError) as exc:
-            self.app.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
+            self.notify(f"export failed: {exc}", severity="error")
             return
-        self.app.call_from_thread(self.notify, f"written to {path}", title="Exported")
+        self.notify(f"written to {path}", title="Exported")
 
 
 # --------------------------------------------------------------------------- compare

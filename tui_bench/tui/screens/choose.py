@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from tui_bench.catalog import HUMANEVAL_SUITE
 from tui_bench.domain import (
@@ -35,6 +38,13 @@ DEFAULT_CELL_S = 10.0  # the guess per cell when no past run of a model is store
 
 class ChooseScreen(BenchScreen[None]):
     """Models x scenarios x options; ctrl+r starts the batch and shows it live."""
+
+    @dataclass
+    class TimingsLoaded(Message):
+        """Mean cell time per model from past runs, for the estimate."""
+
+        models: tuple[str, ...]
+        timings: dict[str, tuple[float, int]]
 
     SUB_TITLE = "new batch"
     BINDINGS = [
@@ -199,9 +209,9 @@ class ChooseScreen(BenchScreen[None]):
 
     def _estimate(self, spec: BatchSpec, cells: int) -> tuple[float, str]:
         models = tuple(spec.models)
-        if models != self._timed_models:
-            self._timings = self.bench.store.mean_total_ms(list(models))
-            self._timed_models = models
+        if models != self._timed_models:  # guess until the past timings are read
+            self._timings, self._timed_models = {}, models
+            self._load_timings(models)
         per_model = cells / max(len(models), 1)
         seconds = 0.0
         guessed = []
@@ -219,6 +229,19 @@ class ChooseScreen(BenchScreen[None]):
         else:
             basis = "partly guessed"
         return seconds, basis
+
+    @work(thread=True, exclusive=True, group="timings", exit_on_error=False,
+          description="read past cell timings")
+    def _load_timings(self, models: tuple[str, ...]) -> None:
+        timings = self.bench.store.mean_total_ms(list(models))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.TimingsLoaded(models, timings))
+
+    @on(TimingsLoaded)
+    def _on_timings_loaded(self, message: TimingsLoaded) -> None:
+        if message.models == self._timed_models:
+            self._timings = message.timings
+            self._update_summary()
 
     def _update_summary(self) -> None:
         summary = self.query_one("#grid-summary", Static)

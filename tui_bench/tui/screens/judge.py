@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from rich.console import Group
 from rich.table import Table
@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Input, Markdown, Static
+from textual.worker import get_current_worker
 
 from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
 from tui_bench.analysis.summary import counted
@@ -106,6 +107,18 @@ class SheetPane(VerticalScroll, inherit_bindings=False):
     VerticalScroll, ↑/↓ would scroll the pane instead of moving between criteria."""
 
 
+@dataclass
+class RunView:
+    """Everything the sheet needs about one queued run, read together off the message loop."""
+
+    run_id: str
+    run: RunRecord | None  # None: deleted since the queue was read
+    rubric: Rubric | None = None
+    problem: str | None = None  # why there is no rubric
+    mine: Judgment | None = None  # this judge's earlier judgment of the run
+    others: list[Judgment] = field(default_factory=list)  # everyone else's
+
+
 class JudgeScreen(BenchScreen[None]):
     """Judge runs from a queue, one rubric sheet at a time."""
 
@@ -115,6 +128,36 @@ class JudgeScreen(BenchScreen[None]):
 
         report: AgreementReport
         rubric: Rubric
+
+    @dataclass
+    class RunFetched(Message):
+        """The queue up to a position and the run there, read off the message loop."""
+
+        generation: int
+        entries: list[QueueEntry]
+        exhausted: bool
+        view: RunView | None  # None past the end of the queue
+        waiting: int | None
+
+    @dataclass
+    class Saved(Message):
+        """A judgment was stored; ``others`` are the other judges' on the same run."""
+
+        run: RunRecord
+        judgment: Judgment
+        others: list[Judgment]
+
+    @dataclass
+    class SaveFailed(Message):
+        """The store refused the judgment (locked, read-only); the sheet stays."""
+
+        reason: str
+
+    @dataclass
+    class FacetsLoaded(Message):
+        """What the queue can be filtered by, read for the filter dialog."""
+
+        facets: dict[str, list[str]]
 
     CSS_PATH = "judge.tcss"
     AUTO_FOCUS = "#rubric"
@@ -165,6 +208,11 @@ class JudgeScreen(BenchScreen[None]):
         self.sheet: ScoreSheet | None = None
         self.revealed = False
         self.saved_count = 0
+        self.mine: Judgment | None = None
+        self.others: list[Judgment] = []
+        self.waiting: int | None = None
+        self._generation = 0  # which fetch the screen waits for; older results are dropped
+        self._saving = False
 
     # ---- layout
 
@@ -193,7 +241,7 @@ class JudgeScreen(BenchScreen[None]):
         self.query_one("#anchors").display = False
         self.query_one("#agreement").display = False
         self.query_one("#last-saved").display = False
-        await self.reload()
+        self.reload()
         if self.judge is None:
             self.app.push_screen(JudgeNameDialog(), self._named)
 
@@ -210,26 +258,45 @@ class JudgeScreen(BenchScreen[None]):
     def _queue_filter(self) -> QueueFilter:
         return replace(self.filter, judge=self.judge, shuffled=self.blind)
 
-    async def reload(self) -> None:
+    def reload(self) -> None:
         """Start the queue over (after a filter change)."""
         self.entries, self.exhausted, self.pos = [], False, 0
-        self._load_until(0)
-        await self._show()
+        self._show()
 
-    def _load_until(self, index: int) -> bool:
-        """Fetch pages until ``index`` is loaded or the queue ends."""
-        f = self._queue_filter()
-        while index >= len(self.entries) and not self.exhausted:
-            after = self.entries[-1].key if self.entries else None
-            page = self.store.judging_queue(f, after=after, limit=self.page_size)
+    def _show(self) -> None:
+        """Fetch the run at ``self.pos`` in a thread; ``_on_run_fetched`` puts it on screen."""
+        self.run = self.rubric = self.sheet = None
+        self.revealed = False
+        self._generation += 1
+        self._fetch(self._generation, self.pos, list(self.entries), self.exhausted,
+                    self._queue_filter(), self.judge)
+
+    @work(thread=True, exclusive=True, group="judge-fetch", exit_on_error=False,
+          description="read the judging queue")
+    def _fetch(self, generation: int, pos: int, entries: list[QueueEntry], exhausted: bool,
+               queue: QueueFilter, judge: str | None) -> None:
+        while pos >= len(entries) and not exhausted:  # fetch pages until pos or the end
+            after = entries[-1].key if entries else None
+            page = self.store.judging_queue(queue, after=after, limit=self.page_size)
             if len(page) < self.page_size:
-                self.exhausted = True
-            self.entries.extend(page)
-        return index < len(self.entries)
+                exhausted = True
+            entries.extend(page)
+        waiting = self.store.count_queue(queue) if queue.unjudged != "all" else None
+        view = None
+        if pos < len(entries):
+            run_id = entries[pos].run_id
+            run = self.store.get_run(run_id)
+            view = RunView(run_id, run)
+            if run is not None:
+                view.rubric, view.problem = self.store.rubric_for_run(run, self.catalog)
+                view.mine = self.store.judgment_by(run.run_id, judge) if judge else None
+                view.others = [j for j in self.store.judgments(run.run_id)
+                               if not (j.judge_kind == "person" and j.judge == judge)]
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.RunFetched(generation, entries, exhausted, view, waiting))
 
     def _status(self) -> None:
         f = self._queue_filter()
-        waiting = self.store.count_queue(f) if f.unjudged != "all" else None
         parts = [f"Judging as {self.judge or '(no name yet: i)'}",
                  "blind" if self.blind else "not blind",
                  UNJUDGED_LABELS[f.unjudged]]
@@ -237,23 +304,28 @@ class JudgeScreen(BenchScreen[None]):
                              ("scenario", f.scenario_id), ("rubric", f.rubric_id)):
             if value:
                 parts.append(f"{label} {value}")
-        if waiting is not None:
-            parts.append(f"{waiting} waiting")
+        if self.waiting is not None:
+            parts.append(f"{self.waiting} waiting")
         parts.append(f"#{self.pos + 1}" if self.pos < len(self.entries) else "end of queue")
         if self.saved_count:
             parts.append(f"{self.saved_count} saved this session")
         self.query_one("#judge-status", Static).update(" · ".join(parts))
 
-    async def _show(self) -> None:
-        """Put the run at ``self.pos`` on screen with a fresh (or the judge's earlier) sheet."""
-        self.run = self.rubric = self.sheet = None
-        self.revealed = False
+    @on(RunFetched)
+    async def _on_run_fetched(self, message: RunFetched) -> None:
+        """Put the fetched run on screen with a fresh (or the judge's earlier) sheet."""
+        if message.generation != self._generation:  # the person has moved on already
+            return
+        self.entries, self.exhausted, self.waiting = (message.entries, message.exhausted,
+                                                      message.waiting)
         meta = self.query_one("#run-meta", Static)
         prompt = self.query_one("#run-prompt", Markdown)
         output = self.query_one("#run-output", Markdown)
         notes = self.query_one("#notes", Input)
         panel = self.query_one(RubricPanel)
-        if not self._load_until(self.pos):
+        view = message.view
+        self.mine, self.others = (view.mine, view.others) if view else (None, [])
+        if view is None:
             self.pos = len(self.entries)
             meta.update("Nothing (more) to judge with this filter. f changes the filter, "
                         "u shows runs judged already, [ goes back.")
@@ -264,16 +336,14 @@ class JudgeScreen(BenchScreen[None]):
             self.query_one("#reveal", Static).update("")
             self._status()
             return
-        entry = self.entries[self.pos]
-        run = self.store.get_run(entry.run_id)
+        run = view.run
         if run is None:  # deleted meanwhile
-            meta.update(f"{entry.run_id} is no longer in the database; ] skips it")
+            meta.update(f"{view.run_id} is no longer in the database; ] skips it")
             self._sheet_visible(False)
             self._status()
             return
         self.run = run
-        rubric, problem = self.store.rubric_for_run(run, self.catalog)
-        mine = self.store.judgment_by(run.run_id, self.judge) if self.judge else None
+        rubric, mine = view.rubric, view.mine
         self.rubric = rubric
         self.revealed = not self.blind or mine is not None
         await prompt.update(run.prompt or "_(no prompt stored)_")
@@ -282,7 +352,7 @@ class JudgeScreen(BenchScreen[None]):
         if rubric is None:
             self._sheet_visible(False)
             notes.value = ""
-            meta.update(f"{self._meta(run)}\n{problem}; ] skips it")
+            meta.update(f"{self._meta(run)}\n{view.problem}; ] skips it")
         else:
             scores = mine.scores if mine is not None and mine.rubric_id == rubric.id else None
             self.sheet = ScoreSheet(rubric, scores, clock=self.clock)
@@ -291,7 +361,7 @@ class JudgeScreen(BenchScreen[None]):
             notes.value = mine.notes if mine is not None else ""
             meta.update(self._meta(run) + ("\nyou judged this run before: saving replaces it"
                                            if mine is not None else ""))
-        self._refresh_reveal(mine)
+        self._refresh_reveal()
         self._refresh_anchors()
         self._status()
 
@@ -312,7 +382,7 @@ class JudgeScreen(BenchScreen[None]):
         return (f"model {who} · scenario {run.scenario_id} · tier {run.tier} · prompt "
                 f"{run.prompt_version}{specialist} · {run.run_id}")
 
-    def _refresh_reveal(self, mine: Judgment | None = None) -> None:
+    def _refresh_reveal(self) -> None:
         reveal = self.query_one("#reveal", Static)
         if self.run is None:
             reveal.update("")
@@ -322,11 +392,7 @@ class JudgeScreen(BenchScreen[None]):
                 ("Blind", "bold"), ": model, backend and telemetry, the automatic score and "
                 "other judges' scores are hidden until you save (b turns blind mode off)."))
             return
-        if mine is None and self.judge:
-            mine = self.store.judgment_by(self.run.run_id, self.judge)
-        others = [j for j in self.store.judgments(self.run.run_id)
-                  if not (j.judge_kind == "person" and j.judge == self.judge)]
-        reveal.update(reveal_renderable(self.run, self.rubric, mine, others))
+        reveal.update(reveal_renderable(self.run, self.rubric, self.mine, self.others))
 
     def _refresh_sheet(self) -> None:
         if self.sheet is not None:
@@ -391,24 +457,43 @@ class JudgeScreen(BenchScreen[None]):
             self.rubric, scores, run_id=self.run.run_id, judge=self.judge,
             notes=self.query_one("#notes", Input).value.strip(), blind=not self.revealed)
 
-    async def action_save(self) -> None:
+    def action_save(self) -> None:
+        if self._saving:
+            return
         judgment = self.judgment()
         if judgment is None or self.run is None:
             return
+        self._saving = True
+        self._save(self.run, judgment)
+
+    @work(thread=True, exclusive=True, group="judge-save", exit_on_error=False,
+          description="store a judgment")
+    def _save(self, run: RunRecord, judgment: Judgment) -> None:
         try:
             judgment.judgment_id = self.store.save_judgments([judgment])[0]
+            others = [j for j in self.store.judgments(run.run_id)
+                      if not (j.judge_kind == "person" and j.judge == judgment.judge)]
         except StoreError as exc:  # locked or read-only: keep the sheet, say why
-            self.notify(f"not saved: {exc}", severity="error", timeout=10)
+            self.post_message(self.SaveFailed(str(exc)))
             return
-        self.saved_count += 1
-        self._show_last_saved(self.run, judgment)
-        self.pos += 1
-        await self._show()
+        self.post_message(self.Saved(run, judgment, others))
 
-    def _show_last_saved(self, run: RunRecord, judgment: Judgment) -> None:
+    @on(SaveFailed)
+    def _on_save_failed(self, message: SaveFailed) -> None:
+        self._saving = False
+        self.notify(f"not saved: {message.reason}", severity="error", timeout=10)
+
+    @on(Saved)
+    def _on_saved(self, message: Saved) -> None:
+        self._saving = False
+        self.saved_count += 1
+        self._show_last_saved(message.run, message.judgment, message.others)
+        self.pos += 1
+        self._show()
+
+    def _show_last_saved(self, run: RunRecord, judgment: Judgment,
+                         others: list[Judgment]) -> None:
         box = self.query_one("#last-saved", Static)
-        others = [j for j in self.store.judgments(run.run_id)
-                  if not (j.judge_kind == "person" and j.judge == judgment.judge)]
         head = Text.assemble(("Last saved ", "bold"), f"{run.run_id}: {judgment.total} / "
                              f"{self.rubric.max_total if self.rubric else '?'} · "
                              f"{judgment.percent:.0f}% · ", (judgment.band, "bold"))
@@ -418,17 +503,17 @@ class JudgeScreen(BenchScreen[None]):
         box.update(table)
         box.display = True
 
-    async def action_skip(self) -> None:
+    def action_skip(self) -> None:
         if self.pos < len(self.entries):
             self.pos += 1
-        await self._show()
+        self._show()
 
-    async def action_previous(self) -> None:
+    def action_previous(self) -> None:
         if self.pos == 0:
             self.notify("this is the first run of the queue")
             return
         self.pos -= 1
-        await self._show()
+        self._show()
 
     # ---- panels and modes
 
@@ -484,7 +569,7 @@ class JudgeScreen(BenchScreen[None]):
     def _show_agreement(self, report: AgreementReport, rubric: Rubric) -> None:
         self.query_one("#agreement", Static).update(agreement_renderable(report, rubric))
 
-    async def action_blind(self) -> None:
+    def action_blind(self) -> None:
         self.blind = not self.blind
         if not self.blind and self.run is not None:
             self.revealed = True
@@ -496,9 +581,18 @@ class JudgeScreen(BenchScreen[None]):
                     else "blind mode off: judgments from now on are recorded as not blind")
 
     def action_filter(self) -> None:
+        self._load_facets()
+
+    @work(thread=True, exclusive=True, group="judge-facets", exit_on_error=False,
+          description="read the filter choices")
+    def _load_facets(self) -> None:
         facets = self.store.judging_facets()
         facets["rubric"] = sorted({*facets.get("rubric", []), *self.catalog.rubrics})
-        self.app.push_screen(QueueFilterDialog(self.filter, facets), self._filtered)
+        self.post_message(self.FacetsLoaded(facets))
+
+    @on(FacetsLoaded)
+    def _on_facets_loaded(self, message: FacetsLoaded) -> None:
+        self.app.push_screen(QueueFilterDialog(self.filter, message.facets), self._filtered)
 
     def _filtered(self, chosen: QueueFilter | None) -> None:
         if chosen is None:
@@ -508,10 +602,10 @@ class JudgeScreen(BenchScreen[None]):
         self.filter = replace(chosen, rubric_scenarios=scenarios)
         self.call_later(self.reload)
 
-    async def action_unjudged(self) -> None:
+    def action_unjudged(self) -> None:
         self.filter = replace(self.filter, unjudged=UNJUDGED_CYCLE[self.filter.unjudged])
         self.notify(f"queue: {UNJUDGED_LABELS[self.filter.unjudged]}")
-        await self.reload()
+        self.reload()
 
     def action_rename(self) -> None:
         self.app.push_screen(JudgeNameDialog(self.judge), self._named)
