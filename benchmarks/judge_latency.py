@@ -90,7 +90,8 @@ async def main_async(presses: int, max_tokens: int) -> None:
         app = Host(screen)
         keys = ["right", "left"] * (presses // 2)
         async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause(0.5)
+            while screen.sheet is None:  # the first run is read in a worker
+                await pilot.pause(0.05)
             await pilot.press("down", "up", "5")  # a value to move from
             idle = await press_times(app, screen, keys)
             runner = Runner(store, catalog, on_event=count)
