@@ -373,23 +373,52 @@ def rows(table: DataTable) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def _handled(app: App[Any], timeout: float) -> None:
+    """Wait until every message already queued for the app, each screen on its stack and their
+    widgets has been handled to the end: a callback queued behind them runs only then."""
+    pumps = [app]
+    for screen in app.screen_stack:
+        pumps.extend(screen.walk_children(with_self=True))
+    pending = {id(p) for p in pumps}
+    done = asyncio.Event()
+
+    def one_more(key: int) -> None:
+        pending.discard(key)
+        if not pending:
+            done.set()
+
+    for pump in pumps:
+        if not pump.call_later(one_more, id(pump)):
+            pending.discard(id(pump))  # closed: nothing will be handled there any more
+    if pending:
+        await asyncio.wait_for(done.wait(), timeout)
+
+
 async def settle(pilot: Any, timeout: float = 60.0) -> None:
-    """Let every worker finish and every message it posted land, even under load.
+    """Let every worker finish and every message it posted be handled, even under load.
 
     A worker cancelled by its exclusive successor raises from ``wait()``, so
     ``workers.wait_for_complete()`` is not usable here; this waits on each and ignores how it
-    ended, and goes round again while new workers start.
+    ended, then waits until all messages queued for the app, its screens and widgets are
+    handled, and goes round again while that starts new workers.
     """
+    app = pilot.app
     deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app was still busy after {timeout}s")
+        return max(0.1, deadline - time.monotonic())
+
     while True:
         await pilot.pause()
-        busy = [w for w in pilot.app.workers if not w.is_finished]
-        if not busy:
+        busy = [w for w in app.workers if not w.is_finished]
+        if busy:
+            await asyncio.wait_for(asyncio.gather(*(w.wait() for w in busy),
+                                                  return_exceptions=True), timeout=left())
+        await _handled(app, left())
+        if not busy and not any(not w.is_finished for w in app.workers):
             break
-        if time.monotonic() > deadline:
-            raise AssertionError(f"workers still running after {timeout}s: {busy}")
-        await asyncio.wait_for(asyncio.gather(*(w.wait() for w in busy), return_exceptions=True),
-                               timeout=max(0.1, deadline - time.monotonic()))
     await pilot.pause()
 
 

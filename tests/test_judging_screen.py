@@ -44,6 +44,7 @@ def _host(store: Store, cat: Catalog, **kwargs: object) -> Host:
     kwargs.setdefault("judge", "alice")
     kwargs.setdefault("filters", QueueFilter(shuffled=False))
     kwargs.setdefault("blind", True)
+    kwargs.setdefault("clock", FakeClock())  # digits typed together join however slow the box
     return Host(lambda: JudgeScreen(store=store, catalog=cat, **kwargs))  # type: ignore[arg-type]
 
 
