@@ -411,6 +411,7 @@ class BatchSpec(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     judge: str | None = None
     group_by_model: bool = True
+    cache: bool = False  # reuse a stored generation of the same model, messages and options
 
 
 class Cell(BaseModel):
@@ -490,6 +491,10 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    scoring: int = 1  # which scoring of its batch the score is from (1: as it ran)
+    cached: bool = False  # the output was reused from a stored generation (--cache)
+    cached_from: str | None = None  # the run whose generation was reused
+    cache_key: str | None = None  # what identifies this generation for the response cache
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int]:

@@ -84,6 +84,9 @@ def run_row(run: RunRecord) -> dict[str, Any]:
         "host": tel.host,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        "cached": run.cached,
+        "cached_from": run.cached_from,
+        "scoring": run.scoring,
     }
 
 
@@ -163,8 +166,11 @@ def pass_at_k_table(runs: list[RunRecord], ks: Iterable[int] = (1, 5, 10)) -> di
             for model, by_k in per_model.items()}
 
 
-def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
-    """Everything about a batch in one JSON-ready dict (format ``tui-bench.batch-summary/1``)."""
+def batch_summary(store: Store, batch_id: str, *, scoring: int | None = None) -> dict[str, Any]:
+    """Everything about a batch in one JSON-ready dict (format ``tui-bench.batch-summary/1``).
+
+    Scores are each run's latest scoring, or scoring ``scoring`` of the batch when given.
+    """
     batch = store.get_batch(batch_id)
     if batch is None:
         raise KeyError(batch_id)
@@ -176,6 +182,8 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         if len(page) < 2000:
             break
         offset += 2000
+    if scoring is not None:
+        runs = store.as_scored(runs, scoring)
     by_model: dict[str, list[RunRecord]] = {}
     for run in runs:
         by_model.setdefault(run.model, []).append(run)
@@ -191,6 +199,7 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         "duration_s": seconds_between(batch["started_at"], batch["finished_at"]),
         "config": spec,
         "cells": batch["total_cells"],
+        "scoring": scoring if scoring is not None else store.latest_scoring(batch_id),
         "summary": {
             **stats(runs),
             "evaluators": evaluator_means([r for r in runs if r.status == "ok"]),

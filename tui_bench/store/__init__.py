@@ -12,13 +12,16 @@ from tui_bench.store.core import (
     CoreStore,
     StoreError,
 )
+from tui_bench.store.cache import CacheQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
+from tui_bench.store.scorings import ScoringQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, CoreStore):
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, ScoringQueries, CacheQueries,
+            CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

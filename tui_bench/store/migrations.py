@@ -292,8 +292,64 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Re-scoring: a batch's runs may be scored again without generating again. Each scoring of a
+# batch has a number (1 is the scoring done as the batch ran); every scoring's evaluations are
+# kept (evaluations gain ``scoring`` in their key), ``run_scores`` keeps each scoring's figures
+# of a run, and ``runs.auto_score``/``success`` stay the figures of the run's latest scoring
+# (``runs.scoring``), so reports and the rollup read the latest without a join.
+M002_SCORINGS = """
+        CREATE TABLE scorings (
+            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'rescore',
+            evaluators TEXT NOT NULL DEFAULT '[]',
+            rubric TEXT,
+            judge TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            PRIMARY KEY (batch_id, number)
+        );
+        CREATE TABLE run_scores (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            scoring INTEGER NOT NULL,
+            auto_score REAL,
+            success INTEGER,
+            scenario_hash TEXT,
+            scored_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, scoring)
+        );
+        ALTER TABLE runs ADD COLUMN scoring INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE evaluations_scored (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            evaluator TEXT NOT NULL,
+            score REAL NOT NULL,
+            weight REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            scoring INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (run_id, scoring, evaluator)
+        );
+        INSERT INTO evaluations_scored (run_id, evaluator, score, weight, detail, scoring)
+            SELECT run_id, evaluator, score, weight, detail, 1 FROM evaluations;
+        DROP TABLE evaluations;
+        ALTER TABLE evaluations_scored RENAME TO evaluations;
+"""
+
+# The response cache: a run that reused a stored generation instead of calling the model is
+# ``cached`` (with the run it came from); ``cache_key`` identifies a generation (model and its
+# digest, messages, options, seed, iteration) so later batches can find it.
+M003_RESPONSE_CACHE = """
+        ALTER TABLE runs ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN cached_from TEXT;
+        ALTER TABLE runs ADD COLUMN cache_key TEXT;
+        CREATE INDEX idx_runs_cache_key ON runs(cache_key, status, cached, finished_at)
+            WHERE cache_key IS NOT NULL;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
+    Migration("m002_scorings", M002_SCORINGS),
+    Migration("m003_response_cache", M003_RESPONSE_CACHE),
 )
 
 
