@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     show = actions.add_parser("show", parents=[shared], help="one batch: figures and runs")
     show.add_argument("batch", metavar="BATCH")
+    show.add_argument("--scoring", type=int, metavar="N",
+                      help="scores from the batch's scoring N (default: the latest)")
 
     compare = actions.add_parser("compare", parents=[shared],
                                  help="two batches cell by cell: changes and flips")
@@ -117,8 +119,12 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
 
 
 def show_batch(store: Store, args: argparse.Namespace) -> int:
+    from tui_bench.commands.export import check_scoring
+
+    scoring = getattr(args, "scoring", None)
     try:
-        summary = batch_summary(store, args.batch)
+        check_scoring(store, args.batch, scoring)
+        summary = batch_summary(store, args.batch, scoring=scoring)
     except KeyError:
         raise CommandError(f"no batch {args.batch!r} in {store.path}") from None
     if args.json:
@@ -139,7 +145,10 @@ def show_batch(store: Store, args: argparse.Namespace) -> int:
                   f"mean score {fmt(s['mean_score'], '{:.3f}')} · "
                   f"{fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
     runs = store.runs(args.batch, limit=10_000, with_evaluations=True)
-    console.print(results_table(runs, title=f"Runs · {args.batch}"))
+    if scoring is not None:
+        runs = store.as_scored(runs, scoring)
+    console.print(results_table(runs, title=f"Runs · {args.batch} · scoring "
+                                f"{summary['scoring']}"))
     return 0
 
 

@@ -88,7 +88,7 @@ def compare(store: Store, args: argparse.Namespace) -> int:
 
 def rescore(store: Store, args: argparse.Namespace) -> int:
     from tui_bench.backends import BackendPool
-    from tui_bench.engine.rescore import Rescorer, RescoreError
+    from tui_bench.engine.rescore import RescoreError, Rescorer
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be 1 or more")

@@ -158,7 +158,7 @@ class ScoringQueries(CoreStore):
         evaluations = self.evaluations_for(ids, scoring=number)
         out = []
         for run in runs:
-            row = figures.get(run.run_id)
+            row: dict[str, Any] | None = figures.get(run.run_id)
             if row is None and run.scoring != number:
                 out.append(run.model_copy(update={"auto_score": None, "success": None,
                                                   "evaluations": [], "scoring": number}))
