@@ -158,15 +158,15 @@ class ScoringQueries(CoreStore):
         evaluations = self.evaluations_for(ids, scoring=number)
         out = []
         for run in runs:
-            row: dict[str, Any] | None = figures.get(run.run_id)
-            if row is None and run.scoring != number:
+            found = figures.get(run.run_id)
+            if found is None and run.scoring != number:
                 out.append(run.model_copy(update={"auto_score": None, "success": None,
                                                   "evaluations": [], "scoring": number}))
                 continue
             update: dict[str, Any] = {"evaluations": evaluations.get(run.run_id, []),
                                       "scoring": number}
-            if row is not None:
-                update["auto_score"] = row["auto_score"]
-                update["success"] = None if row["success"] is None else bool(row["success"])
+            if found is not None:
+                update["auto_score"] = found["auto_score"]
+                update["success"] = None if found["success"] is None else bool(found["success"])
             out.append(run.model_copy(update=update))
         return out
