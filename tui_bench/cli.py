@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top-p", type=float)
     run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
+    run.add_argument("--cache", action="store_true",
+                     help="reuse a stored generation of the same model, messages, options, seed "
+                     "and iteration instead of calling the model (zero-shot; marked cached)")
     run.add_argument("--interleave", action="store_true",
                      help="alternate models instead of running each model's cells together")
     run.add_argument("--specialist", metavar="TEMPLATE",

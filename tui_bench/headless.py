@@ -113,7 +113,7 @@ class JsonLinesPrinter:
             line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,
                     "scenario_id": r.scenario_id, "tier": r.tier, "iteration": r.iteration,
                     "status": r.status, "auto_score": r.auto_score, "success": r.success,
-                    "error": r.error}
+                    "error": r.error, "cached": r.cached}
         elif isinstance(event, BatchStarted):
             line = {"event": "batch_started", "batch_id": event.batch_id, "total": event.total,
                     "skipped": event.skipped}
@@ -153,6 +153,8 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             verdict = "[yellow]fail[/]"
         if run.attempts > 1:
             verdict += f" ({run.attempts} tries)"
+        if run.cached:
+            verdict += " [cyan](cached)[/]"
         cells = [run.model, run.scenario_id, run.tier, _fmt(run.auto_score), verdict]
         for name in evaluators:
             e = by_name.get(name)

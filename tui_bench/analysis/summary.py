@@ -100,8 +100,10 @@ def stats(runs: list[RunRecord]) -> dict[str, Any]:
         "success_rate": rate(r.success for r in ok),
         "mean_score": mean(r.auto_score for r in ok),
         "score_spread": spread(r.auto_score for r in ok),
-        "mean_ttft_ms": mean(r.telemetry.ttft_ms for r in ok),
-        "mean_tokens_per_s": mean(r.telemetry.tokens_per_s for r in ok),
+        # Cached runs reused a stored answer: they have no speed of their own.
+        "mean_ttft_ms": mean(r.telemetry.ttft_ms for r in ok if not r.cached),
+        "mean_tokens_per_s": mean(r.telemetry.tokens_per_s for r in ok if not r.cached),
+        "cached": sum(r.cached for r in runs),
         "prompt_tokens": sum(r.telemetry.prompt_tokens or 0 for r in ok),
         "completion_tokens": sum(r.telemetry.completion_tokens or 0 for r in ok),
         "cost": (sum(r.telemetry.cost for r in ok if r.telemetry.cost is not None)

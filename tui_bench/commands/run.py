@@ -47,7 +47,9 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
-            group_by_model=not args.interleave)
+            group_by_model=not args.interleave, cache=getattr(args, "cache", False))
+        if spec.cache and spec.mode != "zero-shot":
+            raise UsageError("--cache works with --mode zero-shot only")
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]

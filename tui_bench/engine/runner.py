@@ -28,6 +28,7 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
+from tui_bench.engine.cache import cache_key, cached_telemetry, model_digest
 from tui_bench.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -132,6 +133,7 @@ class Runner:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._judge: Any = None
         self._last_cancelled: dict[str, RunRecord] = {}
+        self._digests: dict[str, str | None] = {}  # model -> digest, for the response cache
 
     # ---- control
 
@@ -284,22 +286,29 @@ class Runner:
             self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
             semaphore = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            hit = await self._cached(spec, cell, record, ref, backend, messages, options)
             for attempt in range(1, max_attempts + 1):
                 self._emit(CellStarted(cell, run_id, attempt))
-                async with semaphore:
-                    began = True
-                    if attempt == 1:
-                        record.started_at = utc_now()  # when it ran, not when it was queued
-                    gen, retries = await self._generate(cell, run_id, backend, name, messages,
-                                                        options)
-                record.retries += retries
-                tel = _telemetry(gen, options)
+                if hit is not None:  # --cache: the stored generation, no model call
+                    began, record.started_at = True, utc_now()
+                    text, tel = hit["output"], cached_telemetry(hit, options)
+                    record.cached, record.cached_from = True, hit["run_id"]
+                    self._emit(Token(run_id, text))
+                else:
+                    async with semaphore:
+                        began = True
+                        if attempt == 1:
+                            record.started_at = utc_now()  # when it ran, not when queued
+                        gen, retries = await self._generate(cell, run_id, backend, name,
+                                                            messages, options)
+                    record.retries += retries
+                    text, tel = gen.text, _telemetry(gen, options)
                 telemetry.append(tel)
-                record.output = gen.text  # kept even if scoring fails below
-                scored = await self._score(scenario, gen.text)
+                record.output = text  # kept even if scoring fails below
+                scored = await self._score(scenario, text)
                 judgments = list(scored.judgments)
                 attempts.append(Attempt(
-                    run_id=run_id, attempt=attempt, output=gen.text,
+                    run_id=run_id, attempt=attempt, output=text,
                     auto_score=scored.auto_score, success=scored.success,
                     feedback=scored.feedback, telemetry=tel))
                 record.evaluations = list(scored.evaluations)
@@ -309,7 +318,7 @@ class Runner:
                     record.first_success = scored.success
                 if scored.success or not scored.feedback or attempt == max_attempts:
                     break
-                messages = [*messages, {"role": "assistant", "content": gen.text},
+                messages = [*messages, {"role": "assistant", "content": text},
                             {"role": "user", "content": scored.feedback}]
             record.status = "ok"
         except asyncio.CancelledError:
@@ -346,6 +355,18 @@ class Runner:
         if store:
             self.store.save_run(record, scenario, keep, judgments)
         self._emit(CellFinished(record))
+
+    async def _cached(self, spec: BatchSpec, cell: Cell, record: RunRecord, ref: ModelRef,
+                      backend: Any, messages: list[dict[str, str]],
+                      options: GenerationOptions) -> dict[str, Any] | None:
+        """With ``--cache`` (zero-shot cells): key the generation, return a stored one."""
+        if not spec.cache or spec.mode != "zero-shot":
+            return None
+        if str(ref) not in self._digests:
+            self._digests[str(ref)] = await model_digest(backend, ref)
+        record.cache_key = cache_key(str(ref), self._digests[str(ref)], messages, options,
+                                     cell.iteration)
+        return self.store.cached_generation(record.cache_key)
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b

@@ -41,6 +41,11 @@ def _only_ok(column: str) -> str:
     return f"CASE WHEN r.status = 'ok' THEN r.{column} END AS {column}"
 
 
+def _fresh_ok(column: str) -> str:
+    """A speed figure of a finished run that really called its model: cached runs have none."""
+    return f"CASE WHEN r.status = 'ok' AND NOT r.cached THEN r.{column} END AS {column}"
+
+
 def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
@@ -228,7 +233,7 @@ class ReportQueries(CoreStore):
                                      r.status = 'ok' AND r.mode IN ('iterative', 'comparative')
                                          AS iterative,
                                      {_only_ok("auto_score")}, {_only_ok("success")},
-                                     {_only_ok("ttft_ms")}, {_only_ok("tokens_per_s")},
+                                     {_fresh_ok("ttft_ms")}, {_fresh_ok("tokens_per_s")},
                                      {_only_ok("cost")},
                                      CASE WHEN r.status = 'ok' THEN (
                                          SELECT avg(j.percent) FROM judgments j
