@@ -1,0 +1,1 @@
+"""Bridges between tui-bench and the world outside: data sets in, tracking and serving out."""
