@@ -106,3 +106,22 @@ def test_cache_on_the_embedded_model_end_to_end(tmp_path: Path) -> None:
     assert row["cached"] == "true" and row["cached_from"] == one.run_id
     refused = tui_bench(*common, "--mode", "iterative", "--batch-id", "b-iter")
     assert refused.returncode == 2 and "--cache works with --mode zero-shot" in refused.stderr
+
+
+async def test_the_detail_screen_tells_a_cached_run_from_a_fresh_one(store: Store) -> None:
+    from textual.widgets import DataTable, Static
+
+    from tests.test_batches_screen import Host, rows, settle, text_of
+    from tui_bench.tui.screens.batches import BatchDetailScreen
+
+    backend = InstantBackend()
+    await asyncio.to_thread(run, store, backend, "b-first", iterations=1)
+    await asyncio.to_thread(run, store, backend, "b-again", iterations=1)
+    for batch_id, cached in (("b-first", False), ("b-again", True)):
+        screen = BatchDetailScreen(store, batch_id)
+        async with Host(screen).run_test(size=(160, 40)) as pilot:
+            await settle(pilot)
+            verdicts = [row[6] for row in rows(screen.query_one("#run-table", DataTable))]
+            assert len(verdicts) == 2 and all(("cached" in v) is cached for v in verdicts)
+            detail = text_of(screen.query_one("#run-detail", Static))
+            assert ("output reused from run_" in detail) is cached

@@ -164,7 +164,7 @@ class BatchesScreen(Screen[None]):
     def action_open(self) -> None:
         batch_id = self._current()
         if batch_id is not None:
-            self.app.push_screen(BatchDetailScreen(self.store, batch_id))
+            self.app.push_screen(BatchDetailScreen(self.store, batch_id, self.catalog))
 
     def action_mark(self) -> None:
         batch_id = self._current()
@@ -273,6 +273,11 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         t.host and f"host {t.host}",
     ) if p) or "no telemetry"
     head.add_row("Telemetry", telemetry)
+    if run.cached:
+        head.add_row("Cached", Text(f"output reused from {run.cached_from} (no model call, "
+                                    "no timings)", style="cyan"))
+    if run.scoring > 1:
+        head.add_row("Scoring", f"{run.scoring} (rescored)")
     parts: list[Any] = [head]
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
@@ -318,15 +323,19 @@ class BatchDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "compare", "Compare with previous"),
         Binding("x", "export", "Export HTML"),
+        Binding("s", "rescore", "Rescore", tooltip="Score the stored outputs again, no model "
+                "calls; the earlier scoring is kept"),
+        Binding("v", "scorings", "Compare scorings"),
         Binding("pagedown,n", "page(1)", "Next runs", key_display="PgDn"),
         Binding("pageup,p", "page(-1)", "Previous runs", key_display="PgUp"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, store: Store, batch_id: str) -> None:
+    def __init__(self, store: Store, batch_id: str, catalog: Catalog | None = None) -> None:
         super().__init__()
         self.store = store
         self.batch_id = batch_id
+        self.catalog = catalog
         self.page = 0
         self.total = 0
         self.rows: list[dict[str, Any]] = []
@@ -352,6 +361,7 @@ class BatchDetailScreen(Screen[None]):
     def _load_head(self) -> None:
         batch = self.store.get_batch(self.batch_id)
         figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
+        figures["scoring"] = self.store.latest_scoring(self.batch_id)
         self.app.call_from_thread(self._show_head, batch, figures)
 
     def _show_head(self, batch: dict[str, Any] | None, figures: dict[str, Any]) -> None:
@@ -372,7 +382,8 @@ class BatchDetailScreen(Screen[None]):
                     if len(batch["scenarios"]) > 12 else "")),
             Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
                  f"{runs - done} failed · success {pct(passed / scored if scored else None)} · "
-                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')}"),
+                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')} · "
+                 f"scoring {figures.get('scoring', 1)}"),
         ]
         head.update(Group(*lines))
 
@@ -388,9 +399,11 @@ class BatchDetailScreen(Screen[None]):
         table = self.query_one("#run-table", DataTable)
         table.clear()
         for r in rows:
+            verdict = verdict_text(r["status"], r["success"])
+            if r.get("cached"):
+                verdict.append(" cached", style="cyan")
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
-                          r["specialist"] or "—", str(r["iteration"]),
-                          verdict_text(r["status"], r["success"]),
+                          r["specialist"] or "—", str(r["iteration"]), verdict,
                           fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
                           key=r["run_id"])
         if rows:
@@ -435,6 +448,38 @@ class BatchDetailScreen(Screen[None]):
 
     def action_export(self) -> None:
         self._export(Path.cwd() / f"{self.batch_id}.html")
+
+    def action_rescore(self) -> None:
+        catalog = self.catalog or getattr(self.app, "catalog", None)
+        if catalog is None:
+            self.notify("no scenarios loaded to rescore with", severity="error")
+            return
+        self.notify(f"rescoring {self.batch_id}…")
+        self._rescore(catalog)
+
+    @work(thread=True, exclusive=True, group="rescore", exit_on_error=False)
+    def _rescore(self, catalog: Catalog) -> None:
+        from tui_bench.tui.screens.scorings import rescore_batch
+
+        try:
+            message = rescore_batch(self.store, catalog, self.batch_id)
+        except ValueError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._rescored, message)
+
+    def _rescored(self, message: str) -> None:
+        self.notify(message, title="Rescored")
+        self._load_head()
+        self._load_runs(self.page)
+
+    def action_scorings(self) -> None:
+        from tui_bench.tui.screens.scorings import ScoringCompareScreen
+
+        if self.store.latest_scoring(self.batch_id) < 2:
+            self.notify("one scoring only: s rescores the batch", severity="warning")
+            return
+        self.app.push_screen(ScoringCompareScreen(self.store, self.batch_id))
 
     @work(thread=True, exclusive=True, group="batch-export", exit_on_error=False)
     def _export(self, path: Path) -> None:
