@@ -40,6 +40,10 @@ def write_scenario(folder: Path, scenario_id: str, expected: str) -> None:
 
 @pytest.fixture
 def batch(tmp_path: Path, store: Store) -> tuple[Store, Path]:
+    return make_batch(tmp_path, store)
+
+
+def make_batch(tmp_path: Path, store: Store) -> tuple[Store, Path]:
     """A batch of 8 runs (two scenarios x four outputs), scored as it ran."""
     folder = tmp_path / "user-scenarios"
     folder.mkdir()

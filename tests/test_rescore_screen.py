@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Static
 
 from tests.test_batches_screen import Host, rows, settle, text_of
-from tests.test_rescore import batch, write_scenario  # noqa: F401 - the fixture
+from tests.test_rescore import make_batch, write_scenario
 from tui_bench.catalog import load_catalog
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands
@@ -15,8 +15,8 @@ from tui_bench.tui.screens.batches import BatchDetailScreen
 from tui_bench.tui.screens.scorings import ScoringCompareScreen
 
 
-async def test_rescore_from_the_detail_screen_then_compare(batch: tuple[Store, Path]) -> None:
-    store, folder = batch
+async def test_rescore_from_the_detail_screen_then_compare(tmp_path: Path, store: Store) -> None:
+    store, folder = make_batch(tmp_path, store)
     write_scenario(folder, "colour-blue", "green")
     catalog = load_catalog([folder, Path(__file__).parent.parent / "scenarios"])
     screen = BatchDetailScreen(store, "b-colours", catalog)
