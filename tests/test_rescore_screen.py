@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.widgets import DataTable, Static
@@ -16,7 +17,7 @@ from tui_bench.tui.screens.scorings import ScoringCompareScreen
 
 
 async def test_rescore_from_the_detail_screen_then_compare(tmp_path: Path, store: Store) -> None:
-    store, folder = make_batch(tmp_path, store)
+    store, folder = await asyncio.to_thread(make_batch, tmp_path, store)
     write_scenario(folder, "colour-blue", "green")
     catalog = load_catalog([folder, Path(__file__).parent.parent / "scenarios"])
     screen = BatchDetailScreen(store, "b-colours", catalog)
