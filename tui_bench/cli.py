@@ -36,7 +36,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--db", metavar="PATH", help="database file (default: $TUI_BENCH_DB or "
                        "./bench.db)")
     group.add_argument("--scenarios-dir", action="append", metavar="DIR",
-                       help="scenario folder (repeatable; default: the shipped scenarios/)")
+                       help="a scenario folder added to the shipped ones (repeatable; also "
+                       "$TUI_BENCH_SCENARIOS and $XDG_DATA_HOME/tui-bench/scenarios)")
     group.add_argument("--templates-dir", metavar="DIR", help="specialist templates folder")
     group.add_argument("--ollama-host", action="append", metavar="URL",
                        help="Ollama server (repeatable; default: $OLLAMA_HOST)")
