@@ -92,7 +92,7 @@ class ChooseScreen(Screen[None]):
                                 id="opt-concurrency", placeholder="auto", type="integer",
                                 compact=True)
                     yield Label("cache")
-                    yield Checkbox("reuse", id="opt-cache", compact=True,
+                    yield Checkbox(id="opt-cache", compact=True,
                                    tooltip="Reuse a stored answer of the same model, prompt, "
                                    "options, seed and iteration (zero-shot; marked cached)")
         yield Static(id="grid-summary")
