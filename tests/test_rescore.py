@@ -189,3 +189,33 @@ def test_rescore_cache_and_import_modules_import_neither_textual_nor_rich() -> N
         "tui_bench.engine.rescore", "tui_bench.engine.cache", "tui_bench.store.scorings",
         "tui_bench.analysis.scorings", "tui_bench.integrations.importers")
     assert "tui_bench" in loaded and not loaded & {"textual", "rich"}
+
+
+def test_rescore_with_a_judge_and_another_rubric(batch: tuple[Store, Path]) -> None:
+    import json
+
+    from tui_bench.backends import BackendPool
+    from tui_bench.backends.instant import InstantBackend
+
+    store, folder = batch
+    catalog = load_catalog([folder, Path(__file__).parent.parent / "scenarios"])
+    sheet = {"correctness": 10, "structure": 10, "performance": 10, "best_practices": 10,
+             "documentation": 10, "testing": 5, "reason": "fine"}
+    judge = InstantBackend(json.dumps(sheet))
+    before = {r.run_id: r.auto_score for r in store.runs("b-colours")}
+    pool = BackendPool(overrides={"embedded": judge})
+    result = asyncio.run(Rescorer(store, catalog, pool=pool).run(
+        "b-colours", rubric="code-v1", judge="embedded:smollm2"))
+    assert result.scored == 8 and judge.calls == 8  # the judge only: no generation
+    judgments = store.judgments(judge_kind="model")
+    assert len(judgments) == 8
+    assert {(j.judge, j.rubric_id, j.total) for j in judgments} == {
+        ("embedded:smollm2", "code-v1", 55)}
+    runs = store.runs("b-colours", with_evaluations=True)
+    assert all({e.evaluator for e in r.evaluations} == {"expected_elements", "llm_judge"}
+               for r in runs)
+    assert {r.run_id: r.auto_score for r in runs} == before  # the judge informs, weight 0
+    assert store.scorings("b-colours")[-1] | {"created_at": None, "finished_at": None} == {
+        "batch_id": "b-colours", "number": 2, "kind": "rescore", "evaluators": [],
+        "rubric": "code-v1", "judge": "embedded:smollm2", "status": "finished",
+        "created_at": None, "finished_at": None}
