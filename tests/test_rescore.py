@@ -160,6 +160,11 @@ def test_rescore_command_lists_compares_and_refuses_bad_input(
     assert main(["rescore", "b-missing", *common]) == 1
     assert "no batch 'b-missing'" in capsys.readouterr().err
     assert store.scorings("b-colours")[-1]["number"] == 1  # nothing stored by bad input
+    store.save_batch(BatchSpec(batch_id="b-empty", models=["embedded:smollm2"],
+                               scenarios=["colour-red"]), 1)
+    assert main(["rescore", "b-empty", *common]) == 2
+    assert "b-empty has no finished runs to score" in capsys.readouterr().err
+    assert store.query("SELECT count(*) AS n FROM scorings")[0]["n"] == 0
 
     write_scenario(folder, "colour-red", "green")
     assert main(["rescore", "b-colours", *common]) == 0

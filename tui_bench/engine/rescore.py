@@ -108,6 +108,8 @@ class Rescorer:
 
         if self.store.get_batch(batch_id) is None:
             raise RescoreError(f"no batch {batch_id!r} in {self.store.path}")
+        if self.store.count_runs(batch_id, status="ok") == 0:
+            raise RescoreError(f"batch {batch_id} has no finished runs to score")
         chosen = parse_evaluators(evaluators)
         known = set(evaluator_names())
         for name, _ in chosen:
