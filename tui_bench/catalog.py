@@ -210,8 +210,8 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
                 continue
             if scenario.id in seen_from:
                 catalog.problems.append(LoadProblem(
-                    str(path), "id", f"duplicate id {scenario.id!r}, also in {seen_from[scenario.id]}; "
-                    "this one is not used"))
+                    str(path), "id", f"duplicate id {scenario.id!r}, also in "
+                    f"{seen_from[scenario.id]}; this one is not used"))
                 continue
             seen_from[scenario.id] = str(path)
             catalog.scenarios[scenario.id] = scenario

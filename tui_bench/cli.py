@@ -25,8 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
-    "rescore": ("tui_bench.commands.rescore", "score a batch's stored outputs again; compare scorings"),
-    "import": ("tui_bench.commands.imports", "turn a JSONL or CSV data set into scenario files"),
+    "rescore": ("tui_bench.commands.rescore", "score stored outputs again; compare scorings"),
+    "import": ("tui_bench.commands.imports", "a JSONL or CSV data set as scenario files"),
 }
 
 
