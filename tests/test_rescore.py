@@ -174,6 +174,10 @@ def test_rescore_command_lists_compares_and_refuses_bad_input(
     assert "2 (latest)" in capsys.readouterr().out
     assert main(["rescore", "b-colours", "--compare", "2", "1", "--json", *common]) == 0
     assert '"before": "b-colours scoring 2"' in capsys.readouterr().out
+    assert main(["batches", "compare", "b-colours", "--scorings", "--db", store.path]) == 0
+    assert "b-colours scoring 1 → b-colours scoring 2" in capsys.readouterr().out
+    assert main(["batches", "compare", "b-colours", "--db", store.path]) == 2
+    assert "or BATCH --scorings" in capsys.readouterr().err
     assert main(["rescore", "b-colours", "--compare", "1", "5", *common]) == 2
     assert "has no scoring 5" in capsys.readouterr().err
     for number, passes in ((1, 4), (2, 3)):

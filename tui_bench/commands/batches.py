@@ -47,7 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     compare = actions.add_parser("compare", parents=[shared],
                                  help="two batches cell by cell: changes and flips")
     compare.add_argument("before", metavar="BEFORE", help="the earlier (baseline) batch")
-    compare.add_argument("after", metavar="AFTER", help="the later batch")
+    compare.add_argument("after", metavar="AFTER", nargs="?",
+                         help="the later batch (not with --scorings)")
+    compare.add_argument("--scorings", nargs="*", type=int, metavar="N",
+                         help="compare scorings of the batch BEFORE instead: the last two, or "
+                         "the two numbers given")
     compare.add_argument("--min-change", type=float, default=0.01, metavar="X",
                          help="smallest score change that counts (default 0.01)")
     compare.add_argument("--all", action="store_true", help="list every cell, not just changes")
@@ -208,10 +212,24 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
 
 
 def compare(store: Store, args: argparse.Namespace) -> int:
+    scorings = getattr(args, "scorings", None)
+    if (scorings is None) == (args.after is None):
+        raise UsageError("compare takes BEFORE AFTER batches, or BATCH --scorings [N N]")
+    if scorings is not None and len(scorings) not in (0, 2):
+        raise UsageError("--scorings takes no number (the last two scorings) or two")
     try:
-        comparison = compare_batches(store, args.before, args.after, min_change=args.min_change)
+        if scorings is not None:
+            from tui_bench.analysis.scorings import compare_scorings
+
+            comparison = compare_scorings(store, args.before, *scorings,
+                                          min_change=args.min_change)
+        else:
+            comparison = compare_batches(store, args.before, args.after,
+                                         min_change=args.min_change)
     except KeyError as exc:
         raise CommandError(f"no batch {exc.args[0]!r} in {store.path}") from None
+    except ValueError as exc:
+        raise UsageError(f"--scorings: {exc}") from None
     if args.json:
         _print_json(comparison.to_dict())
         return 0
