@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - a payload: the placeholder is filled in by the test
 """Model-written code that opens a TCP socket through libc (``socket``, ``connect``, ``send``),
 past the audit hook, to reach a listener on this machine (__PORT__ is filled in by the test)."""
 import ctypes

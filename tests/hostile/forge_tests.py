@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - the tests run against the answer's names
 def test_one():
     assert mean([1, 2, 3]) == 2
 

@@ -33,7 +33,8 @@ import signal
 import sys
 import traceback
 import types
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 MAX_ERROR = 300
 FILE_SIZE_BYTES = 32 * 1024 * 1024
@@ -209,7 +210,7 @@ class Guard:
         if isinstance(path, int):
             return None
         try:
-            raw = os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+            raw = os.fsdecode(os.fspath(path))  # type: ignore[arg-type,call-overload]
         except TypeError:
             return None
         return os.path.realpath(raw)
@@ -365,6 +366,13 @@ def decode(data: Any, tagged: Callable[[dict], Any]) -> Any:
 # ----------------------------------------------------------------------------- the solution
 
 
+OPERATIONS: dict[str, Callable[..., Any]] = {
+    "iter": iter, "next": next, "len": len, "repr": repr, "str": str,
+    "getitem": lambda t, k: t[k], "contains": lambda t, k: k in t,
+    "setitem": lambda t, k, v: t.__setitem__(k, v), "delitem": lambda t, k: t.__delitem__(k),
+}
+
+
 class Host:
     """The solution's side: runs the candidate code and answers the judge's requests."""
 
@@ -416,12 +424,8 @@ class Host:
         if op == "setattr":
             setattr(target, str(request["name"]), args[0])
             return {"ok": None}
-        if op in ("iter", "next", "len", "getitem", "setitem", "delitem", "contains", "repr",
-                  "str"):
-            function = {"iter": iter, "next": next, "len": len, "repr": repr, "str": str,
-                        "getitem": lambda t, k: t[k], "contains": lambda t, k: k in t,
-                        "setitem": lambda t, k, v: t.__setitem__(k, v),
-                        "delitem": lambda t, k: t.__delitem__(k)}[op]
+        function = OPERATIONS.get(str(op))
+        if function is not None:
             return {"ok": self.encode(function(target, *args))}
         raise ValueError(f"unknown request {op!r}")
 
@@ -511,7 +515,7 @@ class Remote:
     cannot vouch for itself.
     """
 
-    __slots__ = ("_link", "_id", "_type")
+    __slots__ = ("_id", "_link", "_type")
 
     def __init__(self, link: Link, handle: int, type_name: str) -> None:
         object.__setattr__(self, "_link", link)
@@ -669,10 +673,7 @@ def update_in_place(original: Any, new: Any) -> None:
     """Let the tests see what the solution did to a list, dict, set or bytearray it was given."""
     if type(original) is list and type(new) is list:
         original[:] = new
-    elif type(original) is dict and type(new) is dict:
-        original.clear()
-        original.update(new)
-    elif type(original) is set and type(new) is set:
+    elif type(original) is dict and type(new) is dict or type(original) is set and type(new) is set:
         original.clear()
         original.update(new)
     elif type(original) is bytearray and type(new) is bytearray:

@@ -31,10 +31,8 @@ import secrets
 import selectors
 import shutil
 import signal
-import stat
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,7 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.scoring.isolation import (
-    BWRAP, TOOLS_DIR, bwrap_argv, isolation, new_folder, remove_folder,
+    BWRAP,
+    TOOLS_DIR,
+    bwrap_argv,
+    isolation,
+    new_folder,
+    remove_folder,
 )
 
 HARNESS = Path(__file__).with_name("_harness.py")
@@ -416,3 +419,161 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
         returncode=returncode,
         workdir=workdir,
     )
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass
+class CommandResult:
+    """How one sandboxed command ended, for an agent's tool or a validation step."""
+
+    exit_code: int | None  # None when killed (timeout, output limit)
+    output: str  # stdout and stderr interleaved, at most output_bytes
+    timed_out: bool
+    truncated: bool
+    duration_s: float
+    reason: str | None  # "timeout", "output limit", "memory", "not found: NAME", None
+    isolation: str  # "bwrap" or "fallback"
+
+
+def command_path() -> str:
+    """``PATH`` inside the sandbox: tui-bench's own interpreter first, then the system's."""
+    return f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
+
+
+def _find_program(name: str, workdir: Path, path: str) -> bool:
+    if "/" in name:
+        target = Path(name) if os.path.isabs(name) else workdir / name
+        return target.is_file() and os.access(target, os.X_OK)
+    return shutil.which(name, path=path) is not None
+
+
+@contextmanager
+def _lent_to(workdir: Path, uid: int | None) -> Iterator[None]:
+    """Hand the caller's folder to the sandbox uid for the run, and every file back after."""
+    if uid is None:
+        yield
+        return
+    owner = workdir.stat()
+    _chown_tree(workdir, uid, uid)
+    try:
+        yield
+    finally:
+        _chown_tree(workdir, owner.st_uid, owner.st_gid)
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.chown(root, uid, gid, follow_symlinks=False)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            try:
+                os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
+            except OSError:
+                continue
+
+
+def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
+                memory_mb: int = 1024, max_procs: int = 64, output_bytes: int = 64_000,
+                env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run one command in the sandbox with ``workdir`` (the caller's folder) as its only
+    writable place and working folder; no network; output capped; killed at the deadline.
+
+    ``python`` and ``python -m pytest`` resolve to tui-bench's interpreter. As root the
+    command runs as a throwaway uid (the folder is lent to it and given back). Blocking:
+    callers use ``asyncio.to_thread``.
+    """
+    mode = isolation()
+    started = time.monotonic()
+    workdir = Path(workdir).resolve()
+    environment = {"PATH": command_path(), "HOME": str(workdir), "LANG": "C.UTF-8",
+                   "TMPDIR": "/tmp" if mode == BWRAP else str(workdir)}
+    environment.update(env or {})
+    if not argv:
+        raise ValueError("run_command needs a program to run")
+    if not _find_program(argv[0], workdir, environment["PATH"]):
+        return CommandResult(None, "", False, False, time.monotonic() - started,
+                             f"not found: {argv[0]}", mode)
+    uid: int | None = None
+    if os.geteuid() == 0:
+        uid = SANDBOX_UID_RANGE[0] + secrets.randbelow(SANDBOX_UID_RANGE[1] - SANDBOX_UID_RANGE[0])
+    config = {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20,
+              "file_bytes": COMMAND_FILE_BYTES, "max_procs": int(max_procs), "uid": uid}
+    launcher = str(LAUNCHER)
+    prefix: list[str] = []
+    if mode == BWRAP:
+        launcher = f"{TOOLS_DIR}/_launch.py"
+        prefix = bwrap_argv(str(workdir), files={str(LAUNCHER): launcher},
+                            keep_capabilities=("CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE"))
+    command = [*prefix, sys.executable, "-I", "-S", "-B", launcher, json.dumps(config), "--",
+               *argv]
+    proc: subprocess.Popen[bytes] | None = None
+    out_r = -1
+    with _lent_to(workdir, uid):
+        try:
+            out_r, out_w = os.pipe()
+            try:
+                proc = subprocess.Popen(command, cwd=workdir, env=environment,
+                                        stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                        close_fds=True, start_new_session=True)
+            finally:
+                os.close(out_w)
+            output, killed = _pump(proc, out_r, deadline=started + timeout_s, cap=output_bytes)
+        finally:
+            if proc is not None:
+                _stop(proc, [uid] if uid is not None else [])
+            if out_r >= 0:
+                os.close(out_r)
+    assert proc is not None
+    text = output.decode("utf-8", "replace")
+    exit_code = None if killed else proc.returncode
+    reason = killed
+    if reason is None and exit_code not in (0, None) \
+            and any(sign in text for sign in MEMORY_SIGNS):
+        reason = "memory"
+    return CommandResult(exit_code=exit_code, output=text, timed_out=killed == "timeout",
+                         truncated=killed == "output limit", duration_s=time.monotonic() - started,
+                         reason=reason, isolation=mode)
+
+
+def _pump(proc: subprocess.Popen[bytes], fd: int, *, deadline: float,
+          cap: int) -> tuple[bytes, str | None]:
+    """Read a command's output until it ends, the deadline passes or the cap is reached."""
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    output = bytearray()
+    killed: str | None = None
+    exited_at: float | None = None
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                killed = "timeout"
+                break
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > EXIT_GRACE_S:
+                break
+            wait = min(deadline - now, EXIT_GRACE_S if exited_at is not None else 0.25)
+            events = selector.select(timeout=wait)
+            if not events:
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            output += data
+            if len(output) > cap:
+                del output[cap:]
+                killed = "output limit"
+                break
+    finally:
+        selector.close()
+    if killed:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return bytes(output), killed
