@@ -112,6 +112,12 @@ def _minimal_env(home: str) -> dict[str, str]:
     }
 
 
+def _site_packages() -> list[str]:
+    """The interpreter's package folders, for a harness started without ``site``."""
+    return [p for p in sys.path if p.endswith("-packages") and os.path.isdir(p)
+            and p.startswith((sys.prefix, sys.base_prefix))]
+
+
 def _private_roots() -> list[str]:
     """Folders whose files the candidate must not read (the audit hook enforces it)."""
     roots = {str(Path.home())}
@@ -224,6 +230,7 @@ def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: flo
             "judge_uid": judge_uid,
             "solution_uid": solution_uid,
             "private_roots": _private_roots(),
+            "site_packages": _site_packages(),
             "limits": {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20},
         })
         _write_private(os.path.join(workdir, "tests.json"),
@@ -241,7 +248,7 @@ def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: flo
                                                    "CAP_DAC_OVERRIDE"))
         try:
             proc = subprocess.Popen(
-                [*prefix, sys.executable, "-I", "-B", harness, str(res_w)],
+                [*prefix, sys.executable, "-I", "-S", "-B", harness, str(res_w)],
                 cwd=workdir, env=_minimal_env(workdir), stdin=subprocess.DEVNULL,
                 stdout=out_w, stderr=out_w, pass_fds=(res_w,), close_fds=True,
                 start_new_session=True,
