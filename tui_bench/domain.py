@@ -490,6 +490,16 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    # Why the answer is suspect (it reached for its own scoring), its held-back success, and
+    # when a person cleared it; a suspect run's success is False until then.
+    suspect: str | None = None
+    suspect_success: bool | None = None
+    suspect_cleared_at: str | None = None
+
+    @property
+    def held_as_suspect(self) -> bool:
+        """Suspect and not yet cleared by a person: shown as such, never a success."""
+        return self.suspect is not None and self.suspect_cleared_at is None
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int]:

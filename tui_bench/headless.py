@@ -113,7 +113,7 @@ class JsonLinesPrinter:
             line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,
                     "scenario_id": r.scenario_id, "tier": r.tier, "iteration": r.iteration,
                     "status": r.status, "auto_score": r.auto_score, "success": r.success,
-                    "error": r.error}
+                    "error": r.error, "suspect": r.suspect}
         elif isinstance(event, BatchStarted):
             line = {"event": "batch_started", "batch_id": event.batch_id, "total": event.total,
                     "skipped": event.skipped}
@@ -147,6 +147,8 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         by_name = {e.evaluator: e for e in run.evaluations}
         if run.status != "ok":
             verdict = f"[red]{run.status}[/]"
+        elif run.held_as_suspect:
+            verdict = "[bold magenta]suspect[/]"
         elif run.success:
             verdict = "[green]pass[/]"
         else:

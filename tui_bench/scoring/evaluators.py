@@ -19,6 +19,7 @@ from tui_bench.domain import OracleAnswer
 from tui_bench.scoring.extract import defines, fenced_blocks, strip_thinking
 from tui_bench.scoring.registry import EvalInput, EvalResult, evaluator
 from tui_bench.scoring.sandbox import planned_tests, run_python
+from tui_bench.scoring.suspect import suspect_constructs
 
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -345,6 +346,9 @@ def tests(inp: EvalInput) -> EvalResult:
         planned = planned_tests(scenario.tests, scenario.entry_point)
         return EvalResult(0.0, {**detail, "passed": 0, "total": len(planned), "failures": [],
                                 "reason": "no code found in the answer"})
+    constructs = suspect_constructs(code)
+    if constructs:
+        detail["suspect"] = constructs
     if inp.options.get("complete_from_prompt") and scenario.entry_point:
         block = prompt_code(scenario.prompt)
         if block:

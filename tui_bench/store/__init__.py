@@ -16,9 +16,10 @@ from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
+from tui_bench.store.suspects import SuspectQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, CoreStore):
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, SuspectQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

@@ -292,8 +292,18 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# A run whose answer reached for the machinery scoring it (scoring/suspect.py) is stored with
+# success 0 and its held-back verdict, until a person clears it.
+M002_SUSPECT_RUNS = """
+        ALTER TABLE runs ADD COLUMN suspect TEXT;
+        ALTER TABLE runs ADD COLUMN suspect_success INTEGER;
+        ALTER TABLE runs ADD COLUMN suspect_cleared_at TEXT;
+        CREATE INDEX idx_runs_suspect ON runs(batch_id) WHERE suspect IS NOT NULL;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
+    Migration("m002_suspect_runs", M002_SUSPECT_RUNS),
 )
 
 
