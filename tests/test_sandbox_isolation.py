@@ -326,7 +326,8 @@ def test_command_limits_end_cleanly(tmp_path: Path) -> None:
 
 
 def test_fallback_is_said_once_and_still_scores_honestly(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        tmp_path: Path) -> None:
     monkeypatch.setattr(iso.shutil, "which", lambda _name: None)  # as if bwrap were missing
     iso.reset_isolation_probe()
     try:
@@ -334,9 +335,12 @@ def test_fallback_is_said_once_and_still_scores_honestly(
             honest = run_python(HONEST_MEAN, MEAN_TESTS, entry_point="mean", timeout_s=5)
             forged = [run_python(hostile(f), MEAN_TESTS, entry_point="mean", timeout_s=5)
                       for f in FORGERIES]
+            command = run_command(["python", "-c", "print(6 * 7)"], tmp_path, timeout_s=20)
         said = [r.message for r in caplog.records if "sandbox isolation" in r.message]
         assert len(said) == 1 and "fallback" in said[0] and "bwrap is not installed" in said[0]
         assert honest.isolation == "fallback" and honest.ok
         assert [(r.passed, r.isolation) for r in forged] == [(0, "fallback")] * 3
+        assert (command.exit_code, command.output.strip(), command.isolation) == (
+            0, "42", "fallback")
     finally:
         iso.reset_isolation_probe()

@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import sys
+import warnings  # noqa: F401 - os.execvp imports it, after the uid can no longer read the stdlib
 
 NOT_FOUND_EXIT = 127
 

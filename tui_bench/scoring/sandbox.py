@@ -31,6 +31,7 @@ import secrets
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -456,6 +457,21 @@ def _find_program(name: str, workdir: Path, path: str) -> bool:
     return shutil.which(name, path=path) is not None
 
 
+def _others_can_run(program: str) -> bool:
+    """Whether an unprivileged uid could start ``program`` (every folder on its way searchable).
+
+    In the fallback an interpreter under ``/root`` is out of a throwaway uid's reach (bwrap
+    makes its folders reachable); there the command keeps our uid and only its rlimits.
+    """
+    path = Path(os.path.realpath(program))
+    try:
+        if not path.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
+
+
 @contextmanager
 def _lent_to(workdir: Path, uid: int | None) -> Iterator[None]:
     """Hand the caller's folder to the sandbox uid for the run, and every file back after."""
@@ -502,7 +518,7 @@ def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
         return CommandResult(None, "", False, False, time.monotonic() - started,
                              f"not found: {argv[0]}", mode)
     uid: int | None = None
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and (mode == BWRAP or _others_can_run(sys.executable)):
         uid = SANDBOX_UID_RANGE[0] + secrets.randbelow(SANDBOX_UID_RANGE[1] - SANDBOX_UID_RANGE[0])
     config = {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20,
               "file_bytes": COMMAND_FILE_BYTES, "max_procs": int(max_procs), "uid": uid}
