@@ -328,7 +328,9 @@ def test_command_limits_end_cleanly(tmp_path: Path) -> None:
 def test_fallback_is_said_once_and_still_scores_honestly(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         tmp_path: Path) -> None:
-    monkeypatch.setattr(iso.shutil, "which", lambda _name: None)  # as if bwrap were missing
+    real_which = iso.shutil.which
+    monkeypatch.setattr(iso.shutil, "which",  # as if bwrap were not installed
+                        lambda name, *a, **k: None if name == "bwrap" else real_which(name, *a, **k))
     iso.reset_isolation_probe()
     try:
         with caplog.at_level(logging.INFO, logger="tui_bench.scoring.isolation"):
