@@ -247,6 +247,8 @@ def test_classes_generators_and_in_place_changes_still_work_across_processes() -
         "def sort_in_place(xs):\n    xs.sort()\n"
         "def fail():\n    raise EmptyError('nothing')\n"
         "LIMIT = (1, 2.5, 'x', None, {'k': {1, 2}}, b'ab', 3j)\n"
+        "from fractions import Fraction\nfrom collections import deque\n"
+        "def numbers():\n    return Fraction(1, 2), range(3), deque([1]), float('nan')\n"
     )
     tests = (
         "def test_class():\n    s = Stack()\n    s.push(3)\n    s.push(4)\n"
@@ -259,6 +261,8 @@ def test_classes_generators_and_in_place_changes_still_work_across_processes() -
         "        raise AssertionError('no exception')\n"
         "def test_constants():\n    assert LIMIT == (1, 2.5, 'x', None, {'k': {1, 2}}, b'ab', 3j)\n"
         "    assert type(LIMIT[0]) is int and type(LIMIT[1]) is float\n"
+        "def test_numbers():\n    half, three, queue, nan = numbers()\n"
+        "    assert half == 0.5 and three == range(3) and list(queue) == [1] and nan != nan\n"
     )
     result = run_python(code, tests, entry_point=None, timeout_s=5)
     assert result.ok, result.failures

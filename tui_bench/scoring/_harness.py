@@ -340,6 +340,19 @@ def encode(value: Any, other: Callable[[Any], Any]) -> Any:
                 "v": bytes(value).hex()}
     if isinstance(value, complex):
         return {"$": "complex", "v": [float(value.real), float(value.imag)]}
+    if isinstance(value, range):
+        return {"$": "range", "v": [value.start, value.stop, value.step]}
+    # A value of these types exists only if its module was imported: no import here.
+    for module, name, tag in (("fractions", "Fraction", "fraction"),
+                              ("decimal", "Decimal", "decimal"),
+                              ("collections", "deque", "deque")):
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(value, getattr(loaded, name)):
+            if tag == "fraction":
+                return {"$": tag, "v": [int(value.numerator), int(value.denominator)]}
+            if tag == "decimal":
+                return {"$": tag, "v": str(value)}
+            return {"$": tag, "v": [encode(item, other) for item in value]}
     return other(value)
 
 
@@ -363,6 +376,21 @@ def decode(data: Any, tagged: Callable[[dict], Any]) -> Any:
         return raw if tag == "bytes" else bytearray(raw)
     if tag == "complex" and type(items) is list and len(items) == 2:
         return complex(float(items[0]), float(items[1]))
+    if tag in ("range", "fraction") and type(items) is list \
+            and all(type(i) is int for i in items):
+        if tag == "range":
+            return range(*items)
+        from fractions import Fraction
+
+        return Fraction(*items)
+    if tag == "decimal" and type(items) is str:
+        from decimal import Decimal
+
+        return Decimal(items)
+    if tag == "deque" and type(items) is list:
+        from collections import deque
+
+        return deque(decode(item, tagged) for item in items)
     return tagged(data)
 
 
