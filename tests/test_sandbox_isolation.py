@@ -249,6 +249,10 @@ def test_classes_generators_and_in_place_changes_still_work_across_processes() -
         "LIMIT = (1, 2.5, 'x', None, {'k': {1, 2}}, b'ab', 3j)\n"
         "from fractions import Fraction\nfrom collections import deque\n"
         "def numbers():\n    return Fraction(1, 2), range(3), deque([1]), float('nan')\n"
+        "def memoize(fn):\n    cache = {}\n    def wrapper(x):\n"
+        "        if x not in cache:\n            cache[x] = fn(x)\n        return cache[x]\n"
+        "    return wrapper\n"
+        "def sort_by(items, key):\n    return sorted(items, key=key)\n"
     )
     tests = (
         "def test_class():\n    s = Stack()\n    s.push(3)\n    s.push(4)\n"
@@ -263,6 +267,10 @@ def test_classes_generators_and_in_place_changes_still_work_across_processes() -
         "    assert type(LIMIT[0]) is int and type(LIMIT[1]) is float\n"
         "def test_numbers():\n    half, three, queue, nan = numbers()\n"
         "    assert half == 0.5 and three == range(3) and list(queue) == [1] and nan != nan\n"
+        "def test_functions_of_the_tests_are_called_back():\n    calls = []\n"
+        "    @memoize\n    def square(x):\n        calls.append(x)\n        return x * x\n"
+        "    assert [square(3), square(3), square(4)] == [9, 9, 16] and calls == [3, 4]\n"
+        "    assert sort_by(['bb', 'a', 'ccc'], key=lambda s: -len(s)) == ['ccc', 'bb', 'a']\n"
     )
     result = run_python(code, tests, entry_point=None, timeout_s=5)
     assert result.ok, result.failures

@@ -438,7 +438,30 @@ class Host:
     def resolve(self, data: dict) -> Any:
         if data.get("$") == "ref" and data.get("id") in self.objects:
             return self.objects[data["id"]]
+        if data.get("$") == "callback" and type(data.get("id")) is int:
+            return Callback(self, data["id"])
         raise ValueError("unknown value from the tests")
+
+    def call_back(self, handle: int, args: tuple, kwargs: dict) -> Any:
+        """Call a function of the tests (a decorator's argument, a key function) in the judge,
+        answering the judge's own requests meanwhile, until its result comes back."""
+        self.wire.send({"callback": handle, "args": [self.encode(a) for a in args],
+                        "kwargs": [[k, self.encode(v)] for k, v in kwargs.items()]})
+        while True:
+            try:
+                message = self.wire.recv()
+            except (EOFError, ValueError, OSError):
+                flush()
+                os._exit(0)
+            if type(message) is dict and "op" in message:
+                self.wire.send(self.handle_request(message))
+            elif type(message) is dict and "ok" in message:
+                return decode(message["ok"], self.resolve)
+            else:
+                info = message.get("raise") if type(message) is dict else None
+                info = info if type(info) is dict else {}
+                kind = PASSABLE_EXCEPTIONS.get(str(info.get("type")), RuntimeError)
+                raise kind(str(info.get("msg", "the tests' function failed")))
 
     def answer(self, request: dict) -> dict:
         op = request.get("op")
@@ -460,25 +483,40 @@ class Host:
             return {"ok": self.encode(function(target, *args))}
         raise ValueError(f"unknown request {op!r}")
 
+    def handle_request(self, request: dict) -> dict:
+        """The reply to one request: its result, or the exception the solution raised."""
+        try:
+            reply = self.answer(request)
+            json.dumps(reply)  # an unsendable answer is the solution's failure, said here
+            return reply
+        except BaseException as exc:  # noqa: BLE001 - the solution's failure, sent back
+            kind = type(exc)
+            reply = {"raise": {"type": kind.__name__, "msg": short(str(exc), 1000),
+                               "where": where_in_solution(exc)}}
+            if kind.__name__ not in PASSABLE_EXCEPTIONS \
+                    or PASSABLE_EXCEPTIONS[kind.__name__] is not kind:
+                reply["raise"]["class"] = self.reference(kind)
+            return reply
+
     def serve(self) -> None:
         while True:
             try:
                 request = self.wire.recv()
             except (EOFError, ValueError, OSError):
                 return
-            try:
-                reply = self.answer(request)
-            except BaseException as exc:  # noqa: BLE001 - the solution's failure, sent back
-                kind = type(exc)
-                reply = {"raise": {"type": kind.__name__, "msg": short(str(exc), 1000),
-                                   "where": where_in_solution(exc)}}
-                if kind.__name__ not in PASSABLE_EXCEPTIONS \
-                        or PASSABLE_EXCEPTIONS[kind.__name__] is not kind:
-                    reply["raise"]["class"] = self.reference(kind)
-            try:
-                self.wire.send(reply)
-            except (TypeError, ValueError) as exc:
-                self.wire.send({"raise": {"type": "TypeError", "msg": short(str(exc))}})
+            if type(request) is dict:
+                self.wire.send(self.handle_request(request))
+
+
+class Callback:
+    """The solution's stand-in for a function of the tests: calling it asks the judge."""
+
+    def __init__(self, host: Host, handle: int) -> None:
+        self._host = host
+        self._handle = handle
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._host.call_back(self._handle, args, kwargs)
 
 
 def where_in_solution(exc: BaseException) -> str:
@@ -605,6 +643,7 @@ class Link:
         self.wire = wire
         self.on_violation = on_violation
         self.exceptions: dict[int, type] = {}
+        self.callbacks: list[Callable[..., Any]] = []
 
     def remote_handle(self, value: Any) -> Any:
         if isinstance(value, Remote):
@@ -612,7 +651,26 @@ class Link:
         for handle, kind in self.exceptions.items():
             if value is kind:
                 return {"$": "ref", "id": handle}
+        if callable(value):  # a key function, a decorator's target: called back in the judge
+            self.callbacks.append(value)
+            return {"$": "callback", "id": len(self.callbacks) - 1}
         raise TypeError(f"a {type(value).__name__} cannot be passed to the solution")
+
+    def run_callback(self, message: dict) -> None:
+        """The solution calls a function of the tests: run it here, send back its result."""
+        try:
+            function = self.callbacks[int(message["callback"])]
+            args = [decode(a, self.tagged) for a in message.get("args", [])]
+            kwargs = {str(k): decode(v, self.tagged) for k, v in message.get("kwargs", [])}
+        except (TypeError, ValueError, KeyError, IndexError, RecursionError):
+            raise SolutionGone("the solution broke the protocol") from None
+        try:
+            reply: dict[str, Any] = {"ok": encode(function(*args, **kwargs), self.remote_handle)}
+        except SolutionGone:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the tests' function failed: the solution sees it
+            reply = {"raise": {"type": type(exc).__name__, "msg": short(str(exc), 1000)}}
+        self.wire.send(reply)
 
     def tagged(self, data: dict) -> Any:
         tag, handle = data.get("$"), data.get("id")
@@ -647,6 +705,9 @@ class Link:
                 raise SolutionGone("the solution broke the protocol") from None
             if type(message) is dict and "violation" in message:
                 self.on_violation(message["violation"])
+                continue
+            if type(message) is dict and "callback" in message:
+                self.run_callback(message)
                 continue
             if type(message) is not dict:
                 raise SolutionGone("the solution broke the protocol")
