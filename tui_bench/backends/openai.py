@@ -97,6 +97,39 @@ def parse_sse_line(line: str) -> Any:
     return data
 
 
+LINE_SLACK = 64 * 1024
+"""Room for an event's JSON around its text: a line longer than the answer cap plus this is
+refused before it is held whole."""
+
+
+async def bounded_lines(chunks: AsyncIterator[str], limit: int,
+                        host: str) -> AsyncIterator[str]:
+    """Lines of a text stream, none held beyond ``limit`` characters: a server that sends
+    megabytes without a newline is refused instead of buffered."""
+    pending: list[str] = []
+    size = 0
+    async for chunk in chunks:
+        start = 0
+        while True:
+            end = chunk.find("\n", start)
+            if end < 0:
+                break
+            pending.append(chunk[start:end])
+            line = "".join(pending)
+            pending, size = [], 0
+            yield line
+            start = end + 1
+        rest = chunk[start:]
+        if rest:
+            pending.append(rest)
+            size += len(rest)
+            if size > limit:
+                raise BackendError(f"{host} sent a line longer than {limit} characters; "
+                                   "refused (--max-answer-bytes)", host=host)
+    if pending:
+        yield "".join(pending)
+
+
 def _error_text(body: str) -> str:
     """The human part of an error body: OpenAI's ``error.message``, FastAPI's ``detail``."""
     try:
@@ -346,7 +379,8 @@ class OpenAIBackend:
         finish: str | None = None
         usage: dict[str, Any] | None = None
         saw_done = False
-        lines = response.aiter_lines()
+        lines = bounded_lines(response.aiter_text(), self.settings.max_answer_bytes + LINE_SLACK,
+                              host)
         while True:
             try:
                 line = await lines.__anext__()
