@@ -11,6 +11,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from tui_bench.commands.checks import check_common
 from tui_bench.commands.errors import CommandError, UsageError
 
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
@@ -55,6 +56,13 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                        help="longest wait for a response to start (default 600)")
     group.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for the embedded model (default: half the cores)")
+    group.add_argument("--stall-timeout", type=float, metavar="S",
+                       help="longest silence inside a stream before it counts as stalled "
+                       "(default 120)")
+    group.add_argument("--cell-deadline", type=float, metavar="S",
+                       help="longest a cell may take, retries included (default: none)")
+    group.add_argument("--max-answer-bytes", type=int, metavar="N",
+                       help="largest answer a cell accepts (default 1048576)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _subcommand(args_list[0], args_list[1:])
         parser = build_parser()
         args = parser.parse_args(args_list)
+        check_common(args)
         if args.version:
             from tui_bench import __version__
 
@@ -155,6 +164,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
     module.add_arguments(parser)
     add_common(parser)
     args = parser.parse_args(argv)
+    check_common(args)
     return int(module.run(args) or 0)
 
 
