@@ -40,8 +40,8 @@ HOSTILE_FLAGS = [
                          ids=[" ".join(a)[:30] for a, _ in HOSTILE_FLAGS])
 def test_a_hostile_flag_is_refused_up_front(tmp_path: Path, extra: list[str], named: str) -> None:
     db = tmp_path / "bench.db"
-    code, out, err = run_cli("--run", "-q", "--db", str(db), "-s", SCENARIO,
-                             "--openai-base-url", "http://127.0.0.1:9/v1", *extra)
+    code, _, err = run_cli("--run", "-q", "--db", str(db), "-s", SCENARIO,
+                           "--openai-base-url", "http://127.0.0.1:9/v1", *extra)
     assert code == 2, (code, err)
     assert named in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err

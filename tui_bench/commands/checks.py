@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from tui_bench.commands.errors import UsageError, split_csv
