@@ -32,6 +32,7 @@ from tui_bench.domain import (
 )
 from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
+from tui_bench.store import StoreError
 
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
@@ -129,7 +130,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
                 jsonl=sys.stdout if args.progress == "jsonl" else None))
-        except ValueError as exc:
+        except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
         summary = batch_summary(store, spec.batch_id)
         if not args.quiet and not jsonl:

@@ -39,6 +39,7 @@ from tui_bench.engine.events import (
     Token,
     ignore,
 )
+from tui_bench.engine.lease import BatchLease
 from tui_bench.engine.limits import CLIENT_CUT, StreamBudget
 from tui_bench.engine.plan import new_run_id, normalise_spec, plan
 from tui_bench.settings import Settings
@@ -134,6 +135,7 @@ class Runner:
         self._judge: Any = None
         self._last_cancelled: dict[str, RunRecord] = {}
         self._deadlines: dict[str, float] = {}  # run id -> monotonic end of the cell
+        self.lease_options: dict[str, float] = {}  # heartbeat_s, stale_after_s (tests)
 
     # ---- control
 
@@ -164,10 +166,17 @@ class Runner:
         spec = normalise_spec(spec)
         self._check(spec)
         cells = plan(spec)
-        # A batch id seen before keeps its finished cells, whether or not resume was asked.
-        finished = self.store.finished_cell_keys(spec.batch_id)
-        todo = [c for c in cells if c.key not in finished]
-        self.store.save_batch(spec, len(cells))
+        lease = BatchLease(self.store, spec.batch_id, **self.lease_options)
+        lease.acquire()  # one batch, one runner: a second one refuses here (LeaseHeld)
+        try:
+            # A batch id seen before keeps its finished cells, whether or not resume was asked.
+            finished = self.store.finished_cell_keys(spec.batch_id)
+            todo = [c for c in cells if c.key not in finished]
+            self.store.save_batch(spec, len(cells))
+        except BaseException:
+            lease.release()
+            raise
+        lease.keep_alive(self.cancel)
         result = BatchResult(batch_id=spec.batch_id, status="running",
                              skipped=len(cells) - len(todo))
         self._emit(BatchStarted(spec.batch_id, len(cells), result.skipped, list(spec.models)))
@@ -204,6 +213,7 @@ class Runner:
             self._cancelled = True
             raise
         finally:
+            lease.release()
             result.elapsed_s = time.perf_counter() - started
             result.status = "cancelled" if self._cancelled else "finished"
             self.store.set_batch_status(spec.batch_id, result.status)
@@ -321,7 +331,8 @@ class Runner:
             # row: a resume runs it. One a person cancelled, or one that had begun, is kept.
             keep = began or run_id in self._cancelled_runs
             self._finish(record, scenario, attempts, telemetry, judgments, store=keep)
-            self._last_cancelled[run_id] = record
+            if keep:  # a record never stored is neither counted nor reported
+                self._last_cancelled[run_id] = record
             raise
         except BackendError as exc:
             record.status = "error"
@@ -348,7 +359,7 @@ class Runner:
         keep = attempts if len(attempts) > 1 or record.mode != "zero-shot" else []
         if store:
             self.store.save_run(record, scenario, keep, judgments)
-        self._emit(CellFinished(record))
+        self._emit(CellFinished(record, stored=store))
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b

@@ -292,8 +292,19 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# One batch, one runner: the runner holding a batch and when it last said it is alive.
+M002_BATCH_LEASES = """
+        CREATE TABLE batch_leases (
+            batch_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
+    Migration("m002_batch_leases", M002_BATCH_LEASES),
 )
 
 
