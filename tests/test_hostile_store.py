@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,79 @@ async def test_jsonl_reports_exactly_the_cells_that_are_stored(
     stored = {r.run_id for r in store.runs("cancelled")}
     assert reported == stored and set(result.run_ids) == stored
     assert len(stored) < 6
+
+
+# --------------------------------------------------------------------------- damaged pages
+
+
+async def _damaged_copy(tmp_path: Path, catalog: Catalog) -> tuple[Path, Path, int]:
+    """A database with one batch of runs, and a copy with some of the runs' pages wrecked."""
+    good = tmp_path / "good.db"
+    store = Store(good)
+    result = await _runner(store, catalog).run(_spec("b1", iterations=30))
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    conn = sqlite3.connect(good)
+    leaves = [row[0] for row in conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'runs' AND pagetype = 'leaf' ORDER BY pageno")]
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    bad = tmp_path / "bad.db"
+    shutil.copy(good, bad)
+    _wreck(bad, leaves[2:4], page)
+    return good, bad, result.done
+
+
+def _wreck(path: Path, pages: list[int], page_size: int) -> None:
+    with open(path, "r+b") as handle:
+        for number in pages:
+            handle.seek((number - 1) * page_size)
+            handle.write(b"\xff" * page_size)
+
+
+async def test_a_damaged_database_is_one_line_everywhere_and_the_doctor_recovers_it(
+        tmp_path: Path, shipped_catalog: Catalog) -> None:
+    good, bad, stored = await _damaged_copy(tmp_path, shipped_catalog)
+    for command in (["batches", "list"], ["batches", "show", "b1"], ["report"],
+                    ["export", "b1", "--format", "json"],
+                    ["judge", "--export", str(tmp_path / "pending.json")]):
+        code, _, err = run_cli(*command, "--db", str(bad))
+        assert code == 1, (command, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, (command, err)
+        assert str(bad) in err and "tui-bench doctor" in err, (command, err)
+    before = bad.read_bytes()
+    code, _, err = run_cli("--run", "-q", "-s", SCENARIOS[0], "--db", str(bad))
+    assert code == 1 and "damaged" in err and "tui-bench doctor" in err
+    assert bad.read_bytes() == before, "a batch never writes into a damaged file"
+
+    code, out, err = run_cli("doctor", "--db", str(good))
+    assert code == 0 and "ok" in out
+    code, out, err = run_cli("doctor", "--db", str(bad))
+    assert code == 1 and "damaged" in err
+    for method in ("rows", "auto"):
+        out_db = tmp_path / f"recovered-{method}.db"
+        code, out, err = run_cli("doctor", "--db", str(bad), "--recover", str(out_db),
+                                 "--method", method)
+        assert code == 0, err
+        assert f"{out_db}: ok" in out
+        recovered = Store(out_db)
+        kept = recovered.count_runs("b1")
+        assert 0 < kept < stored, (kept, stored)  # what was readable, not what was wrecked
+        assert recovered.get_batch("b1") is not None
+        recovered.close()
+    code, _, err = run_cli("doctor", "--db", str(bad), "--recover", str(out_db))
+    assert code == 1 and "exists" in err
+
+
+@pytest.mark.slow
+def test_a_batch_whose_writes_fail_does_not_report_success(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Store, "save_run", broken)
+    db = tmp_path / "bench.db"
+    code, _, err = run_cli("--run", "-q", "-s", SCENARIOS[0], "--max-tokens", "4",
+                           "--db", str(db))
+    assert code == 1 and "disk I/O error" in err and str(db) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
+    "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT copies what is readable"),
 }
 
 
@@ -155,6 +156,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tui-bench: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        line = _database_error(exc, args_list)
+        if line is None:
+            raise
+        print(f"tui-bench: {line}", file=sys.stderr)
+        return 1
+
+
+def _database_error(exc: BaseException, argv: list[str]) -> str | None:
+    """One line for an error from SQLite itself (damaged pages, a full disk), naming the file."""
+    from tui_bench.store.doctor import database_error_line, is_database_error
+
+    if not is_database_error(exc):
+        return None
+    from tui_bench import locations
+
+    flag = next((a.split("=", 1)[1] for a in argv if a.startswith("--db=")), None)
+    for index, arg in enumerate(argv[:-1]):
+        if arg == "--db":
+            flag = argv[index + 1]
+    return database_error_line(exc, locations.db_path(flag))
 
 
 def _subcommand(name: str, argv: list[str]) -> int:

@@ -92,6 +92,7 @@ def run_headless(args: argparse.Namespace) -> int:
     # Piped into a file or CI log, rich would wrap at 80 columns and cut model names short.
     console = make_console()
     try:
+        _refuse_damaged(args)
         store = open_store(args)
         catalog = load(args)
         if args.resume:
@@ -132,6 +133,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 jsonl=sys.stdout if args.progress == "jsonl" else None))
         except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
+        _verify_writes(store, spec.batch_id, result.run_ids)
         summary = batch_summary(store, spec.batch_id)
         if not args.quiet and not jsonl:
             print_report(console, store, spec.batch_id, summary)
@@ -175,6 +177,31 @@ def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-unty
     except TemplateError as exc:
         raise UsageError(str(exc)) from None
     return persona
+
+
+def _refuse_damaged(args: argparse.Namespace) -> None:
+    """A batch never writes into a damaged file (SQLite's quick check, before opening)."""
+    from tui_bench import locations
+    from tui_bench.store.doctor import database_error_line, quick_problems
+
+    path = locations.db_path(args.db)
+    try:
+        problems = quick_problems(path)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    if problems:
+        raise CommandError(database_error_line(f"damaged ({problems[0]})", path))
+
+
+def _verify_writes(store, batch_id: str, run_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Success is claimed only for runs that can be read back from the file."""
+    from tui_bench.store.doctor import database_error_line, readable_run_ids
+
+    stored = readable_run_ids(store, batch_id) if run_ids else set()
+    missing = [r for r in run_ids if r not in stored]
+    if missing:
+        raise CommandError(database_error_line(
+            f"{len(missing)} of {len(run_ids)} runs of {batch_id} cannot be read back", store.path))
 
 
 def _check_mint_template(args: argparse.Namespace) -> None:
