@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -186,3 +187,28 @@ def test_a_batch_whose_writes_fail_does_not_report_success(tmp_path: Path,
                            "--db", str(db))
     assert code == 1 and "disk I/O error" in err and str(db) in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_killed_runner_on_this_host_does_not_block_a_resume(tmp_path: Path) -> None:
+    """The crash suite's case: SIGKILL leaves a fresh lease, but its process is gone."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    from tui_bench.engine.lease import BatchLease, holder_is_dead
+
+    dead = f"{socket.gethostname()} pid {child.pid} #abc123"
+    assert holder_is_dead(dead)
+    assert not holder_is_dead(f"{socket.gethostname()} pid {os.getpid()} #abc123")
+    assert not holder_is_dead(f"another-host pid {child.pid} #abc123")
+    db = tmp_path / "bench.db"
+    store = Store(db)
+    store.save_batch(_spec("killed"), 6)
+    store.acquire_lease("killed", dead, stale_after_s=60)
+    lease = BatchLease(store, "killed")
+    lease.acquire()  # at once, not after the 60 s stale bound
+    assert store.lease_of("killed")["owner"] == lease.owner

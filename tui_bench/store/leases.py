@@ -9,6 +9,7 @@ older than ``stale_after_s`` belongs to a runner that died, and may be taken ove
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from tui_bench.store.core import CoreStore, StoreError
 
@@ -22,15 +23,17 @@ class LeaseQueries(CoreStore):
     asking at once are ordered by SQLite and exactly one wins."""
 
     def acquire_lease(self, batch_id: str, owner: str, *, stale_after_s: float,
-                      now: float | None = None) -> None:
-        """Take the batch for ``owner``, or raise :class:`LeaseHeld`."""
+                      now: float | None = None,
+                      is_dead: Callable[[str], bool] = lambda holder: False) -> None:
+        """Take the batch for ``owner``, or raise :class:`LeaseHeld`. ``is_dead(holder)`` may
+        say a holder is gone before its heartbeat is stale (a killed process on this host)."""
         now = time.time() if now is None else now
         with self.transaction() as conn:
             row = conn.execute("SELECT owner, heartbeat_at FROM batch_leases WHERE batch_id = ?",
                                (batch_id,)).fetchone()
             if row is not None and row["owner"] != owner:
                 age = now - float(row["heartbeat_at"])
-                if age < stale_after_s:
+                if age < stale_after_s and not is_dead(str(row["owner"])):
                     raise LeaseHeld(
                         f"batch {batch_id!r} is being run by another process ({row['owner']}, "
                         f"alive {age:.0f}s ago); one batch, one runner. If that process is "
