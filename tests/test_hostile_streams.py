@@ -114,4 +114,13 @@ async def test_ollama_floods_end_each_cell_with_its_reason(
                                       1_000_000, "five-mb")
     assert run.status == "error" and "cap on answer size" in (run.error or "")
     assert peak < 2 * KB * KB, f"peak {peak} bytes"
+
+    line = '{"message": {"role": "assistant", "content": "%s"}, "done": false}\n' % ("y" * FIVE_MB)
+    ollama_server.fail("flood", raw=line.encode(), count=1)
+    del line
+    run, took, peak = await _one_cell(store, shipped_catalog,
+                                      _settings(**base, max_answer_bytes=64 * KB), model,
+                                      1_000_000, "one-line")
+    assert run.status == "error" and "line longer than" in (run.error or ""), run.error
+    assert peak < 2 * KB * KB, f"peak {peak} bytes"
     ollama_server.httpd.release_stalls()

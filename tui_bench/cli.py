@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
-    "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT copies what is readable"),
+    "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT saves what is left"),
 }
 
 

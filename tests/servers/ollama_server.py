@@ -82,6 +82,7 @@ class Fault:
     after_chunks: int = 2
     fields: tuple[str, ...] = ()
     count: int | None = None
+    raw: bytes | None = None  # flood: these bytes as they are, built before a test measures
 
 
 @dataclass
@@ -348,9 +349,9 @@ class _OllamaHandler(Handler):
             return self.stall()
         if fault is not None and fault.kind == "flood":
             self.start_chunked("application/x-ndjson")
-            self.flood(json.dumps({"model": name, "created_at": now_iso(), "done": False,
-                                   "message": {"role": "assistant", "content": fault.message}})
-                       + "\n", fault.count)
+            self.flood(fault.raw or json.dumps({
+                "model": name, "created_at": now_iso(), "done": False,
+                "message": {"role": "assistant", "content": fault.message}}) + "\n", fault.count)
             self.chunk(json.dumps({"model": name, "created_at": now_iso(), "done": True,
                                    "message": {"role": "assistant", "content": ""},
                                    "done_reason": "stop", "eval_count": fault.count or 0})

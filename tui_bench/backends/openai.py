@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends.linecap import LINE_SLACK
 from tui_bench.backends.ollama import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
@@ -95,11 +96,6 @@ def parse_sse_line(line: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"data line is not a JSON object: {value[:120]!r}")
     return data
-
-
-LINE_SLACK = 64 * 1024
-"""Room for an event's JSON around its text: a line longer than the answer cap plus this is
-refused before it is held whole."""
 
 
 async def bounded_lines(chunks: AsyncIterator[str], limit: int,

@@ -32,7 +32,7 @@ from tui_bench.domain import (
 )
 from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
-from tui_bench.store import StoreError
+from tui_bench.store import Store, StoreError
 
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
@@ -193,7 +193,7 @@ def _refuse_damaged(args: argparse.Namespace) -> None:
         raise CommandError(database_error_line(f"damaged ({problems[0]})", path))
 
 
-def _verify_writes(store, batch_id: str, run_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _verify_writes(store: Store, batch_id: str, run_ids: list[str]) -> None:
     """Success is claimed only for runs that can be read back from the file."""
     from tui_bench.store.doctor import database_error_line, readable_run_ids
 
