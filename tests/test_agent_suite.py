@@ -43,6 +43,9 @@ def test_the_agent_suite_ships_four_complete_scenarios(shipped_catalog: Catalog)
         # The fixture is a repository, not scenarios: nothing under it was loaded.
         assert not any(str(fixture_dir(scenario)) in (s.source or "")
                        for s in shipped_catalog.scenarios.values())
+    # Agent cells take many turns: a bare `--run` leaves them out, `--suite agent` asks.
+    assert not [s for s in shipped_catalog.select() if s.kind == "agent"]
+    assert len(shipped_catalog.select(["agent"])) == 4
     ask = suite["agent-ask-user-discount"].agent
     assert ask is not None and "ask_user" in ask.tools and ask.ask_user
     assert "ask" in suite["agent-ask-user-discount"].prompt_for("L0").lower()

@@ -125,12 +125,14 @@ class Catalog:
     def select(self, suites: Iterable[str] = (), patterns: Iterable[str] = ()) -> list[Scenario]:
         """Scenarios named by suite, id, glob (``coding-*``) or range (``humaneval:0-10``).
 
-        Nothing named means every loaded suite except HumanEval (164 problems is a choice).
+        Nothing named means every loaded suite except HumanEval (164 problems is a choice) and
+        agent scenarios (many turns each, a choice too: ``--suite agent``).
         """
         suites, patterns = list(suites), list(patterns)
         chosen: dict[str, Scenario] = {}
         if not suites and not patterns:
-            return sorted(self.scenarios.values(), key=lambda s: (s.suite, s.id))
+            return sorted((s for s in self.scenarios.values() if s.kind != "agent"),
+                          key=lambda s: (s.suite, s.id))
         for suite in suites:
             matched = self._suite(suite)
             if not matched:
