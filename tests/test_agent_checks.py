@@ -13,8 +13,8 @@ import pytest
 from tests.agent_support import load_scenario, write_agent_scenario
 from tests.conftest import cli_env
 from tui_bench.catalog import load_catalog
-from tui_bench.domain import EvaluatorSpec, Scenario
-from tui_bench.engine.warmup import control, warm_up
+from tui_bench.domain import BatchSpec, EvaluatorSpec, Scenario
+from tui_bench.engine.warmup import ControlResult, control, warm_up, without_broken
 from tui_bench.scoring import ScoringContext, score
 from tui_bench.scoring.agent_checks import diff_stats, pytest_share
 from tui_bench.scoring.registry import EvalInput, get
@@ -226,3 +226,32 @@ def test_bad_agent_yaml_gets_one_line_each_and_the_rest_load(tmp_path: Path) -> 
     assert done.returncode == 1 and "Traceback" not in done.stderr
     errors = done.stderr.strip().splitlines()
     assert len(errors) == 5 and all(line.startswith("error: ") for line in errors)
+
+
+def test_run_leaves_broken_agent_scenarios_out_before_any_model_time(tmp_path: Path) -> None:
+    folder = tmp_path / "scen"
+    (folder / "rubrics").mkdir(parents=True)
+    for rubric in (ROOT / "scenarios" / "rubrics").glob("*.yaml"):
+        (folder / "rubrics" / rubric.name).write_text(rubric.read_text())
+    write_agent_scenario(folder, "already-fixed", {"a.py": "x = 1\n"},
+                         {"validation_commands": [{"name": "task", "run": PY_OK}]})
+    db = tmp_path / "warm.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "tui_bench", "--run", "--scenarios-dir", str(folder), "--suite",
+         "agent-test", "--batch-id", "warm-1", "--db", str(db)], check=False,
+        capture_output=True, text=True, env=cli_env(PYTHONPATH=str(ROOT)), timeout=120,
+        cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert ("warmup: scenario already-fixed is broken, left out: the untouched fixture already "
+            "passes 'task'") in done.stderr
+    assert "every scenario failed its warmup" in done.stderr
+    store = Store(db)
+    try:
+        assert store.broken_scenarios("warm-1").keys() == {"already-fixed"}
+        assert store.count_runs("warm-1") == 0
+    finally:
+        store.close()
+
+    spec = BatchSpec(batch_id="b", models=["embedded:smollm2"], scenarios=["a", "b", "c"])
+    kept = without_broken(spec, [ControlResult("b", False, "why"), ControlResult("c", True)])
+    assert kept.scenarios == ["a", "c"] and spec.scenarios == ["a", "b", "c"]

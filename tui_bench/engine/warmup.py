@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tui_bench.agent_files import IGNORED_NAMES, fixture_dir
-from tui_bench.domain import Scenario
+from tui_bench.domain import BatchSpec, Scenario
 from tui_bench.scoring.agent_checks import CommandCheck, run_check
 
 MISSING_MODULE_RE = re.compile(r"No module named '?([\w.]+)'?")
@@ -124,3 +124,11 @@ async def warm_up(scenarios: Iterable[Scenario], store: ControlStore | None = No
                                scenario_hash=scenario.definition_hash(),
                                duration_s=result.duration_s)
     return results
+
+
+def without_broken(spec: BatchSpec, results: Iterable[ControlResult]) -> BatchSpec:
+    """The batch without the scenarios whose control failed (the same spec if none did)."""
+    broken = {r.scenario_id for r in results if not r.ok}
+    if not broken:
+        return spec
+    return spec.model_copy(update={"scenarios": [s for s in spec.scenarios if s not in broken]})
