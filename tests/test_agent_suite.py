@@ -48,6 +48,7 @@ def test_the_agent_suite_ships_four_complete_scenarios(shipped_catalog: Catalog)
     assert len(shipped_catalog.select(["agent"])) == 4
     ask = suite["agent-ask-user-discount"].agent
     assert ask is not None and "ask_user" in ask.tools and ask.ask_user
+    assert all(s.agent and s.agent.ask_user and "ask_user" in s.agent.tools for s in suite.values())
     assert "ask" in suite["agent-ask-user-discount"].prompt_for("L0").lower()
 
 
