@@ -255,3 +255,19 @@ def test_run_leaves_broken_agent_scenarios_out_before_any_model_time(tmp_path: P
     spec = BatchSpec(batch_id="b", models=["embedded:smollm2"], scenarios=["a", "b", "c"])
     kept = without_broken(spec, [ControlResult("b", False, "why"), ControlResult("c", True)])
     assert kept.scenarios == ["a", "c"] and spec.scenarios == ["a", "b", "c"]
+
+
+async def test_llm_judge_grades_an_agent_on_its_final_diff(shipped_catalog) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_scoring_judge import CODE_RUBRIC, ScriptedJudge
+
+    scenario = shipped_catalog.scenarios["agent-fix-word-count"].model_copy(
+        update={"evaluators": [EvaluatorSpec(name="llm_judge")]})
+    judge = ScriptedJudge(json.dumps({"correctness": 20, "structure": 18, "performance": 15,
+                                      "best_practices": 16, "documentation": 12, "testing": 5,
+                                      "reason": "A one-line fix."}))
+    diff = (ROOT / "scenarios/agent/agent-fix-word-count/reference.patch").read_text()
+    result = await score(ScoringContext(scenario=scenario, output="All done, trust me.",
+                                        rubric=CODE_RUBRIC, judge=judge, diff=diff))
+    user = judge.calls[0][0][-1]["content"]
+    assert "+    return len(text.split())" in user and "trust me" not in user
+    assert result.evaluations[0].score == pytest.approx(0.86)
