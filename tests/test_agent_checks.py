@@ -125,7 +125,9 @@ def test_scope_and_diff_size(scenario: Scenario) -> None:
     listed = run("scope", scenario, None, changed_files=["calc.py", "tests/test_x.py"])
     assert listed.score == 1.0  # type: ignore[attr-defined]
     # Against the reference patch (5 lines) x factor 1: a 10-line change scores 0.5.
-    bigger = DIFF + "".join(f"+line {i}\n" for i in range(5))
+    # Hunk lines that look like headers ("--- y", "+++ z") are lines, not file names.
+    bigger = DIFF + "--- a/calc.py\n+++ b/calc.py\n@@ -5,2 +5,3 @@\n-- x\n--- y\n+a\n+b\n+++ z\n"
+    assert diff_stats(bigger) == (["calc.py", "notes.txt"], 7, 3)
     sized = run("diff_size", scenario, None, diff=bigger, options={"factor": 1})
     assert sized.score == 0.5 and sized.detail["reference_lines"] == 5  # type: ignore[attr-defined]
     capped = run("diff_size", scenario, None, diff=DIFF, options={"max_lines": 10})

@@ -37,6 +37,7 @@ from tui_bench.scoring.sandbox import run_command
 COMMAND_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 OUTPUT_TAIL = 600
 FACT_MARKER = "@@tui-bench-oracle@@"
+HUNK_RE = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 PYTEST_COUNT_RE = re.compile(r"(\d+) (passed|failed|errors?)\b")
 
 
@@ -332,20 +333,30 @@ def _diff_name(line: str, prefix: str) -> str:
 
 
 def diff_stats(diff: str) -> tuple[list[str], int, int]:
-    """Files named in a unified diff (new names), lines added and lines removed."""
+    """Files named in a unified diff (new names; a deleted file's old one), lines added and
+    removed. Hunk headers are followed, so a removed line that reads ``--- x`` is a line."""
     files: list[str] = []
     added = removed = 0
     old_name = ""
+    old_left = new_left = 0  # lines still due in the current hunk
     for line in diff.splitlines():
-        if line.startswith("--- "):
+        if old_left > 0 or new_left > 0:
+            if line.startswith("+"):
+                added, new_left = added + 1, new_left - 1
+            elif line.startswith("-"):
+                removed, old_left = removed + 1, old_left - 1
+            elif not line.startswith("\\"):  # "\ No newline at end of file" is no line
+                old_left, new_left = old_left - 1, new_left - 1
+            continue
+        hunk = HUNK_RE.match(line)
+        if hunk:
+            old_left = int(hunk.group(1)) if hunk.group(1) is not None else 1
+            new_left = int(hunk.group(2)) if hunk.group(2) is not None else 1
+        elif line.startswith("--- "):
             old_name = _diff_name(line, "a/")
         elif line.startswith("+++ "):
             new_name = _diff_name(line, "b/")
-            files.append(new_name if new_name != "/dev/null" else old_name)  # deleted: old name
-        elif line.startswith("+"):
-            added += 1
-        elif line.startswith("-"):
-            removed += 1
+            files.append(new_name if new_name != "/dev/null" else old_name)
     return list(dict.fromkeys(files)), added, removed
 
 
