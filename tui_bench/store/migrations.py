@@ -292,8 +292,23 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Warmup controls: what each agent scenario's untouched fixture did, per batch.
+M002_SCENARIO_CONTROLS = """
+        CREATE TABLE scenario_controls (
+            batch_id TEXT NOT NULL,  -- no foreign key: a control may be taken before the batch row
+            scenario_id TEXT NOT NULL,
+            scenario_hash TEXT,
+            ok INTEGER NOT NULL,
+            reason TEXT,
+            commands TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, scenario_id)
+        );
+"""
+
 # One batch, one runner: the runner holding a batch and when it last said it is alive.
-M002_BATCH_LEASES = """
+M003_BATCH_LEASES = """
         CREATE TABLE batch_leases (
             batch_id TEXT PRIMARY KEY,
             owner TEXT NOT NULL,
@@ -304,7 +319,8 @@ M002_BATCH_LEASES = """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
-    Migration("m002_batch_leases", M002_BATCH_LEASES),
+    Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
+    Migration("m003_batch_leases", M003_BATCH_LEASES),
 )
 
 
