@@ -321,6 +321,7 @@ def test_command_sees_no_network_no_home_and_a_read_only_system(
 def test_command_limits_end_cleanly(tmp_path: Path) -> None:
     missing = run_command(["no-such-tool-xyz"], tmp_path)
     assert missing.reason == "not found: no-such-tool-xyz" and missing.exit_code is None
+    assert run_command([], tmp_path).reason == "empty command"
     slow = run_command(["sleep", "30"], tmp_path, timeout_s=1)
     assert (slow.exit_code, slow.timed_out, slow.reason) == (None, True, "timeout")
     assert slow.duration_s < 5

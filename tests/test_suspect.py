@@ -59,7 +59,7 @@ async def test_a_suspect_run_is_held_shown_everywhere_and_cleared_by_a_person(
         store: Store, shipped_catalog: Catalog, capsys: pytest.CaptureFixture[str]) -> None:
     honest_batch = await _run(store, shipped_catalog, HONEST)
     [honest] = store.runs(honest_batch, with_evaluations=True)
-    assert (honest.success, honest.suspect) == (True, None)
+    assert (honest.success, honest.suspect) == (True, None), honest.evaluations
 
     batch = await _run(store, shipped_catalog, REACHING)
     [run] = store.runs(batch, with_evaluations=True)

@@ -49,6 +49,7 @@ from tui_bench.scoring.isolation import (
     new_folder,
     remove_folder,
 )
+from tui_bench.scoring.suspect import parse
 
 HARNESS = Path(__file__).with_name("_harness.py")
 LAUNCHER = Path(__file__).with_name("_launch.py")
@@ -95,7 +96,7 @@ class SandboxResult:
 
 def planned_tests(tests: str, entry_point: str | None) -> list[str]:
     """The tests the harness will run, known before anything runs: used when it dies early."""
-    tree = ast.parse(tests, "tests.py")
+    tree = parse(tests, "tests.py")
     names = [n.name for n in tree.body
              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")]
     names = list(dict.fromkeys(names))
@@ -512,8 +513,8 @@ def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
     environment = {"PATH": command_path(), "HOME": str(workdir), "LANG": "C.UTF-8",
                    "TMPDIR": "/tmp" if mode == BWRAP else str(workdir)}
     environment.update(env or {})
-    if not argv:
-        raise ValueError("run_command needs a program to run")
+    if not argv or not argv[0]:
+        return CommandResult(None, "", False, False, 0.0, "empty command", mode)
     if not _find_program(argv[0], workdir, environment["PATH"]):
         return CommandResult(None, "", False, False, time.monotonic() - started,
                              f"not found: {argv[0]}", mode)

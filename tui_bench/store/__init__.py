@@ -12,16 +12,19 @@ from tui_bench.store.core import (
     CoreStore,
     StoreError,
 )
+from tui_bench.store.controls import ControlQueries
 from tui_bench.store.judging import JudgingQueries
+from tui_bench.store.leases import LeaseHeld, LeaseQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 from tui_bench.store.suspects import SuspectQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, SuspectQueries, CoreStore):
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries, LeaseQueries,
+            SuspectQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 
-__all__ = ["CELL_COLUMNS", "REGISTRY_STATUSES", "Store", "StoreError",
+__all__ = ["CELL_COLUMNS", "REGISTRY_STATUSES", "LeaseHeld", "Store", "StoreError",
            "migrations"]

@@ -292,9 +292,34 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Warmup controls: what each agent scenario's untouched fixture did, per batch.
+M002_SCENARIO_CONTROLS = """
+        CREATE TABLE scenario_controls (
+            batch_id TEXT NOT NULL,  -- no foreign key: a control may be taken before the batch row
+            scenario_id TEXT NOT NULL,
+            scenario_hash TEXT,
+            ok INTEGER NOT NULL,
+            reason TEXT,
+            commands TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, scenario_id)
+        );
+"""
+
+# One batch, one runner: the runner holding a batch and when it last said it is alive.
+M003_BATCH_LEASES = """
+        CREATE TABLE batch_leases (
+            batch_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        );
+"""
+
 # A run whose answer reached for the machinery scoring it (scoring/suspect.py) is stored with
 # success 0 and its held-back verdict, until a person clears it.
-M002_SUSPECT_RUNS = """
+M004_SUSPECT_RUNS = """
         ALTER TABLE runs ADD COLUMN suspect TEXT;
         ALTER TABLE runs ADD COLUMN suspect_success INTEGER;
         ALTER TABLE runs ADD COLUMN suspect_cleared_at TEXT;
@@ -303,7 +328,9 @@ M002_SUSPECT_RUNS = """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
-    Migration("m002_suspect_runs", M002_SUSPECT_RUNS),
+    Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
+    Migration("m003_batch_leases", M003_BATCH_LEASES),
+    Migration("m004_suspect_runs", M004_SUSPECT_RUNS),
 )
 
 
