@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
+    "serve": ("tui_bench.commands.serve", "the full app in a browser (textual-serve, 127.0.0.1)"),
+    "mlflow": ("tui_bench.commands.mlflow", "log runs to an MLflow tracking server: mlflow sync"),
 }
 
 
