@@ -292,8 +292,25 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
+# `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
+M002_MLFLOW_RUNS = """
+        CREATE TABLE mlflow_runs (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            tracking_uri TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            experiment_id TEXT NOT NULL,
+            mlflow_run_id TEXT NOT NULL,
+            judge_pending INTEGER NOT NULL DEFAULT 1,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, tracking_uri, experiment)
+        );
+        CREATE INDEX idx_mlflow_runs_run ON mlflow_runs(run_id);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
+    Migration("m002_mlflow_runs", M002_MLFLOW_RUNS),
 )
 
 
