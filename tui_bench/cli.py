@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                      help="jsonl: one JSON line per finished cell on stdout, for scripts")
+    run.add_argument("--mlflow", metavar="URI",
+                     help="log each run to this MLflow tracking server as it finishes")
+    run.add_argument("--mlflow-experiment", metavar="NAME", default="tui-bench",
+                     help="the MLflow experiment for --mlflow (default tui-bench)")
     add_common(parser)
     return parser
 
