@@ -116,7 +116,7 @@ class PlotChart:
 
 def _frame(title: str, x_label: str, y_label: str, series: Sequence[str], *,
            width: int, height: int, y_max: float) -> PlotChart:
-    left, bottom, top, right = 44, 34, 12, 130
+    left, bottom, top, right = 44, 34, 12, 150
     chart = PlotChart(title=title, width=width, height=height, left=left, top=top,
                       plot_w=width - left - right, plot_h=height - bottom - top,
                       x_label=x_label, y_label=y_label)
