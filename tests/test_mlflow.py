@@ -196,3 +196,33 @@ def test_run_goes_on_when_mlflow_is_away(tmp_path: Path,
     assert [r.status for r in store.runs("b_away")] == ["ok"]
     assert store.mlflow_runs_of([r.run_id for r in store.runs("b_away")]) == []
     store.close()
+
+
+async def test_saving_in_the_judging_screen_updates_the_mirrored_run(
+        tracking_uri: str, store: Store) -> None:
+    from tests.test_judging_fixtures import Host, add_runs, catalog
+    from tui_bench.integrations.mlflow import MlflowSync
+    from tui_bench.store.judging import QueueFilter
+    from tui_bench.tui.screens.judge import JudgeScreen
+
+    cat = catalog()
+    (first,) = add_runs(store, cat, [{"model": "ollama:alpha", "scenario_id": "fizz",
+                                      "auto_score": 0.71}])
+    sync = MlflowSync(store, tracking_uri, "screen")
+    sync.sync([first.run_id])
+    sync.close()
+    assert _mirror(store, tracking_uri, "screen", first.run_id).data.tags[
+        "judge_pending"] == "true"
+    app = Host(lambda: JudgeScreen(store=store, catalog=cat, judge="alice",  # type: ignore
+                                   filters=QueueFilter(shuffled=False), blind=True))
+    async with app.run_test(size=(170, 60)) as pilot:
+        await pilot.pause()
+        await pilot.press("1", "8", "down", "1", "6", "down", "1", "2", "down",
+                          "1", "5", "down", "9", "down", "shift+right", "right", "left")
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    data = _mirror(store, tracking_uri, "screen", first.run_id).data
+    assert data.tags["judge_pending"] == "false"
+    assert data.metrics["judged.person.total"] == 75.0
+    assert data.metrics["judged.person.correctness"] == 18.0
