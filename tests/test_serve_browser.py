@@ -100,6 +100,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
+    pytest.importorskip("selenium", reason="selenium is in the test extra")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

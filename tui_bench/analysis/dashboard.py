@@ -83,7 +83,7 @@ def dashboard_context(store: Store, batch_ids: Sequence[str] | None = None, *,
                       top: int = 15) -> dict[str, Any]:
     """Everything the dashboard shows, as template-ready rows and chart geometry."""
     board = leaderboard(store, batch_ids=batch_ids)
-    over_time = score_over_time(store, last=30)
+    over_time = score_over_time(store, last=30 if batch_ids is None else None)
     if batch_ids is not None:
         chosen = set(batch_ids)
         over_time = {m: kept for m, pts in over_time.items()

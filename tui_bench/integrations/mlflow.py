@@ -115,7 +115,7 @@ class MlflowClient:
                   params: dict[str, str] | None = None, tags: dict[str, str] | None = None,
                   timestamp_ms: int | None = None) -> None:
         stamp = timestamp_ms or _ms(None)
-        items = {
+        items: dict[str, list[dict[str, Any]]] = {
             "metrics": [{"key": k, "value": v, "timestamp": stamp, "step": 0}
                         for k, v in (metrics or {}).items()],
             "params": [{"key": k, "value": v} for k, v in (params or {}).items()],
@@ -363,7 +363,7 @@ class MlflowListener:
                 if self.failed is not None:
                     continue
                 try:
-                    if sync is None:
+                    if store is None or sync is None:
                         store = Store(self.store_path)  # its own connection, on this thread
                         sync = MlflowSync(store, self.tracking_uri, self.experiment)
                     if not store.mlflow_mapping(sync.tracking_uri, self.experiment,
