@@ -47,7 +47,7 @@ def plan_from(args: argparse.Namespace) -> ServePlan:
             value = os.path.abspath(value)
         options.append((flag, value if value is None or isinstance(value, (str, list))
                         else str(value)))
-    return ServePlan(host=args.host, port=args.port, public_url=args.public_url,
+    return ServePlan(host=args.host, port=args.port, public_url=args.public_url, db=db,
                      app_args=app_arguments(db=db, options=options))
 
 
@@ -57,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: serving on {plan.host}, reachable from other machines; tui-bench has "
               "no authentication: anyone who reaches this port can run batches and read "
               "results", file=sys.stderr)
-    print(f"tui-bench in a browser: {plan.url}  (database {plan.app_args[1]}; Ctrl+C stops)",
+    print(f"tui-bench in a browser: {plan.url}  (database {plan.db}; Ctrl+C stops)",
           flush=True)
+    if getattr(args, "openai_api_key", None):
+        # Each tab's app inherits the environment; a key on its command line would show in ps.
+        os.environ["OPENAI_API_KEY"] = args.openai_api_key
     from tui_bench.integrations.serve import serve
 
     try:

@@ -36,6 +36,7 @@ class ServePlan:
     port: int = DEFAULT_PORT
     app_args: list[str] = field(default_factory=list)  # passed to every tab's `tui-bench`
     public_url: str | None = None
+    db: str | None = None  # the database every tab opens (also in app_args)
 
     @property
     def url(self) -> str:
