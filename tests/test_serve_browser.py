@@ -119,7 +119,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
-def _screen_until(driver: object, check: Callable[[str], bool], timeout: float = 90) -> str:
+def _screen_until(driver: object, check: Callable[[str], bool], timeout: float = 120) -> str:
     """The terminal's text once ``check`` accepts it (polled; apps start slowly on busy CPUs)."""
     deadline = time.monotonic() + timeout
     text = ""

@@ -124,7 +124,7 @@ def _frame(title: str, x_label: str, y_label: str, series: Sequence[str], *,
         chart.y_ticks.append(Tick(text=f"{tick * y_max:g}", x=left - 4,
                                   y=round(top + chart.plot_h * (1 - tick) + 4, 1)))
     for i, (name, colour) in enumerate(colours(series).items()):
-        chart.legend.append(Legend(name=name, short=_short(name, 17),
+        chart.legend.append(Legend(name=name, short=_short(name, 20),
                                    x=left + chart.plot_w + 10, y=top + 12 + i * 16,
                                    colour=colour))
     return chart
@@ -144,7 +144,8 @@ def scatter_chart(title: str, points: Sequence[tuple[str, float, float]], *, x_l
     """One dot per (series, x, y), a colour per series; y runs 0..``y_max``."""
     series = sorted({s for s, _, _ in points})
     chart = _frame(title, x_label, y_label, series, width=width, height=height, y_max=y_max)
-    top_x = x_max if x_max is not None else max((x for _, x, _ in points), default=1.0)
+    # Without a fixed maximum, leave a tenth of headroom so the fastest dot is not on the edge.
+    top_x = x_max if x_max is not None else 1.1 * max((x for _, x, _ in points), default=1.0)
     top_x = top_x or 1.0
     chart.x_label = f"{x_label} (0 to {x_format.format(top_x)})"
     colour = colours(series)
