@@ -12,6 +12,7 @@ from tui_bench.store.core import (
     CoreStore,
     StoreError,
 )
+from tui_bench.store.controls import ControlQueries
 from tui_bench.store.integrations import IntegrationQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
@@ -19,7 +20,8 @@ from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, IntegrationQueries, CoreStore):
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
+            IntegrationQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

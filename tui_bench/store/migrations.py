@@ -292,9 +292,24 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Warmup controls: what each agent scenario's untouched fixture did, per batch.
+M002_SCENARIO_CONTROLS = """
+        CREATE TABLE scenario_controls (
+            batch_id TEXT NOT NULL,  -- no foreign key: a control may be taken before the batch row
+            scenario_id TEXT NOT NULL,
+            scenario_hash TEXT,
+            ok INTEGER NOT NULL,
+            reason TEXT,
+            commands TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, scenario_id)
+        );
+"""
+
 # Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
 # `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
-M002_MLFLOW_RUNS = """
+M003_MLFLOW_RUNS = """
         CREATE TABLE mlflow_runs (
             run_id TEXT NOT NULL REFERENCES runs(run_id),
             tracking_uri TEXT NOT NULL,
@@ -310,7 +325,8 @@ M002_MLFLOW_RUNS = """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
-    Migration("m002_mlflow_runs", M002_MLFLOW_RUNS),
+    Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
+    Migration("m003_mlflow_runs", M003_MLFLOW_RUNS),
 )
 
 
