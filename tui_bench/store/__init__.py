@@ -6,13 +6,13 @@ its own queries (and the tables it adds to the schema) in a module of its own, c
 
 from __future__ import annotations
 
+from tui_bench.store.controls import ControlQueries
 from tui_bench.store.core import (
     CELL_COLUMNS,
     REGISTRY_STATUSES,
     CoreStore,
     StoreError,
 )
-from tui_bench.store.controls import ControlQueries
 from tui_bench.store.integrations import IntegrationQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
