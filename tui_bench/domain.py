@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -271,6 +272,16 @@ class Scenario(Strict):
             tier = normalise_tier(key)
             normalised[tier] = text
         return normalised
+
+    @field_validator("id")
+    @classmethod
+    def _visible_id(cls, value: str) -> str:
+        # A zero-width or control character makes two ids that look the same differ.
+        hidden = [c for c in value if unicodedata.category(c).startswith("C")]
+        if hidden:
+            names = ", ".join(f"U+{ord(c):04X}" for c in hidden)
+            raise ValueError(f"id holds invisible character(s) {names}")
+        return value
 
     @field_validator("evaluators")
     @classmethod

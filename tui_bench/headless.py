@@ -84,7 +84,9 @@ class ProgressPrinter:
         elif isinstance(event, CellFinished):
             record = event.record
             self.running.discard(record.run_id)
-            if record.status == "ok":
+            if not event.stored:
+                pass
+            elif record.status == "ok":
                 self.ok += 1
             else:
                 self.failed += 1
@@ -110,6 +112,8 @@ class JsonLinesPrinter:
         self.stream = stream
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, CellFinished) and not event.stored:
+            return  # never stored: reporting it would name a run id no one can find
         if isinstance(event, CellFinished):
             r = event.record
             line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,

@@ -15,15 +15,16 @@ from tui_bench.store.core import (
 )
 from tui_bench.store.integrations import IntegrationQueries
 from tui_bench.store.judging import JudgingQueries
+from tui_bench.store.leases import LeaseHeld, LeaseQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries, LeaseQueries,
             IntegrationQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 
-__all__ = ["CELL_COLUMNS", "REGISTRY_STATUSES", "Store", "StoreError",
+__all__ = ["CELL_COLUMNS", "REGISTRY_STATUSES", "LeaseHeld", "Store", "StoreError",
            "migrations"]

@@ -307,9 +307,19 @@ M002_SCENARIO_CONTROLS = """
         );
 """
 
+# One batch, one runner: the runner holding a batch and when it last said it is alive.
+M003_BATCH_LEASES = """
+        CREATE TABLE batch_leases (
+            batch_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        );
+"""
+
 # Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
 # `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
-M003_MLFLOW_RUNS = """
+M004_MLFLOW_RUNS = """
         CREATE TABLE mlflow_runs (
             run_id TEXT NOT NULL REFERENCES runs(run_id),
             tracking_uri TEXT NOT NULL,
@@ -326,7 +336,8 @@ M003_MLFLOW_RUNS = """
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
-    Migration("m003_mlflow_runs", M003_MLFLOW_RUNS),
+    Migration("m003_batch_leases", M003_BATCH_LEASES),
+    Migration("m004_mlflow_runs", M004_MLFLOW_RUNS),
 )
 
 
