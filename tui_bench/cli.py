@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
     "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT saves what is left"),
+    "serve": ("tui_bench.commands.serve", "the full app in a browser (textual-serve, 127.0.0.1)"),
+    "mlflow": ("tui_bench.commands.mlflow", "log runs to an MLflow tracking server: mlflow sync"),
 }
 
 
@@ -125,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                      help="jsonl: one JSON line per finished cell on stdout, for scripts")
+    run.add_argument("--mlflow", metavar="URI",
+                     help="log each run to this MLflow tracking server as it finishes")
+    run.add_argument("--mlflow-experiment", metavar="NAME", default="tui-bench",
+                     help="the MLflow experiment for --mlflow (default tui-bench)")
     add_common(parser)
     return parser
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tui_bench.engine.events import (
     CellRetrying,
     CellStarted,
     Event,
+    EventSink,
     Token,
 )
 from tui_bench.engine.runner import BatchResult, Runner
@@ -201,14 +203,16 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
 
 async def run_batch(spec: BatchSpec, *, store: Store, catalog: Catalog, pool: BackendPool,
                     console: Console, resume: bool = False, quiet: bool = False,
-                    persona: Any = None, jsonl: Any = None) -> BatchResult:
+                    persona: Any = None, jsonl: Any = None,
+                    listeners: Sequence[EventSink] = ()) -> BatchResult:
     """Run a batch with a progress bar; Ctrl+C stops it cleanly, keeping what finished."""
     printer = ProgressPrinter(console, quiet=quiet or jsonl is not None)
-    listeners: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+    sinks: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+    sinks += listeners  # e.g. integrations.mlflow.MlflowListener
 
     def on_event(event: Event) -> None:
-        for listener in listeners:
-            listener(event)
+        for sink in sinks:
+            sink(event)
 
     runner = Runner(store, catalog, pool=pool, on_event=on_event, persona=persona)
     loop = asyncio.get_running_loop()

@@ -129,13 +129,18 @@ def run_headless(args: argparse.Namespace) -> int:
         if args.fail_under is not None and not 0 <= args.fail_under <= 1:
             raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
+        mlflow = _mlflow_listener(args, store)
         try:
             result = asyncio.run(run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
-                jsonl=sys.stdout if args.progress == "jsonl" else None))
+                jsonl=sys.stdout if args.progress == "jsonl" else None,
+                listeners=[mlflow] if mlflow else []))
         except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
+        finally:
+            if mlflow:
+                mlflow.close()
         _verify_writes(store, spec.batch_id, result.run_ids)
         summary = batch_summary(store, spec.batch_id)
         if not args.quiet and not jsonl:
@@ -190,6 +195,19 @@ def _warm_up(store, catalog, spec: BatchSpec, console: Console, *,  # type: igno
         console.print(f"warmup: {len(results)} agent scenario(s) checked, "
                       f"{len(spec.scenarios) - len(kept.scenarios)} broken")
     return kept
+
+
+def _mlflow_listener(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+    """``--mlflow URI``: log each run as it finishes (integrations.mlflow.MlflowListener)."""
+    if not getattr(args, "mlflow", None):
+        return None
+    from tui_bench.integrations.mlflow import MlflowListener
+
+    if not args.mlflow.startswith(("http://", "https://")):
+        raise UsageError(f"--mlflow {args.mlflow!r}: give the tracking server's http(s):// "
+                         "address")
+    return MlflowListener(str(store.path), args.mlflow, args.mlflow_experiment,
+                          report=lambda line: print(f"tui-bench: {line}", file=sys.stderr))
 
 
 def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]

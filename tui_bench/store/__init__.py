@@ -6,13 +6,14 @@ its own queries (and the tables it adds to the schema) in a module of its own, c
 
 from __future__ import annotations
 
+from tui_bench.store.controls import ControlQueries
 from tui_bench.store.core import (
     CELL_COLUMNS,
     REGISTRY_STATUSES,
     CoreStore,
     StoreError,
 )
-from tui_bench.store.controls import ControlQueries
+from tui_bench.store.integrations import IntegrationQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.leases import LeaseHeld, LeaseQueries
 from tui_bench.store.migrations import migrations
@@ -22,7 +23,7 @@ from tui_bench.store.suspects import SuspectQueries
 
 
 class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries, LeaseQueries,
-            SuspectQueries, CoreStore):
+            IntegrationQueries, SuspectQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

@@ -317,9 +317,25 @@ M003_BATCH_LEASES = """
         );
 """
 
+# Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
+# `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
+M004_MLFLOW_RUNS = """
+        CREATE TABLE mlflow_runs (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            tracking_uri TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            experiment_id TEXT NOT NULL,
+            mlflow_run_id TEXT NOT NULL,
+            judge_pending INTEGER NOT NULL DEFAULT 1,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, tracking_uri, experiment)
+        );
+        CREATE INDEX idx_mlflow_runs_run ON mlflow_runs(run_id);
+"""
+
 # A run whose answer reached for the machinery scoring it (scoring/suspect.py) is stored with
 # success 0 and its held-back verdict, until a person clears it.
-M004_SUSPECT_RUNS = """
+M005_SUSPECT_RUNS = """
         ALTER TABLE runs ADD COLUMN suspect TEXT;
         ALTER TABLE runs ADD COLUMN suspect_success INTEGER;
         ALTER TABLE runs ADD COLUMN suspect_cleared_at TEXT;
@@ -330,7 +346,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
     Migration("m003_batch_leases", M003_BATCH_LEASES),
-    Migration("m004_suspect_runs", M004_SUSPECT_RUNS),
+    Migration("m004_mlflow_runs", M004_MLFLOW_RUNS),
+    Migration("m005_suspect_runs", M005_SUSPECT_RUNS),
 )
 
 
