@@ -16,7 +16,7 @@ import unicodedata
 from typing import Any
 
 from tui_bench.domain import OracleAnswer
-from tui_bench.scoring import agent_checks
+from tui_bench.scoring import agent_checks, pyparse
 from tui_bench.scoring.extract import defines, fenced_blocks, strip_thinking
 from tui_bench.scoring.registry import EvalInput, EvalResult, evaluator
 from tui_bench.scoring.sandbox import planned_tests, run_python
@@ -29,7 +29,7 @@ def _parse(code: str) -> tuple[ast.Module | None, str | None]:
     if not code.strip():
         return None, "no code found"
     try:
-        return ast.parse(code), None
+        return pyparse.parse(code), None
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         return None, f"syntax error{f' at line {line}' if line else ''}: {getattr(exc, 'msg', exc)}"
@@ -310,7 +310,7 @@ def complete_from_prompt(code: str, prompt_block: str, entry_point: str) -> tupl
     prompt's code is what the task started from, so it is fair to put it back.
     """
     try:
-        tree = ast.parse(prompt_block)
+        tree = pyparse.parse(prompt_block)
     except SyntaxError:
         return code, "prompt does not parse"
     if defines(code, entry_point):

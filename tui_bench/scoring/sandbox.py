@@ -49,7 +49,7 @@ from tui_bench.scoring.isolation import (
     new_folder,
     remove_folder,
 )
-from tui_bench.scoring.suspect import parse
+from tui_bench.scoring.pyparse import parse
 
 HARNESS = Path(__file__).with_name("_harness.py")
 LAUNCHER = Path(__file__).with_name("_launch.py")

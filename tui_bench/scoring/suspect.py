@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 
+from tui_bench.scoring.pyparse import parse
+
 SUSPECT_MODULES = {
     "ctypes": "ctypes", "_ctypes": "ctypes", "gc": "gc", "_posixsubprocess": "_posixsubprocess",
     "inspect": "frame introspection", "cffi": "ctypes",
@@ -26,23 +28,6 @@ SUSPECT_ATTRIBUTES = {
     "_exit": "os._exit", "fork_exec": "_posixsubprocess",
 }
 MAX_FINDINGS = 5
-ATTEMPTS = 5
-
-
-def parse(source: str, filename: str = "<unknown>") -> ast.Module:
-    """``ast.parse``, retried when CPython 3.11's AST builder trips over another thread's.
-
-    Evaluators parse in threads at once; 3.11 keeps the AST builder's recursion depth per
-    interpreter, so two parses can make one fail with "AST constructor recursion depth
-    mismatch" (a SystemError that says nothing about the code). A retry parses cleanly.
-    """
-    for attempt in range(ATTEMPTS):
-        try:
-            return ast.parse(source, filename)
-        except SystemError:
-            if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 def suspect_constructs(code: str) -> list[str]:
