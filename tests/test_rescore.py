@@ -228,3 +228,24 @@ def test_rescore_with_a_judge_and_another_rubric(batch: tuple[Store, Path]) -> N
         "batch_id": "b-colours", "number": 2, "kind": "rescore", "evaluators": [],
         "rubric": "code-v1", "judge": "embedded:smollm2", "status": "finished",
         "created_at": None, "finished_at": None}
+
+
+async def test_a_rescore_renews_the_suspect_check(store: Store, shipped_catalog) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_suspect import REACHING, _run
+
+    batch_id = await _run(store, shipped_catalog, REACHING)
+    [run] = store.runs(batch_id)
+    assert run.held_as_suspect and run.success is False
+    store.clear_suspect(run.run_id)
+    assert store.get_run(run.run_id).success is True  # type: ignore[union-attr]
+
+    # The new scoring looks again: the answer still reaches for the scorer, so it is held.
+    await Rescorer(store, shipped_catalog).run(batch_id)
+    again = store.get_run(run.run_id)
+    assert again is not None and again.scoring == 2
+    assert (again.success, again.suspect_success, again.held_as_suspect) == (False, True, True)
+    # Scored by an evaluator that runs no code, nothing is suspect.
+    await Rescorer(store, shipped_catalog).run(batch_id, evaluators="expected_elements")
+    honest = store.get_run(run.run_id)
+    assert honest is not None and honest.scoring == 3 and honest.suspect is None
+    assert honest.success is not None and not honest.held_as_suspect

@@ -1,4 +1,4 @@
-"""The batch detail screen rescores a batch (key s) and compares its scorings (key v)."""
+"""The batch detail screen rescores a batch (key r) and compares its scorings (key v)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ async def test_rescore_from_the_detail_screen_then_compare(tmp_path: Path, store
         await settle(pilot)
         assert not isinstance(pilot.app.screen, ScoringCompareScreen)
 
-        await pilot.press("s")
+        await pilot.press("r")
         await settle(pilot)
         assert store.latest_scoring("b-colours") == 2
         assert "scoring 2" in text_of(screen.query_one("#batch-head", Static))

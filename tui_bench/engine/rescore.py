@@ -224,7 +224,8 @@ class Rescorer:
         scored = await (self._scorer or score)(ctx)
         self.store.save_rescore(run.run_id, number, evaluations=scored.evaluations,
                                 auto_score=scored.auto_score, success=scored.success,
-                                scenario=scenario, judgments=scored.judgments)
+                                scenario=scenario, judgments=scored.judgments,
+                                suspect=scored.suspect, suspect_success=scored.suspect_success)
         result.scored += 1
         if self.on_scored is not None:
             try:

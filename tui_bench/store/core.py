@@ -270,6 +270,9 @@ class CoreStore:
             "attempts": record.attempts,
             "retries": record.retries,
             "first_success": record.first_success,
+            "suspect": record.suspect,
+            "suspect_success": record.suspect_success,
+            "suspect_cleared_at": record.suspect_cleared_at,
             "cached": int(record.cached),
             "cached_from": record.cached_from,
             "cache_key": record.cache_key,
@@ -310,7 +313,7 @@ class CoreStore:
             tel.paid_load = bool(tel.paid_load)
         fields = {k: row[k] for k in RunRecord.model_fields if k in row and k not in (
             "telemetry", "evaluations")}
-        for flag in ("success", "first_success", "cached"):
+        for flag in ("success", "first_success", "suspect_success", "cached"):
             if fields.get(flag) is not None:
                 fields[flag] = bool(fields[flag])
         return RunRecord(**fields, telemetry=tel)

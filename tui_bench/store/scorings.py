@@ -95,8 +95,13 @@ class ScoringQueries(CoreStore):
 
     def save_rescore(self, run_id: str, number: int, *, evaluations: Sequence[Evaluation],
                      auto_score: float | None, success: bool | None, scenario: Scenario,
-                     judgments: Sequence[Judgment] = ()) -> None:
-        """Commit one run's new scoring: evaluations, figures, judgments, in one transaction."""
+                     judgments: Sequence[Judgment] = (), suspect: str | None = None,
+                     suspect_success: bool | None = None) -> None:
+        """Commit one run's new scoring: evaluations, figures, judgments, in one transaction.
+
+        The new scoring's suspect check replaces the old one: a run it finds suspect is held
+        (success false) until a person clears it again; one it finds honest is not held.
+        """
         scenario_hash = scenario.definition_hash()
         now = utc_now()
         with self.transaction() as conn:
@@ -119,9 +124,11 @@ class ScoringQueries(CoreStore):
                        scenario_hash, scored_at) VALUES (?, ?, ?, ?, ?, ?)""",
                 (run_id, number, auto_score, success_value, scenario_hash, now))
             conn.execute(
-                """UPDATE runs SET auto_score = ?, success = ?, scoring = ?
+                """UPDATE runs SET auto_score = ?, success = ?, scoring = ?, suspect = ?,
+                       suspect_success = ?, suspect_cleared_at = NULL
                    WHERE run_id = ? AND scoring <= ?""",
-                (auto_score, success_value, number, run_id, number))
+                (auto_score, success_value, number, suspect,
+                 None if suspect_success is None else int(suspect_success), run_id, number))
             for judgment in judgments:
                 self._insert_judgment(conn, judgment.model_copy(update={"run_id": run_id}))
 

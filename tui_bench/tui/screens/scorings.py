@@ -1,6 +1,6 @@
 """Scorings from the batch screens: rescore a batch, and two scorings of it side by side.
 
-``BatchDetailScreen`` binds ``s`` (rescore with the scenarios as the catalog has them now) and
+``BatchDetailScreen`` binds ``r`` (rescore with the scenarios as the catalog has them now) and
 ``v`` (compare its last two scorings); the comparison reuses the batch comparison's screen,
 with the scorings' figures instead of two batches'.
 """
