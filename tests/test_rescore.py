@@ -11,7 +11,7 @@ import pytest
 
 from tui_bench.analysis.scorings import compare_scorings
 from tui_bench.analysis.summary import batch_summary
-from tui_bench.catalog import load_catalog
+from tui_bench.catalog import Catalog, load_catalog
 from tui_bench.cli import main
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.engine.plan import new_run_id
@@ -230,7 +230,8 @@ def test_rescore_with_a_judge_and_another_rubric(batch: tuple[Store, Path]) -> N
         "created_at": None, "finished_at": None}
 
 
-async def test_a_rescore_renews_the_suspect_check(store: Store, shipped_catalog) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rescore_renews_the_suspect_check(store: Store,
+                                                   shipped_catalog: Catalog) -> None:
     from tests.test_suspect import REACHING, _run
 
     batch_id = await _run(store, shipped_catalog, REACHING)
