@@ -8,8 +8,10 @@ import io
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rich.console import Console
 
 from tests.conftest import SCENARIOS, cli_env
 from tui_bench.analysis.summary import batch_summary
@@ -17,19 +19,24 @@ from tui_bench.backends import BackendPool
 from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import load_catalog
 from tui_bench.domain import BatchSpec, GenerationOptions
+from tui_bench.engine.events import Token, ignore
 from tui_bench.engine.runner import Runner
+from tui_bench.headless import ProgressPrinter
 from tui_bench.store import Store
+from tui_bench.tui.live_state import LiveState
 
 SCENARIO_IDS = ["coding-fizzbuzz", "coding-slugify"]
 
 
 def run(store: Store, backend: InstantBackend, batch_id: str, *, cache: bool = True,
-        iterations: int = 2, model: str = "embedded:smollm2", **options: object) -> None:
+        iterations: int = 2, model: str = "embedded:smollm2", on_event: Any = ignore,
+        **options: object) -> None:
     spec = BatchSpec(batch_id=batch_id, models=[model], scenarios=SCENARIO_IDS,
                      iterations=iterations, cache=cache,
                      options=GenerationOptions(**{"max_tokens": 64, **options}))
     pool = BackendPool(overrides={"embedded": backend})
-    asyncio.run(Runner(store, load_catalog([SCENARIOS]), pool=pool).run(spec))
+    asyncio.run(Runner(store, load_catalog([SCENARIOS]), pool=pool,
+                       on_event=on_event).run(spec))
 
 
 def test_the_cache_is_hit_only_on_an_exact_match(store: Store) -> None:
@@ -40,8 +47,22 @@ def test_the_cache_is_hit_only_on_an_exact_match(store: Store) -> None:
     assert not any(r.cached for r in first.values())
     assert all(r.telemetry.ttft_ms is not None for r in first.values())
 
-    run(store, backend, "b-again")  # the same grid: every cell from the cache
+    # The same grid: every cell from the cache. Its text is shown live, but no live speed
+    # figure (the progress line, the live screen's tokens/s) counts it.
+    events: list[Any] = []
+    printer = ProgressPrinter(Console(file=io.StringIO()), quiet=True)
+    live = LiveState()
+
+    def listen(event: Any) -> None:
+        events.append(event)
+        printer(event)
+        live.on_event(event)
+
+    run(store, backend, "b-again", on_event=listen)
     assert backend.calls == 4
+    tokens = [e for e in events if isinstance(e, Token)]
+    assert len(tokens) == 4 and all(t.cached and t.text for t in tokens)
+    assert printer.tokens == 0 and live._model_tokens == {}
     again = {(r.scenario_id, r.iteration): r for r in store.runs("b-again")}
     for key, cached in again.items():
         assert cached.cached and cached.cached_from == first[key].run_id

@@ -72,7 +72,7 @@ class ProgressPrinter:
             self.running.add(event.run_id)
             self._update()
         elif isinstance(event, Token):
-            self.tokens += 1
+            self.tokens += 0 if event.cached else 1
             now = time.perf_counter()
             if now - self._last_refresh > 0.25:
                 self._last_refresh = now

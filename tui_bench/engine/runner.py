@@ -305,7 +305,7 @@ class Runner:
                     began, record.started_at = True, utc_now()
                     text, tel = hit["output"], cached_telemetry(hit, options)
                     record.cached, record.cached_from = True, hit["run_id"]
-                    self._emit(Token(run_id, text))
+                    self._emit(Token(run_id, text, cached=True))
                 else:
                     async with semaphore:
                         began = True
