@@ -15,7 +15,7 @@ setup(
     + [f"tui_bench._shipped.{name}" for name in SHIPPED],
     package_dir={f"tui_bench._shipped.{name}": name for name in SHIPPED},
     package_data={
-        "tui_bench": ["**/*.tcss", "**/*.json"],
+        "tui_bench": ["**/*.tcss", "**/*.json", "templates_html/*.j2"],
         **{f"tui_bench._shipped.{name}": ["**/*"] for name in SHIPPED},
     },
 )

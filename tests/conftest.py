@@ -42,6 +42,9 @@ from tui_bench.domain import (
     Telemetry,
     band_for,
 )
+from tui_bench.engine.plan import new_run_id
+from tui_bench.scoring import ScoringContext
+from tui_bench.scoring import score as score_output
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.app import BenchApp, make_app
@@ -61,6 +64,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUI_BENCH_DB", str(tmp_path / "bench.db"))
     monkeypatch.setenv("TUI_BENCH_CONFIG", str(tmp_path / "settings.json"))
     monkeypatch.setenv("TUI_BENCH_DATA", str(tmp_path / "user-data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # no user scenarios
     for name in ("OLLAMA_HOST", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
 
@@ -485,3 +489,49 @@ async def choose_in_app(app: BenchApp, pilot: Any, scenario_ids: list[str], max_
 
 def cell_statuses(table: DataTable[Any]) -> list[str]:
     return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+
+
+# --------------------------------------------------------------------------- Rescoring: a batch of known outputs
+
+
+RESCORE_SCENARIO = """
+id: {id}
+name: {id}
+suite: mine
+category: facts
+rubric: tip-v1
+prompt: "Name a colour."
+expected_elements: [{expected}]
+evaluators:
+  - {{name: expected_elements, weight: 1}}
+"""
+OUTPUTS = ["red and blue", "blue only", "green", "red"]
+
+
+def write_scenario(folder: Path, scenario_id: str, expected: str) -> None:
+    (folder / f"{scenario_id}.yaml").write_text(
+        RESCORE_SCENARIO.format(id=scenario_id, expected=expected))
+
+
+def make_batch(tmp_path: Path, store: Store) -> tuple[Store, Path]:
+    """A batch of 8 runs (two scenarios x four outputs), scored as it ran."""
+    folder = tmp_path / "user-scenarios"
+    folder.mkdir()
+    write_scenario(folder, "colour-red", "red")
+    write_scenario(folder, "colour-blue", "blue")
+    catalog = load_catalog([folder, SCENARIOS])
+    spec = BatchSpec(batch_id="b-colours", models=["embedded:smollm2"],
+                     scenarios=["colour-red", "colour-blue"], iterations=len(OUTPUTS))
+    store.save_batch(spec, 8)
+    for scenario_id in spec.scenarios:
+        scenario = catalog.scenario(scenario_id)
+        for i, output in enumerate(OUTPUTS, 1):
+            scored = asyncio.run(score_output(ScoringContext(scenario=scenario, output=output)))
+            store.save_run(RunRecord(
+                run_id=new_run_id(), batch_id=spec.batch_id, model="embedded:smollm2",
+                prompt_version="v1", scenario_id=scenario_id, tier="L2", iteration=i,
+                output=output, scenario_hash=scenario.definition_hash(),
+                evaluations=scored.evaluations, auto_score=scored.auto_score,
+                success=scored.success), scenario)
+    store.set_batch_status(spec.batch_id, "finished")
+    return store, folder

@@ -84,13 +84,39 @@ def snapshot_schema_path() -> Path:
     return shipped("schemas") / "snapshot.schema.json"
 
 
+def user_data_scenarios() -> Path:
+    """The per-user scenario folder: ``scenarios`` in the data folder (``data_dir``)."""
+    return data_dir() / "scenarios"
+
+
+def user_scenarios_dirs(flag: list[str] | None = None) -> list[Path]:
+    """Scenario folders a user adds: ``--scenarios-dir``, ``$TUI_BENCH_SCENARIOS``, then the
+    working folder's ``scenarios/`` and the per-user data folder when they exist."""
+    dirs = [Path(p) for p in flag or []]
+    dirs += [Path(p) for p in os.environ.get(SCENARIOS_ENV, "").split(os.pathsep) if p]
+    dirs += [p for p in (Path.cwd() / "scenarios", user_data_scenarios()) if p.is_dir()]
+    return dirs
+
+
 def scenarios_dirs(flag: list[str] | None = None) -> list[Path]:
+    """The shipped scenarios first, then every user folder: user folders extend, not replace
+    (a user scenario with a shipped id is reported by the catalog, not used)."""
+    first = shipped("scenarios")
+    out, seen = [first], {first.resolve()}
+    for folder in user_scenarios_dirs(flag):
+        if folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            out.append(folder)
+    return out
+
+
+def import_dir(flag: list[str] | None = None) -> Path:
+    """Where ``tui-bench import`` writes: the first ``--scenarios-dir``, else the first folder
+    of ``$TUI_BENCH_SCENARIOS``, else the working folder's ``scenarios/``."""
     if flag:
-        return [Path(p) for p in flag]
-    env = os.environ.get(SCENARIOS_ENV)
-    if env:
-        return [Path(p) for p in env.split(os.pathsep) if p]
-    return [_shipped("scenarios")]
+        return Path(flag[0])
+    env = [p for p in os.environ.get(SCENARIOS_ENV, "").split(os.pathsep) if p]
+    return Path(env[0]) if env else Path.cwd() / "scenarios"
 
 
 def templates_dir(flag: str | None = None) -> Path:

@@ -7,10 +7,11 @@ wrote, not trip on the wrapping.
 
 from __future__ import annotations
 
-import ast
 import re
 import textwrap
 from dataclasses import dataclass
+
+from tui_bench.scoring import pyparse
 
 PYTHON_TAGS = {"python", "py", "python3", "py3", "pycon", "ipython"}
 THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
@@ -78,7 +79,7 @@ def defines(code: str, name: str) -> bool:
 
 def parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        pyparse.parse(code)
     except (SyntaxError, ValueError):
         return False
     return True

@@ -38,9 +38,12 @@ RUN_PAGE_SIZE = 200
 MODE_CYCLE: tuple[str | None, ...] = (None, *MODES)
 
 
-def verdict_text(status: str, success: Any) -> Text:
+def verdict_text(status: str, success: Any, suspect: str | None = None) -> Text:
+    """pass, fail, an error status, or "suspect" for a run held until a person clears it."""
     if status != "ok":
         return Text(status, style="red")
+    if suspect:
+        return Text("suspect", style="bold magenta")
     if success is None:
         return Text("—")
     return Text("pass", style="green") if success else Text("fail", style="yellow")
@@ -58,6 +61,13 @@ class BatchesScreen(BenchScreen[None]):
 
         rows: list[dict[str, Any]]
         total: int
+
+    @dataclass
+    class PreviousFound(Message):
+        """The batch before the highlighted one, if any, read for the compare key."""
+
+        current: str
+        previous: str | None
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Batches"
@@ -165,7 +175,7 @@ class BatchesScreen(BenchScreen[None]):
     def action_open(self) -> None:
         batch_id = self._current()
         if batch_id is not None:
-            self.app.push_screen(BatchDetailScreen(self.store, batch_id))
+            self.app.push_screen(BatchDetailScreen(self.store, batch_id, self.catalog))
 
     def action_mark(self) -> None:
         batch_id = self._current()
@@ -190,16 +200,24 @@ class BatchesScreen(BenchScreen[None]):
         elif len(self.marked) == 1 and current and current != self.marked[0]:
             pair = [self.marked[0], current]
         elif current:
-            previous = self.store.previous_batch(current)
-            if previous is None:
-                self.notify("no earlier batch to compare with; mark two with space",
-                            severity="warning")
-                return
-            pair = [previous, current]
+            self._find_previous(current)  # the batch before it is read in a worker
+            return
         else:
             return
         before, after = self._oldest_first(pair)
         self.app.push_screen(BatchCompareScreen(self.store, before, after))
+
+    @work(thread=True, exclusive=True, group="batches-previous", exit_on_error=False)
+    def _find_previous(self, current: str) -> None:
+        self.post_message(self.PreviousFound(current, self.store.previous_batch(current)))
+
+    @on(PreviousFound)
+    def _on_previous_found(self, message: PreviousFound) -> None:
+        if message.previous is None:
+            self.notify("no earlier batch to compare with; mark two with space",
+                        severity="warning")
+            return
+        self.app.push_screen(BatchCompareScreen(self.store, message.previous, message.current))
 
     def _oldest_first(self, pair: list[str]) -> tuple[str, str]:
         created = {r["batch_id"]: r["created_at"] for r in self.rows}
@@ -258,12 +276,21 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     head.add_row("Run", run.run_id)
     head.add_row("Cell", f"{run.model} · {run.scenario_id} · {run.tier}/{run.prompt_version}"
                  f"{spec} #{run.iteration}")
-    verdict = verdict_text(run.status, run.success)
+    verdict = verdict_text(run.status, run.success, run.suspect if run.held_as_suspect else None)
     score_line = Text.assemble(score(run.auto_score), "  ", verdict)
     if run.attempts > 1:
         score_line.append(f"  after {run.attempts} attempts")
     head.add_row("Score", score_line)
+    if run.suspect:
+        state = (f"cleared {timestamp(run.suspect_cleared_at)}" if run.suspect_cleared_at
+                 else "not counted as a success until cleared (s)")
+        head.add_row("Suspect", Text(f"{run.suspect} · {state}", style="magenta"))
     head.add_row("Telemetry", telemetry(run.telemetry, full=True))
+    if run.cached:
+        head.add_row("Cached", Text(f"output reused from {run.cached_from} (no model call, "
+                                    "no timings)", style="cyan"))
+    if run.scoring > 1:
+        head.add_row("Scoring", f"{run.scoring} (rescored)")
     parts: list[Any] = [head]
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
@@ -317,6 +344,27 @@ class BatchDetailScreen(BenchScreen[None]):
         rows: list[dict[str, Any]]
 
     @dataclass
+    class Notice(Message):
+        """A worker's outcome to tell the person; the batch is read again when ``reload``."""
+
+        text: str
+        title: str = ""
+        error: bool = False
+        reload: bool = False
+
+    @dataclass
+    class PreviousFound(Message):
+        """The batch before this one, if any, read for the compare key."""
+
+        previous: str | None
+
+    @dataclass
+    class ScoringsCounted(Message):
+        """How many scorings the batch has, read for the scorings key."""
+
+        latest: int
+
+    @dataclass
     class RunLoaded(Message):
         """One run in full with its judgments and attempts, read off the message loop."""
 
@@ -331,15 +379,20 @@ class BatchDetailScreen(BenchScreen[None]):
     BINDINGS = [
         Binding("c", "compare", "Compare with previous"),
         Binding("x", "export", "Export HTML"),
+        Binding("s", "clear_suspect", "Clear suspect"),
+        Binding("r", "rescore", "Rescore", tooltip="Score the stored outputs again, no model "
+                "calls; the earlier scoring is kept"),
+        Binding("v", "scorings", "Compare scorings"),
         Binding("pagedown,n", "page(1)", "Next runs", key_display="PgDn"),
         Binding("pageup,p", "page(-1)", "Previous runs", key_display="PgUp"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, store: Store, batch_id: str) -> None:
+    def __init__(self, store: Store, batch_id: str, catalog: Catalog | None = None) -> None:
         super().__init__()
         self.store = store
         self.batch_id = batch_id
+        self.catalog = catalog
         self.page = 0
         self.total = 0
         self.rows: list[dict[str, Any]] = []
@@ -365,6 +418,7 @@ class BatchDetailScreen(BenchScreen[None]):
     def _load_head(self) -> None:
         batch = self.store.get_batch(self.batch_id)
         figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
+        figures["scoring"] = self.store.latest_scoring(self.batch_id)
         self.post_message(self.HeadLoaded(batch, figures))
 
     @on(HeadLoaded)
@@ -389,7 +443,8 @@ class BatchDetailScreen(BenchScreen[None]):
                     if len(batch["scenarios"]) > 12 else "")),
             Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
                  f"{runs - done} failed · success {percent(passed / scored if scored else None)} · "
-                 f"mean score {score(figures.get('mean_score'))}"),
+                 f"mean score {score(figures.get('mean_score'))} · "
+                 f"scoring {figures.get('scoring', 1)}"),
         ]
         head.update(Group(*lines))
 
@@ -409,9 +464,12 @@ class BatchDetailScreen(BenchScreen[None]):
         table = self.query_one("#run-table", DataTable)
         table.clear()
         for r in rows:
+            verdict = verdict_text(r["status"], r["success"],
+                                   None if r.get("suspect_cleared_at") else r.get("suspect"))
+            if r.get("cached"):
+                verdict.append(" cached", style="cyan")
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
-                          r["specialist"] or "—", str(r["iteration"]),
-                          verdict_text(r["status"], r["success"]),
+                          r["specialist"] or "—", str(r["iteration"]), verdict,
                           score(r["auto_score"]), rate(r["tokens_per_s"]),
                           key=r["run_id"])
         if rows:
@@ -452,14 +510,85 @@ class BatchDetailScreen(BenchScreen[None]):
             self._load_runs(page)
 
     def action_compare(self) -> None:
-        previous = self.store.previous_batch(self.batch_id)
-        if previous is None:
+        self._find_previous()
+
+    @work(thread=True, exclusive=True, group="detail-goto", exit_on_error=False)
+    def _find_previous(self) -> None:
+        self.post_message(self.PreviousFound(self.store.previous_batch(self.batch_id)))
+
+    @on(PreviousFound)
+    def _on_previous_found(self, message: PreviousFound) -> None:
+        if message.previous is None:
             self.notify("no earlier batch to compare with", severity="warning")
             return
-        self.app.push_screen(BatchCompareScreen(self.store, previous, self.batch_id))
+        self.app.push_screen(BatchCompareScreen(self.store, message.previous, self.batch_id))
+
+    @on(Notice)
+    def _on_notice(self, message: Notice) -> None:
+        self.notify(message.text, title=message.title,
+                    severity="error" if message.error else "information")
+        if message.reload:
+            self.shown_run = None
+            self._load_head()
+            self._load_runs(self.page)
+
+    def action_clear_suspect(self) -> None:
+        """A person looked at the highlighted suspect run and found it honest."""
+        row = next((r for r in self.rows if r["run_id"] == self.shown_run), None)
+        if row is None or not row.get("suspect") or row.get("suspect_cleared_at"):
+            self.notify("the highlighted run is not held as suspect", severity="warning")
+            return
+        self._clear_suspect(row["run_id"])
+
+    @work(thread=True, exclusive=True, group="clear-suspect", exit_on_error=False)
+    def _clear_suspect(self, run_id: str) -> None:
+        from tui_bench.store import StoreError
+
+        try:
+            verdict = self.store.clear_suspect(run_id)
+        except StoreError as exc:
+            self.post_message(self.Notice(str(exc), error=True))
+            return
+        self.post_message(self.Notice(f"{run_id} cleared: {'pass' if verdict else 'fail'}",
+                                      title="Suspect", reload=True))
 
     def action_export(self) -> None:
         self._export(Path.cwd() / f"{self.batch_id}.html")
+
+    def action_rescore(self) -> None:
+        catalog = self.catalog
+        if catalog is None:
+            self.notify("no scenarios loaded to rescore with", severity="error")
+            return
+        self.notify(f"rescoring {self.batch_id}…")
+        self._rescore(catalog)
+
+    @work(thread=True, exclusive=True, group="rescore", exit_on_error=False)
+    def _rescore(self, catalog: Catalog) -> None:
+        from tui_bench.tui.screens.scorings import rescore_batch
+
+        try:
+            message = rescore_batch(self.store, catalog, self.batch_id)
+        except ValueError as exc:
+            self.post_message(self.Notice(str(exc), error=True))
+            return
+        self.post_message(self.Notice(message, title="Rescored", reload=True))
+
+    def action_scorings(self) -> None:
+        self._find_scorings()
+
+    @work(thread=True, exclusive=True, group="detail-goto", exit_on_error=False)
+    def _find_scorings(self) -> None:
+        self.post_message(self.ScoringsCounted(self.store.latest_scoring(self.batch_id)))
+
+    @on(ScoringsCounted)
+    def _on_scorings_counted(self, message: ScoringsCounted) -> None:
+        from tui_bench.tui.screens.scorings import ScoringCompareScreen
+
+        if message.latest < 2:
+            self.notify("one scoring only: r rescores the batch", severity="warning")
+            return
+        self.app.push_screen(ScoringCompareScreen(self.store, self.batch_id))
 
     @work(thread=True, exclusive=True, group="batch-export", exit_on_error=False)
     def _export(self, path: Path) -> None:

@@ -55,6 +55,8 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
         auto = "none"
     else:
         verdict = "" if run.success is None else (" pass" if run.success else " fail")
+        if run.held_as_suspect:
+            verdict = " suspect"
         auto = f"{run.auto_score:.2f}{verdict}"
         if run.evaluations:
             auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations
@@ -146,6 +148,7 @@ class JudgeScreen(BenchScreen[None]):
         run: RunRecord
         judgment: Judgment
         others: list[Judgment]
+        mirrored: bool  # the run is mirrored in MLflow, so the judgment goes there too
 
     @dataclass
     class SaveFailed(Message):
@@ -473,10 +476,11 @@ class JudgeScreen(BenchScreen[None]):
             judgment.judgment_id = self.store.save_judgments([judgment])[0]
             others = [j for j in self.store.judgments(run.run_id)
                       if not (j.judge_kind == "person" and j.judge == judgment.judge)]
+            mirrored = bool(self.store.mlflow_runs_of([judgment.run_id]))
         except StoreError as exc:  # locked or read-only: keep the sheet, say why
             self.post_message(self.SaveFailed(str(exc)))
             return
-        self.post_message(self.Saved(run, judgment, others))
+        self.post_message(self.Saved(run, judgment, others, mirrored))
 
     @on(SaveFailed)
     def _on_save_failed(self, message: SaveFailed) -> None:
@@ -488,8 +492,23 @@ class JudgeScreen(BenchScreen[None]):
         self._saving = False
         self.saved_count += 1
         self._show_last_saved(message.run, message.judgment, message.others)
+        if message.mirrored:
+            self._update_mlflow(message.judgment.run_id)
         self.pos += 1
         self._show()
+
+    @work(thread=True, exit_on_error=False, group="mlflow", description="update MLflow")
+    def _update_mlflow(self, run_id: str) -> None:
+        """The run is mirrored in MLflow: send its judgment there, off the message loop."""
+        from tui_bench.integrations.mlflow import update_judged_runs
+
+        store = Store(self.store.path)  # this thread's own connection
+        try:
+            _, problem = update_judged_runs(store, [run_id])
+        finally:
+            store.close()
+        if problem:
+            self.notify(f"MLflow not updated: {problem}", severity="warning", timeout=8)
 
     def _show_last_saved(self, run: RunRecord, judgment: Judgment,
                          others: list[Judgment]) -> None:
