@@ -258,8 +258,10 @@ class MintScreen(BenchScreen[None]):
         data = message.data
         self.templates, self.template_key = data.templates, data.template_key
         self.page, self.batch_id = data.page, data.batch_id
-        self._show_templates(data)
-        self._show_batches(data)
+        # Refilling a table moves its cursor; that is not the person choosing another row.
+        with self.prevent(DataTable.RowHighlighted):
+            self._show_templates(data)
+            self._show_batches(data)
         self._show_selection(data)
         self._show_snapshots(data)
 
