@@ -73,4 +73,6 @@ def test_the_wheel_finds_what_ships_and_runs_a_cell(tmp_path: Path) -> None:
     (cell,) = summary["runs"]
     assert cell["status"] == "ok" and cell["model"] == "embedded:smollm2"
     assert cell["completion_tokens"] > 0 and "tests" in cell["evaluations"]
+    page = run(tool, "export", summary["batch_id"], "--format", "html", cwd=user, env=env).stdout
+    assert "<html" in page and summary["batch_id"] in page  # the Jinja2 templates shipped too
     assert not any(p.name.startswith("tui_bench") for p in user.iterdir() if p.is_dir())
