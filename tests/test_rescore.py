@@ -149,15 +149,6 @@ def test_rescore_command_lists_compares_and_refuses_bad_input(
     assert '"scoring": 1' in capsys.readouterr().out
 
 
-def test_rescore_cache_and_import_modules_import_neither_textual_nor_rich() -> None:
-    from tests.test_headless import imported_packages
-
-    loaded = imported_packages(
-        "tui_bench.engine.rescore", "tui_bench.engine.cache", "tui_bench.store.scorings",
-        "tui_bench.analysis.scorings", "tui_bench.integrations.importers")
-    assert "tui_bench" in loaded and not loaded & {"textual", "rich"}
-
-
 def test_rescore_with_a_judge_and_another_rubric(batch: tuple[Store, Path]) -> None:
     import json
 

@@ -298,8 +298,8 @@ def _gate(args: argparse.Namespace, store: Store, batch_id: str, console: Consol
     for reason in verdict.reasons:
         print(f"gate: {reason}", file=sys.stderr if not verdict.passed else sys.stdout)
     for cell in verdict.regressed_cells:
-        before = "—" if cell.score_before is None else f"{cell.score_before:.2f}"
-        after = "—" if cell.score_after is None else f"{cell.score_after:.2f}"
+        before = number(cell.score_before)
+        after = number(cell.score_after)
         print(f"gate: regressed {cell.label()}: {before} → {after}", file=sys.stderr)
     if verdict.passed:
         console.print("gate: passed")
