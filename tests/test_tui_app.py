@@ -6,6 +6,7 @@ deterministic; the batch tests on the real model are in test_tui_run.py.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -18,7 +19,18 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-from tests.conftest import fixed_pool, instant_pool, tiny_catalog, wait_until
+from tests.conftest import (
+    SMOLLM2,
+    FixedModels,
+    Unreachable,
+    fixed_pool,
+    instant_pool,
+    tiny_catalog,
+    wait_until,
+)
+from tui_bench.backends import BackendPool
+from tui_bench.backends.base import TextChunk
+from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import LoadProblem
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.settings import Settings
@@ -269,9 +281,27 @@ async def test_cancel_one_cell_and_show_a_failed_one(store: Store) -> None:
     Canned, slow answers (harness only): the cancel-the-batch path runs on the real model in
     test_tui_run.py.
     """
-    slow_answer = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(40)) + "```\n"
-    app, said = _app(store, pool_factory=instant_pool(slow_answer, pieces=100, delay_s=0.025,
-                                                      fail_times=1, transient=False))
+    answer = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(40)) + "```\n"
+
+    class HeldSecondCall(InstantBackend):
+        """The second call streams a first piece, then waits until its cell is cancelled, so
+        the cancel lands however busy the machine is."""
+
+        async def chat(self, *args: Any, **kwargs: Any) -> Any:
+            if self.calls == 1:
+                self.calls += 1
+                yield TextChunk("```python\n")
+                await asyncio.Event().wait()
+            async for chunk in super().chat(*args, **kwargs):
+                yield chunk
+
+    def held_pool(settings: Settings) -> BackendPool:
+        backend = HeldSecondCall(answer, pieces=10, fail_times=1, transient=False)
+        backend.list_models = FixedModels("embedded", [SMOLLM2]).list_models  # type: ignore
+        return BackendPool(settings, overrides={
+            "embedded": backend, "ollama": Unreachable("ollama", [])})  # type: ignore[dict-item]
+
+    app, said = _app(store, pool_factory=held_pool)
     async with app.run_test(size=(100, 32)) as pilot:
         await _settle(app, pilot)
         spec = BatchSpec(batch_id="b-cancel", models=["embedded:smollm2"],
@@ -284,10 +314,13 @@ async def test_cancel_one_cell_and_show_a_failed_one(store: Store) -> None:
         state = session.state
         # The first call fails for good; the second cell streams: cancel it with x.
         await wait_until(pilot, lambda: state.failed == 1 and state.generating == 1, 30)
-        await pilot.pause(0.2)
         table = app.screen.query_one("#cells", DataTable)
         running_id = next(iter(state.running))
-        assert table.get_row_index(running_id) == table.cursor_row  # followed the new cell
+
+        def follows() -> bool:  # the live table follows the new cell on its next repaint
+            return running_id in table.rows and table.get_row_index(running_id) == table.cursor_row
+
+        await wait_until(pilot, follows, 30)
         await pilot.press("x")
         await wait_until(pilot, lambda: not session.active, 30)
         await pilot.pause(0.2)
