@@ -397,3 +397,108 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
         returncode=returncode,
         workdir=workdir,
     )
+
+
+# run_command: provisional until the sandbox branch lands
+# ---------------------------------------------------------------------------------------------
+# A minimal command runner with the sandbox branch's signature: its own session, rlimits, a
+# wall-clock timeout that kills the whole process group, an output cap and a minimal
+# environment. The sandbox branch replaces this block with bubblewrap isolation.
+
+import resource  # noqa: E402
+from collections.abc import Mapping, Sequence  # noqa: E402
+
+
+@dataclass
+class CommandResult:
+    """How one command in a workspace went; ``reason`` says why it did not simply finish."""
+
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    truncated: bool
+    duration_s: float
+    reason: str | None
+    isolation: str
+
+
+def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
+                memory_mb: int = 1024, max_procs: int = 64, output_bytes: int = 64_000,
+                env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run ``argv`` with ``workdir`` as working folder; blocking (use ``asyncio.to_thread``)."""
+    started = time.monotonic()
+    home = str(workdir)
+    environment = _minimal_env(home)
+    environment["PATH"] = f"{os.path.dirname(sys.executable)}:{environment['PATH']}"
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    environment.update(env or {})
+
+    def limit() -> None:  # runs in the child before exec
+        mem = int(memory_mb) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        cpu = math.ceil(timeout_s) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        if os.geteuid() != 0:  # root ignores RLIMIT_NPROC; the sandbox branch handles it
+            resource.setrlimit(resource.RLIMIT_NPROC, (max_procs, max_procs))
+
+    try:
+        proc = subprocess.Popen(
+            list(argv), cwd=str(workdir), env=environment, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=limit, close_fds=True)
+    except (OSError, ValueError) as exc:
+        return CommandResult(None, "", False, False, time.monotonic() - started,
+                             f"cannot run {argv[0] if argv else '(empty)'}: {exc}", "process")
+    assert proc.stdout is not None
+    out_fd = proc.stdout.fileno()
+    os.set_blocking(out_fd, False)
+    chunks: list[bytes] = []
+    size = 0
+    truncated = timed_out = False
+    deadline = started + timeout_s
+    with selectors.DefaultSelector() as sel:
+        sel.register(out_fd, selectors.EVENT_READ)
+        open_pipe = True
+        while open_pipe:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            for _key, _ in sel.select(timeout=min(left, 0.5)):
+                try:
+                    data = os.read(out_fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    open_pipe = False
+                    break
+                if size < output_bytes:
+                    chunks.append(data[: output_bytes - size])
+                size += len(data)
+                if size > output_bytes:
+                    truncated = True
+                    open_pipe = False  # a flood: stop reading and end it
+                    break
+            if proc.poll() is not None and not open_pipe:
+                break
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        code: int | None = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        code = None
+    proc.stdout.close()
+    reason: str | None = None
+    if timed_out:
+        code, reason = None, f"timed out after {timeout_s:g}s"
+    elif truncated:
+        reason = f"output over {output_bytes} bytes; the command was stopped"
+        code = None if code is not None and code < 0 else code
+    elif code is not None and code < 0:
+        reason = f"killed by {_signal_name(-code)}"
+    output = b"".join(chunks).decode("utf-8", "replace")
+    return CommandResult(code, output, timed_out, truncated, time.monotonic() - started,
+                         reason, "process")
