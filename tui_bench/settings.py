@@ -45,6 +45,9 @@ class Settings(BaseModel):
     stall_timeout_s: float = 120.0
     """Longest silence inside a stream before it counts as stalled."""
 
+    agent_timeout_s: float = 900.0
+    """Longest an agent cell may work (all its turns and commands) before its loop ends."""
+
     max_retries: int = 2
     """Retries of a transient fault (refused, reset, 5xx, 429, stall) before a cell fails."""
 

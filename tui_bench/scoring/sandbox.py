@@ -405,8 +405,11 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
 # wall-clock timeout that kills the whole process group, an output cap and a minimal
 # environment. The sandbox branch replaces this block with bubblewrap isolation.
 
+import ctypes  # noqa: E402
 import resource  # noqa: E402
 from collections.abc import Mapping, Sequence  # noqa: E402
+
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -433,7 +436,10 @@ def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
     environment.update(env or {})
 
+    libc = ctypes.CDLL(None, use_errno=True)
+
     def limit() -> None:  # runs in the child before exec
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the runner, even on kill -9
         mem = int(memory_mb) << 20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
