@@ -294,3 +294,102 @@ async def test_embedded_model_runs_an_agent_cell(tmp_path: Path, store: Store) -
     assert store.artifact(run.run_id, "diff") is not None
     assert my_workspaces() == []
     await asyncio.sleep(0)
+
+
+# --------------------------------------------------------------------------- crash safety
+
+SCENARIO_YAML = """\
+id: {id}
+name: Crash {id}
+suite: agent-crash
+category: bugfix
+prompt: Fix add() in calc.py.
+kind: agent
+rubric: code-v1
+evaluators: [{{name: expected_elements}}]
+expected_elements: [done]
+agent:
+  fixture: repo
+  command_timeout_s: 120
+  validation_commands: [{{name: tests, run: python -m pytest -q}}]
+"""
+SLEEPER = "import time; time.sleep(61.25)"
+
+
+def _sleepers() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if b"61.25" in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _wait_for(condition: object, timeout: float = 120.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.slow
+def test_a_killed_agent_batch_resumes_without_repeats_or_leftovers(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import SCENARIOS, cli_env
+
+    folder = tmp_path / "scn"
+    make_fixture(tmp_path)
+    folder.mkdir()
+    os.rename(tmp_path / "fixture" / "repo", folder / "repo")
+    for sid in ("agent-crash-a", "agent-crash-b"):
+        (folder / f"{sid}.yaml").write_text(SCENARIO_YAML.format(id=sid))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    db = tmp_path / "bench.db"
+    server = OpenAITestServer().start()
+
+    def launch(*grid: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tui_bench", *grid, "--db", str(db), "--scenarios-dir",
+             str(SCENARIOS), "--scenarios-dir", str(folder), "--openai-base-url", server.url,
+             "-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=cli_env(TMPDIR=str(scratch)))
+
+    try:
+        server.queue(Script(pieces=["done"]),  # cell a: finished at once
+                     Script(pieces=[], tool_calls=[{"name": "run_command", "arguments":
+                                                    json.dumps({"command": f"python -c '{SLEEPER}'"})}]))
+        first = launch("--run", "--batch-id", "crash", "--models", "openai:scripted-model",
+                       "--scenarios", "agent-crash-a,agent-crash-b", "--concurrency", "1")
+        _wait_for(lambda: bool(_sleepers()))  # cell b is inside its command
+        assert [p.name.split("-")[3] for p in scratch.iterdir()] == [str(first.pid)]
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+        _wait_for(lambda: not _sleepers(), timeout=30)  # the sandboxed command died with it
+        assert len(list(scratch.iterdir())) == 1  # its workspace is left behind, for now
+
+        asked = len(server.requests)
+        server.queue(Script(pieces=["done"]))
+        second = launch("--resume", "crash")
+        out, _ = second.communicate(timeout=300)
+        assert second.returncode == 0, out
+    finally:
+        server.close()
+    assert len(server.requests) - asked == 1  # only cell b was asked again
+    store = Store(db)
+    runs = store.runs("crash")
+    assert sorted((r.scenario_id, r.status) for r in runs) == [
+        ("agent-crash-a", "ok"), ("agent-crash-b", "ok")]
+    assert all(store.artifact(r.run_id, "transcript") for r in runs)
+    assert list(scratch.iterdir()) == []  # the killed run's workspace was swept at resume

@@ -20,7 +20,7 @@ from tui_bench.domain import AgentSpec, AgentTelemetry, ModelRef, Scenario
 from tui_bench.engine.events import ToolCalled
 from tui_bench.engine.modes.base import CellSession
 from tui_bench.engine.tools import ToolBox
-from tui_bench.engine.workspace import DiffSummary, Workspace
+from tui_bench.engine.workspace import DiffSummary, Workspace, sweep_stale
 from tui_bench.store.agent_rows import DIFF, TRANSCRIPT
 
 DEFAULT_SYSTEM = (
@@ -31,6 +31,17 @@ MIN_CONTEXT = 8192  # agent conversations grow with every tool result
 MIN_ANSWER_TOKENS = 1024  # a write_file call carries a whole file
 DEFAULT_TIMEOUT_S = 900.0
 CHARS_PER_TOKEN = 3  # a cautious estimate of what a tool result adds to the next prompt
+
+
+_swept = False
+
+
+def _sweep_once() -> None:
+    """Remove workspaces a killed run left behind, once per process, before the first cell."""
+    global _swept
+    if not _swept:
+        _swept = True
+        sweep_stale()
 
 
 class AgentSetupError(Exception):
@@ -63,6 +74,7 @@ class AgentMode:
         spec = scenario.agent
         assert spec is not None
         fixture = fixture_path(scenario)
+        await asyncio.to_thread(_sweep_once)
         workspace = await asyncio.to_thread(Workspace.create, fixture)
         transcript: list[dict[str, Any]] = []
         telemetry = AgentTelemetry()
