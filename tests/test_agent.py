@@ -13,8 +13,10 @@ import os
 import shlex
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.widgets import Static
 
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
@@ -27,8 +29,11 @@ from tui_bench.scoring.registry import EvalInput, EvalResult, register
 from tui_bench.scoring.sandbox import run_command
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.live_state import LiveState
+from tui_bench.tui.screens.batches import BatchDetailScreen
 
 from .servers.openai_server import OpenAITestServer, Script
+from .test_batches_screen import Host, settle, text_of
 
 BUGGY = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
@@ -193,8 +198,17 @@ async def test_scripted_model_drives_the_loop_through_the_openai_backend(
         server.queue(*scripted_session())
         settings = Settings(openai_base_url=server.url, max_retries=0)
         events: list[object] = []
+        live = LiveState()  # what the live screen reads
+        seen_live: list[str] = []
+
+        def sink(event: Any) -> None:
+            events.append(event)
+            live.on_event(event)
+            if isinstance(event, ToolCalled):
+                seen_live.append(live.running[event.run_id].text)
+
         runner = Runner(store, Catalog(scenarios={scenario.id: scenario}),
-                        pool=BackendPool(settings), settings=settings, on_event=events.append)
+                        pool=BackendPool(settings), settings=settings, on_event=sink)
         spec = BatchSpec(batch_id="b-agent", models=["openai:scripted-model"],
                          scenarios=[scenario.id], tiers=["L0"])
         result = await runner.run(spec)
@@ -242,6 +256,19 @@ async def test_scripted_model_drives_the_loop_through_the_openai_backend(
     assert any(m.get("tool_call_id") == "call_0" and m["role"] == "tool" for m in last)
     assert sum(isinstance(e, ToolCalled) for e in events) == 7
     assert my_workspaces() == []
+    # The live screen's state showed each call and its short result as the cell worked.
+    assert "▸ read_file" in seen_live[1] and "→ def add(a, b):" in seen_live[1]
+    assert "[malformed]" in seen_live[2] and "[refused]" in seen_live[3]
+    assert "→ [exit code 0]" in seen_live[-1]
+
+    # The batch detail shows the agent's telemetry, transcript and diff.
+    app = Host(BatchDetailScreen(store, "b-agent"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        shown = text_of(app.screen.query_one("#run-detail", Static))
+    assert "7 turns · ended: model_stopped" in shown and "malformed 1 · refused 1" in shown
+    assert "▸ write_file" in shown and "→ ask_user: calc.py" in shown
+    assert "-    return a - b" in shown and "+    return a + b" in shown
 
 
 async def test_turn_limit_and_a_missing_fixture(tmp_path: Path, store: Store) -> None:
@@ -367,9 +394,9 @@ def test_a_killed_agent_batch_resumes_without_repeats_or_leftovers(tmp_path: Pat
             env=cli_env(TMPDIR=str(scratch)))
 
     try:
+        sleep = json.dumps({"command": f"python -c '{SLEEPER}'"})
         server.queue(Script(pieces=["done"]),  # cell a: finished at once
-                     Script(pieces=[], tool_calls=[{"name": "run_command", "arguments":
-                                                    json.dumps({"command": f"python -c '{SLEEPER}'"})}]))
+                     Script(pieces=[], tool_calls=[{"name": "run_command", "arguments": sleep}]))
         first = launch("--run", "--batch-id", "crash", "--models", "openai:scripted-model",
                        "--scenarios", "agent-crash-a,agent-crash-b", "--concurrency", "1")
         _wait_for(lambda: bool(_sleepers()))  # cell b is inside its command

@@ -194,8 +194,10 @@ class LiveScreen(Screen[None]):
             if run_id == self._shown_run and len(text) == self._shown_text_len:
                 return
             cell = running.cell
+            agent = (f" · turn {running.turn} · {running.tool_calls} tool calls"
+                     if running.tool_calls else "")
             title.update(Text.assemble((f"{cell.scenario_id} {cell.tier}", "bold"),
-                                       (" · running", "yellow")))
+                                       (" · running", "yellow"), (agent, "cyan")))
             body.update(text)
             self._shown_text_len = len(text)
             scroll.scroll_end(animate=False)
