@@ -20,7 +20,14 @@ from textual.widgets import Static
 
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
-from tui_bench.domain import AgentSpec, BatchSpec, CannedReply, EvaluatorSpec, Scenario
+from tui_bench.domain import (
+    AgentSpec,
+    BatchSpec,
+    CannedReply,
+    EvaluatorSpec,
+    Scenario,
+    ValidationCommand,
+)
 from tui_bench.engine.events import ToolCalled
 from tui_bench.engine.runner import Runner
 from tui_bench.engine.tools import ToolBox, canned_reply
@@ -99,7 +106,7 @@ async def test_tools_refuse_escapes_and_report_problems(tmp_path: Path) -> None:
         copied = sorted(p.name for p in workspace.root.iterdir())
         assert copied == ["calc.py", "inner", "link", "test_calc.py"]  # no .venv, __pycache__
         spec = AgentSpec(fixture="x", tools=["read_file", "write_file", "list_directory"],
-                         validation_commands=[{"name": "t", "run": "true"}])
+                         validation_commands=[ValidationCommand(name="t", run="true")])
         box = ToolBox(workspace, spec)
         escapes = [("read_file", {"path": "../secret.txt"}),
                    ("read_file", {"path": str(outside)}),
@@ -139,7 +146,7 @@ async def test_hanging_and_flooding_commands_end_with_a_reason(tmp_path: Path) -
     workspace = Workspace.create(make_fixture(tmp_path))
     try:
         spec = AgentSpec(fixture="x", command_timeout_s=1,
-                         validation_commands=[{"name": "t", "run": "true"}])
+                         validation_commands=[ValidationCommand(name="t", run="true")])
         box = ToolBox(workspace, spec)
         hang = await box.call("run_command", json.dumps(
             {"command": "python -c 'import time; time.sleep(60)'"}))
@@ -158,7 +165,7 @@ async def test_hanging_and_flooding_commands_end_with_a_reason(tmp_path: Path) -
 def test_canned_replies_and_stale_workspaces(tmp_path: Path) -> None:
     spec = AgentSpec(fixture="x", ask_user=[CannedReply(when="Which FILE", reply="calc.py"),
                                             CannedReply(reply="default")],
-                     validation_commands=[{"name": "t", "run": "true"}])
+                     validation_commands=[ValidationCommand(name="t", run="true")])
     assert canned_reply(spec, "which file is broken?") == "calc.py"
     assert canned_reply(spec, "anything else?") == "default"
     # A workspace left by a process that no longer exists is removed at the next start.

@@ -107,6 +107,6 @@ async def collect(stream: AsyncIterator[Chunk]) -> tuple[str, Done]:
     async for chunk in stream:
         if isinstance(chunk, TextChunk):
             parts.append(chunk.text)
-        else:
+        elif isinstance(chunk, Done):
             done = chunk
     return "".join(parts), done

@@ -156,13 +156,14 @@ class AgentMode:
                 transcript.append({"role": "assistant", "content": gen.text})
                 telemetry.end_reason = "model_stopped"
                 return gen.text
-            assistant = {"role": "assistant", "content": gen.text, "tool_calls": [
+            sent_calls = [
                 {"id": call.id or f"call_{telemetry.turns}_{i}", "type": "function",
                  "function": {"name": call.name, "arguments": call.arguments}}
-                for i, call in enumerate(gen.tool_calls)]}
+                for i, call in enumerate(gen.tool_calls)]
+            assistant = {"role": "assistant", "content": gen.text, "tool_calls": sent_calls}
             messages.append(assistant)
             transcript.append(assistant)
-            for call, sent in zip(gen.tool_calls, assistant["tool_calls"]):
+            for call, sent in zip(gen.tool_calls, sent_calls):
                 outcome = await box.call(call.name, call.arguments)
                 if outcome.problem == "malformed":
                     telemetry.malformed_calls += 1
