@@ -427,3 +427,33 @@ def test_a_killed_agent_batch_resumes_without_repeats_or_leftovers(tmp_path: Pat
         ("agent-crash-a", "ok"), ("agent-crash-b", "ok")]
     assert all(store.artifact(r.run_id, "transcript") for r in runs)
     assert list(scratch.iterdir()) == []  # the killed run's workspace was swept at resume
+
+
+@pytest.mark.slow
+async def test_ollama_tools_drive_an_agent_cell(tmp_path: Path, store: Store) -> None:
+    """Ollama's ``tools`` out and ``message.tool_calls`` back, through the real backend (the
+    loopback Ollama plays a tool-capable model with SmolLM2)."""
+    from .servers.ollama_server import SMOLLM2_NAME, OllamaTestServer
+
+    scenario = agent_scenario(tmp_path, max_turns=2)
+    server = OllamaTestServer().start()
+    try:
+        settings = Settings(ollama_hosts=[server.url], max_retries=0)
+        runner = Runner(store, Catalog(scenarios={scenario.id: scenario}),
+                        pool=BackendPool(settings), settings=settings)
+        result = await runner.run(BatchSpec(
+            batch_id="b-ollama", models=[f"ollama:{SMOLLM2_NAME}"], scenarios=[scenario.id]))
+        await runner.pool.aclose()
+        chats = [c for c in server.chats() if c.get("tools")]
+    finally:
+        server.close()
+    run = store.get_run(result.run_ids[0])
+    assert run is not None and run.status == "ok", run
+    assert chats and {t["function"]["name"] for t in chats[0]["tools"]} >= {"read_file"}
+    agent = store.agent_telemetry(run.run_id)
+    assert agent is not None and sum(agent.tool_calls.values()) >= 1
+    assert len(chats) == 2  # greedy SmolLM2 calls a tool on the first turn
+    second = chats[1]["messages"]  # the call and its result went back in Ollama's shape
+    assert any(m["role"] == "tool" and m.get("tool_name") for m in second)
+    assert any(isinstance(c["function"]["arguments"], dict)
+               for m in second for c in m.get("tool_calls") or [])

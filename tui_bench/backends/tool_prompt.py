@@ -61,8 +61,9 @@ def replay(messages: list[Message], tools: list[Tool]) -> list[Message]:
     for message in rest:
         role = message.get("role")
         if role == "tool":
+            name = message.get("name") or message.get("tool_name") or "the tool"
             out.append({"role": "user", "content":
-                        f"Result of {message.get('name') or 'the tool'}:\n"
+                        f"Result of {name}:\n"
                         f"{message.get('content') or ''}"})
         elif role == "assistant" and message.get("tool_calls"):
             call = (message["tool_calls"][0] or {}).get("function") or {}
