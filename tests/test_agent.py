@@ -150,10 +150,11 @@ async def test_hanging_and_flooding_commands_end_with_a_reason(tmp_path: Path) -
         box = ToolBox(workspace, spec)
         hang = await box.call("run_command", json.dumps(
             {"command": "python -c 'import time; time.sleep(60)'"}))
-        assert "timed out after 1s" in hang.content
+        assert hang.content.startswith("[stopped: still running after 1s]")
         flood = await box.call("run_command", json.dumps(
             {"command": "python -c 'while True: print(\"x\" * 1000)'"}))
-        assert "output over" in flood.content and len(flood.content) < 7_000
+        assert flood.content.startswith("[stopped: output over 64000 bytes]")
+        assert len(flood.content) < 7_000  # cut again for the model
         patient = ToolBox(workspace, spec.model_copy(update={"command_timeout_s": 120}))
         ok = await patient.call("run_command", json.dumps({"command": "python -m pytest -q"}))
         assert ok.content.startswith("[exit code 1]") and "1 failed" in ok.content
@@ -457,3 +458,15 @@ async def test_ollama_tools_drive_an_agent_cell(tmp_path: Path, store: Store) ->
     assert any(m["role"] == "tool" and m.get("tool_name") for m in second)
     assert any(isinstance(c["function"]["arguments"], dict)
                for m in second for c in m.get("tool_calls") or [])
+
+
+def test_the_agent_engine_imports_no_ui() -> None:
+    import subprocess
+    import sys
+
+    code = ("import tui_bench.engine.modes.agent, tui_bench.engine.tools, "
+            "tui_bench.engine.workspace, tui_bench.backends.tool_prompt, tui_bench.store.agent\n"
+            "import sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert "tui_bench" in loaded and "textual" not in loaded and "rich" not in loaded

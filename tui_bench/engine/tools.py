@@ -177,10 +177,15 @@ class ToolBox:
         result = await asyncio.to_thread(
             run_command, argv, self.workspace.root, timeout_s=self.spec.command_timeout_s,
             output_bytes=COMMAND_OUTPUT_BYTES)
-        status = (f"exit code {result.exit_code}" if result.exit_code is not None
-                  else "no exit code")
-        if result.reason:
-            status += f"; {result.reason}"
+        # Said here from the flags, whatever words the sandbox uses for its reason.
+        if result.timed_out:
+            status = f"stopped: still running after {self.spec.command_timeout_s:g}s"
+        elif result.truncated:
+            status = f"stopped: output over {COMMAND_OUTPUT_BYTES} bytes"
+        elif result.exit_code is not None:
+            status = f"exit code {result.exit_code}"
+        else:
+            status = f"did not run: {result.reason or 'unknown reason'}"
         return ToolOutcome(f"[{status}]\n{truncate(result.output)}")
 
     async def _ask_user(self, question: str) -> ToolOutcome:
