@@ -98,6 +98,8 @@ class LiveState:
             if running is not None:
                 running.tool_calls += 1
                 running.turn = event.turn
+                if running.first_token is None:  # working, not waiting for a slot
+                    running.first_token = time.perf_counter()
                 mark = f" [{event.problem}]" if event.problem else ""
                 running.parts.append(f"\n▸ {event.tool}({event.arguments}){mark}\n"
                                      f"  → {event.result}\n")

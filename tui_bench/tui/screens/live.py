@@ -121,8 +121,10 @@ class LiveScreen(Screen[None]):
             for run_id in changed:
                 running = state.running.get(run_id)
                 if running is not None:
+                    activity = (f"turn {running.turn} · {running.tool_calls} calls"
+                                if running.tool_calls else None)
                     table.show_running(run_id, running.tokens, running.attempt,
-                                       running.retrying, _tps(running))
+                                       running.retrying, _tps(running), activity)
             if self._follow:
                 self._follow_newest()
             if self._selected in changed or self._selected != self._shown_run:
