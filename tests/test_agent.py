@@ -308,6 +308,25 @@ async def test_turn_limit_and_a_missing_fixture(tmp_path: Path, store: Store) ->
     assert result.failed == 1 and my_workspaces() == []
 
 
+async def test_the_cell_deadline_ends_the_loop(tmp_path: Path, store: Store) -> None:
+    scenario = agent_scenario(tmp_path, command_timeout_s=30)
+    server = OpenAITestServer().start()
+    try:
+        nap = json.dumps({"command": "python -c 'import time; time.sleep(1.5)'"})
+        server.default = Script(pieces=[], tool_calls=[{"name": "run_command", "arguments": nap}])
+        settings = Settings(openai_base_url=server.url, max_retries=0, agent_timeout_s=1.0)
+        runner = Runner(store, Catalog(scenarios={scenario.id: scenario}),
+                        pool=BackendPool(settings), settings=settings)
+        result = await runner.run(BatchSpec(batch_id="b3", models=["openai:m"],
+                                            scenarios=[scenario.id]))
+        await runner.pool.aclose()
+    finally:
+        server.close()
+    agent = store.agent_telemetry(result.run_ids[0])
+    assert agent is not None and agent.end_reason == "timeout" and agent.turns == 1
+    assert store.get_run(result.run_ids[0]).status == "ok"  # type: ignore[union-attr]
+
+
 @pytest.mark.slow
 async def test_embedded_model_runs_an_agent_cell(tmp_path: Path, store: Store) -> None:
     scenario = agent_scenario(tmp_path, max_turns=3)
