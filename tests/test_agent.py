@@ -292,7 +292,8 @@ async def test_turn_limit_and_a_missing_fixture(tmp_path: Path, store: Store) ->
         runner = Runner(store, Catalog(scenarios={scenario.id: scenario, broken.id: broken}),
                         pool=BackendPool(settings), settings=settings)
         result = await runner.run(BatchSpec(batch_id="b2", models=["openai:m"],
-                                            scenarios=[scenario.id, broken.id]))
+                                            scenarios=[scenario.id, broken.id],
+                                            mode="iterative"))  # the scenario's kind decides
         await runner.pool.aclose()
     finally:
         server.close()
@@ -301,6 +302,7 @@ async def test_turn_limit_and_a_missing_fixture(tmp_path: Path, store: Store) ->
     agent = store.agent_telemetry(limited.run_id)
     assert agent is not None and agent.end_reason == "turn_limit" and agent.turns == 2
     assert limited.success is False and store.artifact(limited.run_id, "diff") == ""
+    assert limited.mode == "agent" and store.attempts(limited.run_id) == []
     failed = runs[broken.id]
     assert failed.status == "error"
     assert failed.error is not None and "agent-broken: agent.fixture: folder not found" in \
