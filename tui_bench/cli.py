@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
                      help="cells at once per backend (default: the backend's own)")
     run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")
+    run.add_argument("--skip-warmup", action="store_true",
+                     help="do not check agent scenarios' fixtures untouched before the batch")
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--temperature", type=float, default=0.0)
     run.add_argument("--max-tokens", type=int, default=256)

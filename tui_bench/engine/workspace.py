@@ -15,9 +15,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui_bench.agent_files import IGNORED_NAMES
+
 PREFIX = "tui-bench-ws-"
-SKIPPED = frozenset({".venv", "venv", "node_modules", "__pycache__", ".git", ".pytest_cache",
-                     ".mypy_cache", ".ruff_cache"})
+SKIPPED = IGNORED_NAMES  # never copied into a workspace, listed or compared in a diff
 MAX_DIFF_FILE_BYTES = 1_000_000  # larger (or binary) files are named in the diff, not shown
 
 

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -400,21 +401,12 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
 
 
 # run_command: provisional until the sandbox branch lands
-# ---------------------------------------------------------------------------------------------
-# A minimal command runner with the sandbox branch's signature: its own session, rlimits, a
-# wall-clock timeout that kills the whole process group, an output cap and a minimal
-# environment. The sandbox branch replaces this block with bubblewrap isolation.
-
-import ctypes  # noqa: E402
-import resource  # noqa: E402
-from collections.abc import Mapping, Sequence  # noqa: E402
-
-PR_SET_PDEATHSIG = 1
+# (a minimal stand-in with the agreed signature; the lead replaces this block at merge)
 
 
 @dataclass
 class CommandResult:
-    """How one command in a workspace went; ``reason`` says why it did not simply finish."""
+    """How one command ended in the sandbox; ``reason`` is None when it ran and exited."""
 
     exit_code: int | None
     output: str
@@ -425,86 +417,98 @@ class CommandResult:
     isolation: str
 
 
-def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
-                memory_mb: int = 1024, max_procs: int = 64, output_bytes: int = 64_000,
-                env: Mapping[str, str] | None = None) -> CommandResult:
-    """Run ``argv`` with ``workdir`` as working folder; blocking (use ``asyncio.to_thread``)."""
-    started = time.monotonic()
-    home = str(workdir)
-    environment = _minimal_env(home)
-    environment["PATH"] = f"{os.path.dirname(sys.executable)}:{environment['PATH']}"
-    environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    environment.update(env or {})
+PR_SET_PDEATHSIG = 1
+
+
+def _command_limits(memory_mb: int, max_procs: int) -> Any:
+    import ctypes
+    import resource
 
     libc = ctypes.CDLL(None, use_errno=True)
 
-    def limit() -> None:  # runs in the child before exec
+    def apply() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the runner, even on kill -9
-        mem = int(memory_mb) << 20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        cpu = math.ceil(timeout_s) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        if os.geteuid() != 0:  # root ignores RLIMIT_NPROC; the sandbox branch handles it
+        if memory_mb > 0:
+            size = int(memory_mb) << 20
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        if max_procs > 0:
             resource.setrlimit(resource.RLIMIT_NPROC, (max_procs, max_procs))
 
+    return apply
+
+
+def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
+                memory_mb: int = 1024, max_procs: int = 64, output_bytes: int = 64_000,
+                env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run ``argv`` in ``workdir`` with limits; never raises for what the command does.
+
+    Its own session (the whole group is killed at the end), a minimal environment whose
+    ``PATH`` starts with this Python's folder (``env`` adds to it), a wall-clock timeout and a
+    cap on the output kept. Blocking: call through ``asyncio.to_thread`` from async code.
+    """
+    started = time.monotonic()
+    base = {"PATH": os.pathsep.join([os.path.dirname(sys.executable),
+                                     "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(workdir), "LANG": "C.UTF-8"}
+    base.update(env or {})
+    if not argv:
+        return CommandResult(None, "", False, False, 0.0, "empty command", "rlimits")
+    program = shutil.which(argv[0], path=base["PATH"]) if "/" not in argv[0] else argv[0]
+    if program is None:
+        return CommandResult(None, "", False, False, 0.0,
+                             f"program not found: {argv[0]}", "rlimits")
     try:
         proc = subprocess.Popen(
-            list(argv), cwd=str(workdir), env=environment, stdin=subprocess.DEVNULL,
+            [program, *argv[1:]], cwd=str(workdir), env=base, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=limit, close_fds=True)
-    except (OSError, ValueError) as exc:
+            preexec_fn=_command_limits(memory_mb, max_procs))  # noqa: PLW1509 - provisional
+    except OSError as exc:
         return CommandResult(None, "", False, False, time.monotonic() - started,
-                             f"cannot run {argv[0] if argv else '(empty)'}: {exc}", "process")
+                             f"cannot start {argv[0]}: {exc.strerror or exc}", "rlimits")
     assert proc.stdout is not None
-    out_fd = proc.stdout.fileno()
-    os.set_blocking(out_fd, False)
-    chunks: list[bytes] = []
-    size = 0
+    kept = bytearray()
     truncated = timed_out = False
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
     deadline = started + timeout_s
-    with selectors.DefaultSelector() as sel:
-        sel.register(out_fd, selectors.EVENT_READ)
-        open_pipe = True
-        while open_pipe:
+    try:
+        while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 timed_out = True
                 break
-            for _key, _ in sel.select(timeout=min(left, 0.5)):
-                try:
-                    data = os.read(out_fd, 65536)
-                except BlockingIOError:
-                    continue
-                if not data:
-                    open_pipe = False
-                    break
-                if size < output_bytes:
-                    chunks.append(data[: output_bytes - size])
-                size += len(data)
-                if size > output_bytes:
-                    truncated = True
-                    open_pipe = False  # a flood: stop reading and end it
-                    break
-            if proc.poll() is not None and not open_pipe:
+            events = selector.select(timeout=min(left, 0.25))
+            if not events:
+                continue
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
                 break
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        code: int | None = proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        code = None
-    proc.stdout.close()
-    reason: str | None = None
-    if timed_out:
-        code, reason = None, f"timed out after {timeout_s:g}s"
-    elif truncated:
-        reason = f"output over {output_bytes} bytes; the command was stopped"
-        code = None if code is not None and code < 0 else code
-    elif code is not None and code < 0:
+            room = output_bytes - len(kept)
+            if len(data) > room:
+                kept += data[:max(room, 0)]
+                truncated = True
+                break
+            kept += data
+        if not timed_out and not truncated:
+            try:  # the output closed; give the command what is left of its time to exit
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.05))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+    finally:
+        selector.close()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.stdout.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    code = None if timed_out or truncated else proc.returncode
+    reason = "timeout" if timed_out else "output limit" if truncated else None
+    if code is not None and code < 0:
         reason = f"killed by {_signal_name(-code)}"
-    output = b"".join(chunks).decode("utf-8", "replace")
-    return CommandResult(code, output, timed_out, truncated, time.monotonic() - started,
-                         reason, "process")
+    return CommandResult(code, kept.decode("utf-8", "replace"), timed_out, truncated,
+                         time.monotonic() - started, reason, "rlimits")

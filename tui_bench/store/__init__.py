@@ -13,13 +13,15 @@ from tui_bench.store.core import (
     StoreError,
 )
 from tui_bench.store.agent import AgentQueries
+from tui_bench.store.controls import ControlQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, CoreStore):
+class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
+            CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

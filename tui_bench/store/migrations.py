@@ -292,8 +292,23 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Warmup controls: what each agent scenario's untouched fixture did, per batch.
+M002_SCENARIO_CONTROLS = """
+        CREATE TABLE scenario_controls (
+            batch_id TEXT NOT NULL,  -- no foreign key: a control may be taken before the batch row
+            scenario_id TEXT NOT NULL,
+            scenario_hash TEXT,
+            ok INTEGER NOT NULL,
+            reason TEXT,
+            commands TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, scenario_id)
+        );
+"""
+
 # Agent cells: their telemetry (a row per agent run) and the run's artifacts (transcript, diff).
-M002_AGENT_RUNS = """
+M003_AGENT_RUNS = """
         CREATE TABLE agent_runs (
             run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
             turns INTEGER NOT NULL DEFAULT 0,
@@ -315,7 +330,8 @@ M002_AGENT_RUNS = """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
-    Migration("m002_agent_runs", M002_AGENT_RUNS),
+    Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
+    Migration("m003_agent_runs", M003_AGENT_RUNS),
 )
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tui_bench.agent_files import fixture_dir
 from tui_bench.domain import AgentSpec, AgentTelemetry, ModelRef, Scenario
 from tui_bench.engine.events import ToolCalled
 from tui_bench.engine.modes.base import CellSession
@@ -49,10 +50,8 @@ class AgentSetupError(Exception):
 
 
 def fixture_path(scenario: Scenario) -> Path:
-    """The scenario's fixture folder, relative to the scenario file."""
-    assert scenario.agent is not None
-    base = Path(scenario.source).parent if scenario.source else Path.cwd()
-    path = (base / scenario.agent.fixture).resolve()
+    """The scenario's fixture folder (relative to the scenario file), checked to exist."""
+    path = fixture_dir(scenario)
     if not path.is_dir():
         raise AgentSetupError(f"scenario {scenario.id}: agent.fixture: folder not found: {path}")
     return path
