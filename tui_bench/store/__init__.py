@@ -6,6 +6,7 @@ its own queries (and the tables it adds to the schema) in a module of its own, c
 
 from __future__ import annotations
 
+from tui_bench.store.agent import AgentQueries
 from tui_bench.store.controls import ControlQueries
 from tui_bench.store.core import (
     CELL_COLUMNS,
@@ -21,8 +22,8 @@ from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries, LeaseQueries,
-            IntegrationQueries, CoreStore):
+class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
+            LeaseQueries, IntegrationQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 
