@@ -245,8 +245,8 @@ class Runner:
             session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
 
             def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
-                         tools: list[Tool] | None) -> Any:
-                return self._generate(cell, run_id, backend, name, msgs, opts, tools)
+                         tools: list[Tool] | None, schema: dict[str, Any] | None = None) -> Any:
+                return self._generate(cell, run_id, backend, name, msgs, opts, tools, schema)
 
             session.generate_fn = generate
             await mode.run(session)
@@ -320,12 +320,13 @@ class Runner:
 
     async def _generate(self, cell: Cell, run_id: str, backend: Any, name: str,
                         messages: list[dict[str, Any]], options: GenerationOptions,
-                        tools: list[Tool] | None = None) -> tuple[Generation, int]:
+                        tools: list[Tool] | None = None,
+                        schema: dict[str, Any] | None = None) -> tuple[Generation, int]:
         retries = 0
         while True:
             try:
                 return await self._stream_once(run_id, backend, name, messages, options,
-                                               tools), retries
+                                               tools, schema), retries
             except BackendError as exc:
                 if not exc.transient or retries >= self.settings.max_retries:
                     if retries:
@@ -341,10 +342,13 @@ class Runner:
 
     async def _stream_once(self, run_id: str, backend: Any, name: str,
                            messages: list[dict[str, Any]], options: GenerationOptions,
-                           tools: list[Tool] | None = None) -> Generation:
+                           tools: list[Tool] | None = None,
+                           schema: dict[str, Any] | None = None) -> Generation:
         started = time.perf_counter()
-        stream: AsyncIterator[Any] = (backend.chat(name, messages, options, tools=tools)
-                                      if tools else backend.chat(name, messages, options))
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        if schema is not None:
+            extra["schema"] = schema
+        stream: AsyncIterator[Any] = backend.chat(name, messages, options, **extra)
         parts: list[str] = []
         calls: list[ToolCallChunk] = []
         done: Done | None = None

@@ -14,6 +14,7 @@ from tui_bench.store.core import (
     CoreStore,
     StoreError,
 )
+from tui_bench.store.effort import EffortQueries
 from tui_bench.store.integrations import IntegrationQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.leases import LeaseHeld, LeaseQueries
@@ -23,7 +24,7 @@ from tui_bench.store.specialists import SpecialistQueries
 
 
 class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
-            LeaseQueries, IntegrationQueries, CoreStore):
+            LeaseQueries, IntegrationQueries, EffortQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

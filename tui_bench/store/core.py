@@ -29,6 +29,7 @@ from tui_bench.domain import (
 )
 from tui_bench.store.agent_rows import write_agent_run
 from tui_bench.store.migrations import migrations as all_migrations
+from tui_bench.store.refine_rows import write_refine_run
 
 CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration")
 TELEMETRY_COLUMNS = (
@@ -296,12 +297,13 @@ class CoreStore:
                  for e in record.evaluations])
             conn.executemany(
                 "INSERT INTO attempts (run_id, attempt, output, auto_score, success, feedback, "
-                "telemetry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "telemetry, action, self_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(record.run_id, a.attempt, a.output, a.auto_score, a.success, a.feedback,
-                  a.telemetry.model_dump_json()) for a in attempts])
+                  a.telemetry.model_dump_json(), a.action, a.self_score) for a in attempts])
             for judgment in judgments:
                 self._insert_judgment(conn, judgment.model_copy(update={"run_id": record.run_id}))
             write_agent_run(conn, record, artifacts or {})
+            write_refine_run(conn, record)
 
     def _row_to_run(self, row: dict[str, Any]) -> RunRecord:
         tel = Telemetry(**{name: row.get(name) for name in TELEMETRY_COLUMNS},
@@ -387,7 +389,8 @@ class CoreStore:
                         auto_score=r["auto_score"],
                         success=None if r["success"] is None else bool(r["success"]),
                         feedback=r["feedback"],
-                        telemetry=Telemetry.model_validate(_loads(r["telemetry"], {})))
+                        telemetry=Telemetry.model_validate(_loads(r["telemetry"], {})),
+                        action=r.get("action"), self_score=r.get("self_score"))
                 for r in rows]
 
     def scenario_definition(self, scenario_hash: str) -> dict[str, Any] | None:

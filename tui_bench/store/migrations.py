@@ -354,12 +354,56 @@ M005_AGENT_RUNS = """
         );
 """
 
+# Effort calibration: refine rounds keep the action and self-score on each attempt; a row per
+# refine run holds its effort; calibrations name their threshold batches; effort_settings is the
+# registry of calibrated thresholds per model and level.
+M006_EFFORT = """
+        ALTER TABLE attempts ADD COLUMN action TEXT;
+        ALTER TABLE attempts ADD COLUMN self_score INTEGER;
+        CREATE TABLE refine_runs (
+            run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+            threshold REAL NOT NULL,
+            max_new_answers INTEGER NOT NULL,
+            new_answer_count INTEGER NOT NULL,
+            effort_ratio REAL NOT NULL,
+            collapsed INTEGER NOT NULL,
+            first_score REAL,
+            final_score REAL,
+            malformed INTEGER NOT NULL DEFAULT 0,
+            end_reason TEXT,
+            effort TEXT
+        );
+        CREATE TABLE calibrations (
+            calibration_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            batch_ids TEXT NOT NULL DEFAULT '[]',
+            result TEXT
+        );
+        CREATE TABLE effort_settings (
+            model TEXT NOT NULL,
+            level TEXT NOT NULL,
+            threshold REAL NOT NULL,
+            target_ratio REAL NOT NULL,
+            measured_ratio REAL,
+            one_answer_rate REAL,
+            quality REAL,
+            trials INTEGER NOT NULL,
+            calibration_id TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'candidate' CHECK (status IN ('candidate', 'verified')),
+            verified_batch TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (model, level)
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
     Migration("m003_batch_leases", M003_BATCH_LEASES),
     Migration("m004_mlflow_runs", M004_MLFLOW_RUNS),
     Migration("m005_agent_runs", M005_AGENT_RUNS),
+    Migration("m006_effort", M006_EFFORT),
 )
 
 

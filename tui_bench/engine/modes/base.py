@@ -82,8 +82,9 @@ def sum_telemetry(parts: list[Telemetry]) -> Telemetry:
         "load_ms": total("load_ms"), "paid_load": any(p.paid_load for p in parts)})
 
 
-GenerateFn = Callable[[list[dict[str, Any]], GenerationOptions, "list[Tool] | None"],
-                      Awaitable[tuple[Generation, int]]]
+# (messages, options, tools, schema): schema asks for JSON matching a JSON Schema.
+GenerateFn = Callable[[list[dict[str, Any]], GenerationOptions, "list[Tool] | None",
+                       "dict[str, Any] | None"], Awaitable[tuple[Generation, int]]]
 ScoreFn = Callable[..., Awaitable[Any]]
 
 
@@ -116,14 +117,15 @@ class CellSession:
 
     async def generate(self, messages: list[dict[str, Any]], *,
                        tools: list[Tool] | None = None,
-                       options: GenerationOptions | None = None) -> Generation:
+                       options: GenerationOptions | None = None,
+                       schema: dict[str, Any] | None = None) -> Generation:
         """One answer from the cell's model; its telemetry and retries are recorded here."""
         options = options or self.options
         async with self.slot or contextlib.nullcontext():
             if not self.began:
                 self.began = True
                 self.record.started_at = utc_now()  # when it ran, not when it was queued
-            gen, retries = await self.generate_fn(messages, options, tools)
+            gen, retries = await self.generate_fn(messages, options, tools, schema)
         self.record.retries += retries
         self.telemetry.append(telemetry_of(gen, options))
         return gen
@@ -135,7 +137,7 @@ class CellSession:
 
 
 class CellMode(Protocol):
-    """A way of running a cell (zero-shot, iterative, comparative, agent)."""
+    """A way of running a cell (zero-shot, iterative, comparative, refine, agent)."""
 
     name: str
     keeps_attempts: bool  # store every attempt even when there was only one
