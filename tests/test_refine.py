@@ -87,10 +87,11 @@ def test_malformed_replies_are_named(reply: str, why: str) -> None:
 
 def test_review_prompt_and_schema_carry_the_threshold() -> None:
     assert "below 7," in review_prompt(7) and "below 6.4," in review_prompt(6.37)
-    schema = action_schema(100)
-    assert schema["properties"]["action"]["enum"] == ["new_answer", "stop"]
-    assert schema["properties"]["answer"]["maxLength"] == 100
-    assert schema["required"] == ["action", "self_score"]
+    new_answer, stop = action_schema(100)["anyOf"]
+    assert new_answer["properties"]["answer"]["maxLength"] == 100
+    assert new_answer["required"] == ["action", "self_score", "answer"]
+    assert stop["required"] == ["action", "self_score"]
+    assert stop["properties"]["self_score"]["enum"] == list(range(1, 11))
 
 
 # ---------------------------------------------------------------- the loop

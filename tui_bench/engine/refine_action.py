@@ -56,22 +56,24 @@ def review_prompt(threshold: float) -> str:
 
 
 def action_schema(max_answer_chars: int | None = None) -> dict[str, Any]:
-    """JSON Schema of an action; ``max_answer_chars`` keeps a constrained answer closable
-    within the token budget (a cut-off object would be malformed)."""
-    score = {"type": "integer", "minimum": 1, "maximum": 10}
+    """JSON Schema of an action: ``new_answer`` with its answer, or ``stop``.
+
+    Scores are an enum (grammar-based constraint, as in llama.cpp, enforces enums but not
+    numeric ranges); ``max_answer_chars`` keeps a constrained answer closable within the token
+    budget, since an object cut off by the limit would be malformed.
+    """
+    score = {"type": "integer", "enum": list(range(1, 11))}
     answer: dict[str, Any] = {"type": "string", "minLength": 1}
     if max_answer_chars is not None:
         answer["maxLength"] = max_answer_chars
-    return {
-        "title": "refine_action",
-        "type": "object",
-        "properties": {
-            "action": {"type": "string", "enum": [NEW_ANSWER, STOP]},
-            "self_score": score,
-            "answer": answer,
-        },
-        "required": ["action", "self_score"],
-    }
+    new_answer = {"type": "object", "properties": {
+        "action": {"type": "string", "enum": [NEW_ANSWER]}, "self_score": score,
+        "answer": answer}, "required": ["action", "self_score", "answer"],
+        "additionalProperties": False}
+    stop = {"type": "object", "properties": {
+        "action": {"type": "string", "enum": [STOP]}, "self_score": score},
+        "required": ["action", "self_score"], "additionalProperties": False}
+    return {"title": "refine_action", "anyOf": [new_answer, stop]}
 
 
 def answer_chars_for(max_tokens: int) -> int:

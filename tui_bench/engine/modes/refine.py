@@ -8,7 +8,7 @@ attempt; the run's telemetry carries the effort figures (:class:`RefineTelemetry
 
 from __future__ import annotations
 
-from tui_bench.domain import Attempt, RefineTelemetry
+from tui_bench.domain import Attempt, GenerationOptions, RefineTelemetry
 from tui_bench.engine.modes.base import CellSession
 from tui_bench.engine.refine_action import (
     NEW_ANSWER,
@@ -33,13 +33,14 @@ class RefineMode:
         cap = spec.max_new_answers
         refine = RefineTelemetry(threshold=threshold, max_new_answers=cap, effort=spec.effort)
         session.telemetry_update["refine"] = refine
+        options = trial_options(session)
         session.announce(1)
-        gen = await session.generate(list(session.messages))
+        gen = await session.generate(list(session.messages), options=options)
         answer = gen.text
         await self._keep(session, 1, answer, "answer", None, None)
         refine.first_score = refine.final_score = record.auto_score
         record.first_success = record.success
-        schema = action_schema(answer_chars_for(session.options.max_tokens))
+        schema = action_schema(answer_chars_for(options.max_tokens))
         review = review_prompt(threshold)
         round_no = 1
         while refine.new_answer_count < cap:
@@ -47,7 +48,7 @@ class RefineMode:
             session.announce(round_no)
             messages = [*session.messages, {"role": "assistant", "content": answer},
                         {"role": "user", "content": review}]
-            gen = await session.generate(messages, schema=schema)
+            gen = await session.generate(messages, schema=schema, options=options)
             try:
                 action = parse_action(gen.text)
             except MalformedAction as exc:
@@ -89,3 +90,11 @@ class RefineMode:
             run_id=session.run_id, attempt=round_no, output=text, feedback=feedback,
             telemetry=session.telemetry[-1], action=action, self_score=self_score))
 
+
+def trial_options(session: CellSession) -> GenerationOptions:
+    """Each iteration of a sampled cell is its own trial: seed + iteration - 1, so repeated
+    trials are different samples and a rerun is still the same."""
+    options = session.options
+    if options.seed is None or options.temperature == 0 or session.cell.iteration == 1:
+        return options
+    return options.model_copy(update={"seed": options.seed + session.cell.iteration - 1})
