@@ -61,7 +61,9 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
-            group_by_model=not args.interleave)
+            group_by_model=not args.interleave,
+            max_new_answers=getattr(args, "max_new_answers", 3),
+            refine_threshold=getattr(args, "refine_threshold", 7))
         if spec.judge is not None:
             ModelRef.parse(spec.judge)
         return normalise_spec(spec)
@@ -110,6 +112,10 @@ def run_headless(args: argparse.Namespace) -> int:
             spec = spec_from_args(args, [s.id for s in chosen])
             if store.get_batch(spec.batch_id) is not None:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
+            if getattr(args, "effort", None):
+                from tui_bench.commands.calibrate import apply_effort
+
+                spec = apply_effort(store, spec, args.effort)
             if not getattr(args, "skip_warmup", False):
                 spec = _warm_up(store, catalog, spec, console,
                                 quiet=args.quiet or args.progress == "jsonl")
