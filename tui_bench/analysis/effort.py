@@ -357,3 +357,27 @@ def _fmt(value: float | None) -> str:
 
 def _t(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class RefineEffort:
+    """The effort report over refine runs: per model and threshold, and per model and level
+    for ``--effort`` batches (with whether the level held against its calibrated target)."""
+
+    by_threshold: list[EffortRow] = field(default_factory=list)
+    by_level: list[EffortRow] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_threshold or self.by_level)
+
+
+def refine_effort(store: Any, *, batch_id: str | None = None) -> RefineEffort:
+    """Read refine outcomes (of one batch, or all) and the registry's targets from the store."""
+    outcomes = store.refine_outcomes([batch_id] if batch_id else None)
+    targets = {(s.model, s.level): s.target_ratio for s in store.effort_settings()}
+    return RefineEffort(
+        by_threshold=rows_by_threshold([o for o in outcomes if not o.get("effort")]),
+        by_level=rows_by_level(outcomes, targets))
