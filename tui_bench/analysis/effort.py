@@ -47,7 +47,7 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     """Spearman's rank correlation; ``None`` when either side does not vary."""
     if len(xs) < 2 or len(set(xs)) < 2 or len(set(ys)) < 2:
         return None
-    from scipy.stats import spearmanr
+    from scipy.stats import spearmanr  # type: ignore[import-untyped]
 
     return float(spearmanr(xs, ys).statistic)
 
@@ -59,7 +59,7 @@ def spearman_interval(xs: Sequence[float], ys: Sequence[float], *, reps: int = B
     if len(xs) < 3:
         return None, None
     import numpy as np
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # type: ignore[import-untyped]
 
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     rng = np.random.default_rng(seed)
@@ -258,9 +258,10 @@ def search_threshold(level: str, target: float, rows: Sequence[EffortRow]) -> Le
                 return at(i + 1, "measured")
             frac = (target - lo) / (hi - lo)
             a, b = points[i], points[i + 1]
+            ta, tb = a.threshold or 0.0, b.threshold or 0.0
             return LevelSetting(
-                level, target, (a.threshold or 0) + frac * ((b.threshold or 0) - (a.threshold or 0)),
-                target, _lerp(a.one_answer_rate, b.one_answer_rate, frac),
+                level, target, ta + frac * (tb - ta), target,
+                _lerp(a.one_answer_rate, b.one_answer_rate, frac),
                 _lerp(a.quality, b.quality, frac),
                 f"interpolated between T={_t(a.threshold)} and T={_t(b.threshold)}")
     return at(len(points) - 1, "measured")  # pragma: no cover - the loop always returns
@@ -360,6 +361,34 @@ def _t(value: float | None) -> str:
 
 
 # --------------------------------------------------------------------------- the report
+
+
+EFFORT_COLUMNS = ("model", "T / level", "runs", "malformed", "effort ratio", "95% interval",
+                  "one-answer", "rounds", "quality", "gain/round")
+
+
+def interval_text(row: EffortRow) -> str:
+    if row.ratio_low is None or row.ratio_high is None:
+        return "—"
+    return f"{row.ratio_low:.2f}–{row.ratio_high:.2f}"
+
+
+def held_text(row: EffortRow) -> str:
+    """Whether an --effort level held: its measured ratio against its target."""
+    if row.held is None or row.mean_ratio is None or row.target is None:
+        return "—" if row.target is not None else "no target"
+    return f"{'held' if row.held else 'missed'} ({row.mean_ratio:.2f} vs {row.target:.2f})"
+
+
+def row_cells(row: EffortRow) -> list[str]:
+    """An effort row as the text of ``EFFORT_COLUMNS`` (then target and held)."""
+    def num(value: float | None, spec: str) -> str:
+        return "—" if value is None else format(value, spec)
+
+    share = "—" if row.one_answer_rate is None else f"{row.one_answer_rate:.0%}"
+    return [row.model, row.group, str(row.runs), str(row.malformed), num(row.mean_ratio, ".2f"),
+            interval_text(row), share, num(row.mean_rounds, ".1f"), num(row.quality, ".2f"),
+            num(row.gain_per_round, "+.3f"), num(row.target, ".2f"), held_text(row)]
 
 
 @dataclass

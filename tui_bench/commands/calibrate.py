@@ -26,6 +26,8 @@ from tui_bench.analysis.effort import (
     CalibrationResult,
     EffortRow,
     calibrate,
+    held_text,
+    interval_text,
     parse_targets,
     rows_by_level,
 )
@@ -276,19 +278,6 @@ def effort_table(title: str, rows: list[EffortRow]) -> Table:
             cells += [fmt(r.target, "{:.2f}"), held_text(r)]
         table.add_row(*cells)
     return table
-
-
-def interval_text(row: EffortRow) -> str:
-    if row.ratio_low is None or row.ratio_high is None:
-        return "—"
-    return f"{row.ratio_low:.2f}–{row.ratio_high:.2f}"
-
-
-def held_text(row: EffortRow) -> str:
-    """Whether an --effort level held: its measured ratio against its target."""
-    if row.held is None or row.mean_ratio is None or row.target is None:
-        return "—" if row.target is not None else "no target"
-    return f"{'held' if row.held else 'missed'} ({row.mean_ratio:.2f} vs {row.target:.2f})"
 
 
 def print_result(console: Console, cal_id: str, found: CalibrationResult) -> None:

@@ -104,8 +104,8 @@ def parse_action(text: str) -> RefineAction:
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
         raise MalformedAction(f"self_score {score!r} is not a whole number from 1 to 10")
     if action == STOP:
-        return RefineAction(STOP, score)
+        return RefineAction("stop", score)
     answer = data.get("answer")
     if not isinstance(answer, str) or not answer.strip():
         raise MalformedAction("new_answer without a non-empty 'answer'")
-    return RefineAction(NEW_ANSWER, score, answer)
+    return RefineAction("new_answer", score, answer)

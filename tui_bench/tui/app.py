@@ -41,6 +41,7 @@ FEATURE_SCREENS: dict[str, tuple[str, str, str]] = {
     "judge": ("judge", "JudgeScreen", "Judging"),
     "reports": ("reports", "ReportsScreen", "Reports"),
     "mint": ("mint", "MintScreen", "Specialists"),
+    "models": ("models", "ModelsScreen", "Models & effort"),
 }
 
 # Commands offered in the palette from anywhere: (name, help, app action).
@@ -51,6 +52,7 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Judge", "Judge runs against their rubric", "judge"),
     ("Reports", "Leaderboards and comparisons", "reports"),
     ("Specialists", "Mint specialist snapshots", "mint"),
+    ("Models & effort", "The model registry and calibrated effort levels", "models"),
     ("Live run", "Watch the batch that is running", "live"),
     ("Refresh models", "Ask every backend again which models it offers", "discover"),
 ]
@@ -280,6 +282,9 @@ class BenchApp(App[int]):
 
     def action_mint(self) -> None:
         self.open_feature("mint")
+
+    def action_models(self) -> None:
+        self.open_feature("models")
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -40,6 +40,7 @@ class HomeScreen(Screen[None]):
         Binding("j", "app.judge", "Judge", tooltip="Judge runs against their rubric"),
         Binding("r", "app.reports", "Reports", tooltip="Leaderboards and comparisons"),
         Binding("s", "app.mint", "Mint", tooltip="Specialist snapshots"),
+        Binding("e", "app.models", "Effort", tooltip="Models and calibrated effort levels"),
         Binding("u", "resume", "Resume", tooltip="Finish the selected unfinished batch"),
         Binding("l", "live", "Live", tooltip="Watch the batch that is running"),
         Binding("m", "app.discover", "Refresh models", show=False),

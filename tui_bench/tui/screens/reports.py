@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
+from tui_bench.analysis.effort import EFFORT_COLUMNS, row_cells
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
@@ -81,6 +82,8 @@ class ReportsScreen(Screen[None]):
                 yield DataTable(id="specialists-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Effort", id="effort"):
                 yield DataTable(id="effort-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="refine-effort-title", classes="report-title")
+                yield DataTable(id="refine-effort-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Surprises", id="surprises"):
                 yield Static("", id="surprises-title", classes="report-title")
                 yield DataTable(id="surprises-table", cursor_type="row", zebra_stripes=True)
@@ -101,6 +104,8 @@ class ReportsScreen(Screen[None]):
                   "change", "success"))
         _columns(self.query_one("#effort-table", DataTable),
                  ("model", "runs", "mean attempts", "of budget", "first answer"))
+        _columns(self.query_one("#refine-effort-table", DataTable),
+                 (*EFFORT_COLUMNS, "target", "held"))
         _columns(self.query_one("#surprises-table", DataTable),
                  ("batch", "category", "scenario", "model", "score", "favoured", "its score",
                   "margin"))
@@ -224,6 +229,17 @@ class ReportsScreen(Screen[None]):
         for e in self.report.effort:
             table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
                           pct(e.first_answer_share))
+        refine = self.query_one("#refine-effort-table", DataTable)
+        refine.clear()
+        rows = [*self.report.refine.by_threshold, *self.report.refine.by_level]
+        for row in rows:
+            cells: list[Any] = row_cells(row)
+            if row.held is not None:
+                cells[-1] = Text(cells[-1], style="green" if row.held else "red")
+            refine.add_row(*cells)
+        self.query_one("#refine-effort-title", Static).update(
+            "Refine effort per model and threshold, and per --effort level against its target"
+            if rows else "No refine runs yet: tui-bench calibrate, or --mode refine")
 
     def _fill_surprises(self) -> None:
         table = self.query_one("#surprises-table", DataTable)
