@@ -32,6 +32,7 @@ from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.widgets.agent_view import AgentRun, agent_detail
+from tui_bench.tui.widgets.refine_view import refine_detail
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
@@ -248,7 +249,8 @@ class BatchesScreen(Screen[None]):
 
 
 def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt],
-               judged: dict[str, Any] | None = None, agent: AgentRun | None = None) -> Group:
+               judged: dict[str, Any] | None = None, agent: AgentRun | None = None,
+               refine: Any = None) -> Group:
     """A run as rich renderables: cell, verdict, telemetry, evaluations, judgments, output."""
     head = Table.grid(padding=(0, 1))
     head.add_column(style="bold")
@@ -295,7 +297,9 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     elif judged is None:
         parts.append(Text("Not judged yet.", style="dim"))
-    if attempts:
+    if run.mode == "refine":  # every round's answer and self-score, with the run's effort
+        parts.append(refine_detail(refine, attempts))
+    elif attempts:
         table = Table(title="Attempts", title_justify="left", box=None, padding=(0, 1))
         for name in ("#", "score", "verdict", "feedback"):
             table.add_column(name)
@@ -417,14 +421,16 @@ class BatchDetailScreen(Screen[None]):
         agent = (AgentRun(self.store.agent_telemetry(run_id), self.store.transcript(run_id),
                           self.store.artifact(run_id, "diff") or "")
                  if run.mode == "agent" else None)
+        refine = self.store.refine_telemetry(run_id) if run.mode == "refine" else None
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent)
+            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent, refine)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
-                  attempts: list[Attempt], agent: AgentRun | None = None) -> None:
+                  attempts: list[Attempt], agent: AgentRun | None = None,
+                  refine: Any = None) -> None:
         self.shown_run = run.run_id
         self.query_one("#run-detail", Static).update(
-            run_detail(run, judgments, attempts, agent=agent))
+            run_detail(run, judgments, attempts, agent=agent, refine=refine))
         self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, step: int) -> None:
