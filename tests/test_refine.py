@@ -112,6 +112,11 @@ class Scripted(InstantBackend):
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Catalog:
+    return one_scenario_catalog(tmp_path)
+
+
+def one_scenario_catalog(tmp_path: Path) -> Catalog:
+    """A catalog of coding-double alone (its test fails x + 2, passes x * 2)."""
     (tmp_path / "scen" / "rubrics").mkdir(parents=True)
     (tmp_path / "scen" / "rubrics" / "code.yaml").write_text(RUBRIC)
     (tmp_path / "scen" / "double.yaml").write_text(SCENARIO)
