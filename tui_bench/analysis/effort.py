@@ -376,7 +376,7 @@ def interval_text(row: EffortRow) -> str:
 def held_text(row: EffortRow) -> str:
     """Whether an --effort level held: its measured ratio against its target."""
     if row.held is None or row.mean_ratio is None or row.target is None:
-        return "—" if row.target is not None else "no target"
+        return "—"
     return f"{'held' if row.held else 'missed'} ({row.mean_ratio:.2f} vs {row.target:.2f})"
 
 

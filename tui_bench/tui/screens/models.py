@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -60,7 +60,7 @@ class ModelsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="registry", id="models-tabs"):
-            with TabPane("Registry", id="registry"), Horizontal(id="models-registries"):
+            with TabPane("Registry", id="registry"), Vertical(id="models-registries"):
                 with Vertical():
                     yield Static("Models", classes="models-title")
                     yield DataTable(id="model-registry", cursor_type="row",
@@ -115,7 +115,8 @@ class ModelsScreen(Screen[None]):
         table = self.query_one("#effort-settings", DataTable)
         table.clear()
         for s in settings:
-            status = Text(s.status, style="green" if s.status == "verified" else "yellow")
+            status = Text(s.status, style="green" if s.status == "verified" else "yellow",
+                          justify="left")
             table.add_row(s.model, s.level, f"{s.threshold:.2f}", f"{s.target_ratio:.2f}",
                           _num(s.measured_ratio), _pct(s.one_answer_rate), _num(s.quality),
                           str(s.trials), status, s.calibration_id,

@@ -229,6 +229,7 @@ class ReportsScreen(Screen[None]):
         for e in self.report.effort:
             table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
                           pct(e.first_answer_share))
+        table.display = bool(self.report.effort)  # iterative effort, when there is any
         refine = self.query_one("#refine-effort-table", DataTable)
         refine.clear()
         rows = [*self.report.refine.by_threshold, *self.report.refine.by_level]
