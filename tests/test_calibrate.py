@@ -161,3 +161,19 @@ async def test_calibrate_the_embedded_model_from_the_cli_and_see_it_in_the_tui(
                              refine=store.refine_telemetry(run.run_id)))
     shown = console.export_text()
     assert "Rounds" in shown and "threshold 3" in shown and "self-score" in shown
+
+
+async def test_e_on_home_opens_models_and_effort(store: Store) -> None:
+    from tests.test_tui_app import _app
+
+    store.save_effort_settings([setting("embedded:smollm2", "medium", 6.2, 0.5)])
+    app, _ = _app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ModelsScreen)
+        table = app.screen.query_one("#effort-settings", DataTable)
+        assert [r[:4] for r in rows(table)] == [["embedded:smollm2", "medium", "6.20", "0.50"]]
+        summary = text_of(app.screen.query_one("#calibration-summary", Static))
+        assert "No calibration yet" in summary
