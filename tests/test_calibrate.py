@@ -23,6 +23,7 @@ from tui_bench.cli import main
 from tui_bench.commands.calibrate import apply_effort, verify
 from tui_bench.domain import BatchSpec, EffortSetting, GenerationOptions
 from tui_bench.engine.runner import Runner
+from tui_bench.headless import refine_lines
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.screens.batches import run_detail
@@ -99,6 +100,8 @@ async def test_effort_level_uses_the_calibrated_threshold_and_verify_marks_it(
     runner = Runner(store, catalog, pool=BackendPool(Settings(), {"ollama": backend}))
     assert (await runner.run(spec)).done == 1
     assert "below 4.5," in backend.requests[1]["messages"][-1]["content"]
+    line, = refine_lines(store, "b_low")  # the headless run's summary line
+    assert line.startswith("refine ollama:m low: effort ratio 0.25, held its target 0.25")
     out = io.StringIO()
     verify(store, "b_low", Console(file=out, width=200), as_json=False)
     assert "held (0.25 vs 0.25)" in out.getvalue() and "verified: ollama:m low" in out.getvalue()

@@ -193,6 +193,8 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
             f"{_fmt(final['attempts'], '{:.2f}')}, completion tokens "
             f"{zero['completion_tokens']} → {final['completion_tokens']}, "
             f"{comp['fixed_by_iterating']} cells fixed by iterating")
+    for line in refine_lines(store, batch_id):
+        console.print(line)
     if s.get("pass_at_k"):
         for model, values in s["pass_at_k"].items():
             console.print(f"{model}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
@@ -251,3 +253,21 @@ def write_json(path: Path, summary: dict[str, Any]) -> None:
 
 __all__ = ["ProgressPrinter", "batch_summary", "print_report", "results_table", "run_batch",
            "write_json"]
+
+
+def refine_lines(store: Store, batch_id: str) -> list[str]:
+    """One line per model of a refine batch: its effort, collapse rate and quality change."""
+    from tui_bench.analysis.effort import rows_by_level, rows_by_threshold
+
+    outcomes = store.refine_outcomes([batch_id])
+    targets = {(s.model, s.level): s.target_ratio for s in store.effort_settings()}
+    rows = rows_by_level(outcomes, targets) or rows_by_threshold(outcomes)
+    lines = []
+    for r in rows:
+        held = "" if r.held is None else (
+            f", {'held' if r.held else 'missed'} its target {r.target:.2f}")
+        lines.append(
+            f"refine {r.model} {r.group}: effort ratio {_fmt(r.mean_ratio)}{held}, one-answer "
+            f"{_fmt(r.one_answer_rate, '{:.0%}')}, mean rounds {_fmt(r.mean_rounds, '{:.1f}')}, "
+            f"score {_fmt(r.first_quality)} → {_fmt(r.quality)}, {r.malformed} malformed")
+    return lines
