@@ -179,3 +179,15 @@ def test_effort_registry_round_trip(store: Store) -> None:
     again = store.effort_setting("embedded:smollm2", "low")
     assert again and again.threshold == 4.0 and again.status == "candidate"
     assert store.effort_setting("embedded:smollm2", "medium") is None
+
+
+def test_effort_modules_load_no_ui_and_no_scipy_until_needed() -> None:
+    import subprocess
+    import sys
+
+    code = ("import tui_bench.analysis.effort, tui_bench.engine.modes.refine, "
+            "tui_bench.engine.refine_action, tui_bench.store.effort, tui_bench.commands.calibrate\n"
+            "import sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert "textual" not in out and "scipy" not in out and "numpy" not in out
