@@ -260,7 +260,8 @@ def refine_lines(store: Store, batch_id: str) -> list[str]:
     from tui_bench.analysis.effort import rows_by_level, rows_by_threshold
 
     outcomes = store.refine_outcomes([batch_id])
-    targets = {(s.model, s.level): s.target_ratio for s in store.effort_settings()}
+    targets: dict[tuple[str, str], float] = {
+        (s.model, s.level): s.target_ratio for s in store.effort_settings()}
     rows = rows_by_level(outcomes, targets) or rows_by_threshold(outcomes)
     lines = []
     for r in rows:

@@ -94,7 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = make_console()
+    console = make_console(stderr=bool(args.json))  # with --json, stdout carries only JSON
     store = open_store(args)
     if args.export:
         return export_registry(store, Path(args.export), console)
