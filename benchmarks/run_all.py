@@ -33,6 +33,7 @@ def main() -> int:
         ("judge_latency.py", ["--presses", "30"] if quick else []),
         ("tui_latency.py", []),
         ("agent_turn.py", ["--cells", "10"] if quick else []),
+        ("sandbox_cost.py", ["--runs", "10"] if quick else []),
     ]
     failed = 0
     for script, extra in steps:

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT saves what is left"),
     "serve": ("tui_bench.commands.serve", "the full app in a browser (textual-serve, 127.0.0.1)"),
     "mlflow": ("tui_bench.commands.mlflow", "log runs to an MLflow tracking server: mlflow sync"),
+    "rescore": ("tui_bench.commands.rescore", "score stored outputs again; compare scorings"),
+    "import": ("tui_bench.commands.imports", "a JSONL or CSV data set as scenario files"),
     "calibrate": ("tui_bench.commands.calibrate",
                   "measure effort over refine thresholds; set low/medium/high per model"),
 }
@@ -40,7 +42,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--db", metavar="PATH", help="database file (default: $TUI_BENCH_DB or "
                        "./bench.db)")
     group.add_argument("--scenarios-dir", action="append", metavar="DIR",
-                       help="scenario folder (repeatable; default: the shipped scenarios/)")
+                       help="a scenario folder added to the shipped ones (repeatable; also "
+                       "$TUI_BENCH_SCENARIOS and $XDG_DATA_HOME/tui-bench/scenarios)")
     group.add_argument("--templates-dir", metavar="DIR", help="specialist templates folder")
     group.add_argument("--ollama-host", action="append", metavar="URL",
                        help="Ollama server (repeatable; default: $OLLAMA_HOST)")
@@ -117,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top-p", type=float)
     run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
+    run.add_argument("--cache", action="store_true",
+                     help="reuse a stored generation of the same model, messages, options, seed "
+                     "and iteration instead of calling the model (zero-shot; marked cached)")
     run.add_argument("--interleave", action="store_true",
                      help="alternate models instead of running each model's cells together")
     run.add_argument("--specialist", metavar="TEMPLATE",

@@ -424,6 +424,7 @@ class BatchSpec(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     judge: str | None = None
     group_by_model: bool = True
+    cache: bool = False  # reuse a stored generation of the same model, messages and options
     # Refine mode: the review prompt's threshold T (1..10), per model when calibrated (--effort).
     refine_threshold: float = Field(default=7, ge=1, le=10)
     refine_thresholds: dict[str, float] = Field(default_factory=dict)
@@ -549,6 +550,20 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    scoring: int = 1  # which scoring of its batch the score is from (1: as it ran)
+    cached: bool = False  # the output was reused from a stored generation (--cache)
+    cached_from: str | None = None  # the run whose generation was reused
+    cache_key: str | None = None  # what identifies this generation for the response cache
+    # Why the answer is suspect (it reached for its own scoring), its held-back success, and
+    # when a person cleared it; a suspect run's success is False until then.
+    suspect: str | None = None
+    suspect_success: bool | None = None
+    suspect_cleared_at: str | None = None
+
+    @property
+    def held_as_suspect(self) -> bool:
+        """Suspect and not yet cleared by a person: shown as such, never a success."""
+        return self.suspect is not None and self.suspect_cleared_at is None
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int]:

@@ -72,7 +72,7 @@ class ProgressPrinter:
             self.running.add(event.run_id)
             self._update()
         elif isinstance(event, Token):
-            self.tokens += 1
+            self.tokens += 0 if event.cached else 1
             now = time.perf_counter()
             if now - self._last_refresh > 0.25:
                 self._last_refresh = now
@@ -119,7 +119,7 @@ class JsonLinesPrinter:
             line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,
                     "scenario_id": r.scenario_id, "tier": r.tier, "iteration": r.iteration,
                     "status": r.status, "auto_score": r.auto_score, "success": r.success,
-                    "error": r.error}
+                    "error": r.error, "suspect": r.suspect, "cached": r.cached}
         elif isinstance(event, BatchStarted):
             line = {"event": "batch_started", "batch_id": event.batch_id, "total": event.total,
                     "skipped": event.skipped}
@@ -153,12 +153,16 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         by_name = {e.evaluator: e for e in run.evaluations}
         if run.status != "ok":
             verdict = f"[red]{run.status}[/]"
+        elif run.held_as_suspect:
+            verdict = "[bold magenta]suspect[/]"
         elif run.success:
             verdict = "[green]pass[/]"
         else:
             verdict = "[yellow]fail[/]"
         if run.attempts > 1:
             verdict += f" ({run.attempts} tries)"
+        if run.cached:
+            verdict += " [cyan](cached)[/]"
         cells = [run.model, run.scenario_id, run.tier, _fmt(run.auto_score), verdict]
         for name in evaluators:
             e = by_name.get(name)

@@ -61,11 +61,13 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
-            group_by_model=not args.interleave,
+            group_by_model=not args.interleave, cache=getattr(args, "cache", False),
             max_new_answers=getattr(args, "max_new_answers", 3),
             refine_threshold=getattr(args, "refine_threshold", 7))
         if spec.judge is not None:
             ModelRef.parse(spec.judge)
+        if spec.cache and spec.mode != "zero-shot":
+            raise UsageError("--cache works with --mode zero-shot only")
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -33,6 +33,7 @@ class Token:
 
     run_id: str
     text: str
+    cached: bool = False  # reused from the response cache: no speed to count
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from tui_bench.domain import (
     Scenario,
     utc_now,
 )
+from tui_bench.engine.cache import cache_key, model_digest
 from tui_bench.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -83,6 +84,7 @@ class Runner:
         self._last_cancelled: dict[str, RunRecord] = {}
         self._deadlines: dict[str, float] = {}  # run id -> monotonic end of the cell
         self.lease_options: dict[str, float] = {}  # heartbeat_s, stale_after_s (tests)
+        self._digests: dict[str, str | None] = {}  # model -> digest, for the response cache
 
     # ---- control
 
@@ -243,6 +245,9 @@ class Runner:
             self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
             session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            if mode.name == "zero-shot":  # --cache: a stored generation instead of a model call
+                session.cached = await self._cached(spec, cell, record, ref, backend, messages,
+                                                    options)
 
             def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
                          tools: list[Tool] | None, schema: dict[str, Any] | None = None) -> Any:
@@ -294,6 +299,18 @@ class Runner:
             self.store.save_run(record, session.scenario, keep, session.judgments,
                                 artifacts=session.artifacts)
         self._emit(CellFinished(record, stored=store))
+
+    async def _cached(self, spec: BatchSpec, cell: Cell, record: RunRecord, ref: ModelRef,
+                      backend: Any, messages: list[dict[str, str]],
+                      options: GenerationOptions) -> dict[str, Any] | None:
+        """With ``--cache`` (zero-shot cells): key the generation, return a stored one."""
+        if not spec.cache or spec.mode != "zero-shot":
+            return None
+        if str(ref) not in self._digests:
+            self._digests[str(ref)] = await model_digest(backend, ref)
+        record.cache_key = cache_key(str(ref), self._digests[str(ref)], messages, options,
+                                     cell.iteration)
+        return self.store.cached_generation(record.cache_key)
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b

@@ -28,7 +28,8 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
-from tui_bench.engine.events import CellStarted, Event
+from tui_bench.engine.cache import cached_telemetry
+from tui_bench.engine.events import CellStarted, Event, Token
 
 
 @dataclass
@@ -111,6 +112,7 @@ class CellSession:
     started: float = field(default_factory=time.monotonic)
     telemetry_update: dict[str, Any] = field(default_factory=dict)  # merged into the run's
     artifacts: dict[str, str] = field(default_factory=dict)  # stored with the run, by name
+    cached: dict[str, Any] | None = None  # --cache: a stored generation to reuse, no model call
 
     def announce(self, attempt: int) -> None:
         self.emit(CellStarted(self.cell, self.run_id, attempt))
@@ -121,6 +123,8 @@ class CellSession:
                        schema: dict[str, Any] | None = None) -> Generation:
         """One answer from the cell's model; its telemetry and retries are recorded here."""
         options = options or self.options
+        if self.cached is not None and tools is None and schema is None:
+            return self._reuse(self.cached, options)
         async with self.slot or contextlib.nullcontext():
             if not self.began:
                 self.began = True
@@ -130,10 +134,23 @@ class CellSession:
         self.telemetry.append(telemetry_of(gen, options))
         return gen
 
+    def _reuse(self, hit: dict[str, Any], options: GenerationOptions) -> Generation:
+        """The stored generation as this cell's answer: shown, marked cached, never timed."""
+        self.began = True
+        self.record.started_at = utc_now()
+        self.record.cached, self.record.cached_from = True, hit["run_id"]
+        self.emit(Token(self.run_id, hit["output"], cached=True))
+        self.telemetry.append(cached_telemetry(hit, options))
+        return Generation(hit["output"], Done(), None, 0.0)
+
     async def score(self, output: str, *, workspace: Path | None = None, diff: str = "",
                     changed_files: list[str] | None = None) -> Any:
-        return await self.score_fn(self.scenario, output, workspace=workspace, diff=diff,
-                                   changed_files=list(changed_files or []))
+        """Score an answer; the run's suspect verdict follows its latest scored answer."""
+        scored = await self.score_fn(self.scenario, output, workspace=workspace, diff=diff,
+                                     changed_files=list(changed_files or []))
+        self.record.suspect = getattr(scored, "suspect", None)
+        self.record.suspect_success = getattr(scored, "suspect_success", None)
+        return scored
 
 
 class CellMode(Protocol):

@@ -72,6 +72,8 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
         auto = "none"
     else:
         verdict = "" if run.success is None else (" pass" if run.success else " fail")
+        if run.held_as_suspect:
+            verdict = " suspect"
         auto = f"{run.auto_score:.2f}{verdict}"
         if run.evaluations:
             auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations
