@@ -191,3 +191,18 @@ def test_effort_modules_load_no_ui_and_no_scipy_until_needed() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert "textual" not in out and "scipy" not in out and "numpy" not in out
+
+
+def test_large_samples_use_normal_theory_and_agree_with_the_bootstrap() -> None:
+    from tui_bench.analysis.effort import LARGE_N, spearman_interval
+
+    rng = random.Random(5)
+    xs = [float(rng.choice((3, 5, 7, 9))) for _ in range(LARGE_N + 100)]
+    ys = [min(1.0, max(0.0, x / 10 + rng.gauss(0, 0.3))) for x in xs]
+    big = mean_interval(ys)
+    boot = mean_interval(ys[:LARGE_N])  # bootstrapped
+    assert big[1] is not None and boot[1] is not None and big[1] < big[0] < (big[2] or 0)
+    assert abs((big[2] - big[1]) - (boot[2] - boot[1]) * (LARGE_N / len(ys)) ** 0.5) < 0.02
+    low, high = spearman_interval(xs, ys)
+    b_low, b_high = spearman_interval(xs[:LARGE_N], ys[:LARGE_N])
+    assert low is not None and b_low is not None and 0 < low < high and 0 < b_low < b_high
