@@ -206,3 +206,10 @@ def test_large_samples_use_normal_theory_and_agree_with_the_bootstrap() -> None:
     low, high = spearman_interval(xs, ys)
     b_low, b_high = spearman_interval(xs[:LARGE_N], ys[:LARGE_N])
     assert low is not None and b_low is not None and 0 < low < high and 0 < b_low < b_high
+
+
+def test_a_model_without_finished_runs_is_named_not_left_out() -> None:
+    result = calibrate(grid("good", FOLLOWS), {"low": 0.25}, models=["good", "broken"])
+    broken = next(m for m in result.models if m.model == "broken")
+    assert not broken.validation.passed and "no finished refine run" in broken.validation.reason
+    assert broken.levels == []

@@ -178,6 +178,21 @@ async def test_a_malformed_reply_ends_the_cell_as_malformed_not_a_stop(
     assert store.refine_outcomes()[0]["malformed"] is True
 
 
+async def test_a_reply_cut_by_the_token_limit_says_so(store: Store, catalog: Catalog) -> None:
+    class Cut(Scripted):
+        async def chat(self, model, messages, options, *, schema=None):  # type: ignore[override]
+            self.requests.append({"messages": messages, "schema": schema})
+            yield TextChunk(self.replies[len(self.requests) - 1])
+            yield Done(completion_tokens=64, done_reason="length")
+
+    backend = Cut([RIGHT, '{"action": "new_answer", "self_score": 3, "answer": "def dou'])
+    runner = Runner(store, catalog, pool=BackendPool(Settings(), {"ollama": backend}))
+    result = await runner.run(BatchSpec(batch_id=new_batch_id(), models=["ollama:m"],
+                                        scenarios=["coding-double"], mode="refine"))
+    last = store.attempts(store.runs(result.batch_id)[0].run_id)[-1]
+    assert last.action == "malformed" and "raise --max-tokens" in (last.feedback or "")
+
+
 async def test_calibrated_threshold_per_model(store: Store, catalog: Catalog) -> None:
     run, backend = await run_refine(
         store, catalog, [WRONG, STOP], refine_thresholds={"ollama:m": 3.5}, effort="low")

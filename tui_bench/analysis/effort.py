@@ -299,15 +299,18 @@ class CalibrationResult:
         return asdict(self)
 
 
-def calibrate(outcomes: Sequence[Outcome], targets: Mapping[str, float]) -> CalibrationResult:
-    """Scenario check, then per model validation and (where it passes) a threshold per level."""
+def calibrate(outcomes: Sequence[Outcome], targets: Mapping[str, float], *,
+              models: Sequence[str] = ()) -> CalibrationResult:
+    """Scenario check, then per model validation and (where it passes) a threshold per level.
+
+    A model of ``models`` with no finished refine run at all is reported, not left out."""
     checks = scenario_checks(outcomes)
     refused = None
     if mostly_trivial(checks):
         names = ", ".join(c.scenario_id for c in checks if c.trivial)
         refused = (f"the suite is mostly trivial: first answers already reach the top score in "
                    f"most trials of {names}; choose harder scenarios")
-    models = []
+    found_models = []
     for model, rows in sorted(_group(outcomes, lambda o: o["model"]).items()):
         table = rows_by_threshold(rows)
         check = validate(model, rows)
@@ -315,8 +318,14 @@ def calibrate(outcomes: Sequence[Outcome], targets: Mapping[str, float]) -> Cali
         if check.passed and refused is None:
             found.levels = [search_threshold(level, target, table)
                             for level, target in targets.items()]
-        models.append(found)
-    return CalibrationResult(models, checks, refused)
+        found_models.append(found)
+    for model in models:
+        if model not in {m.model for m in found_models}:
+            found_models.append(ModelCalibration(model, Validation(
+                model, 0, None, None, None, None, False,
+                "no finished refine run: every cell failed or none has run yet "
+                "(tui-bench batches show BATCH names the errors)"), []))
+    return CalibrationResult(found_models, checks, refused)
 
 
 def parse_targets(text: str) -> dict[str, float]:

@@ -142,7 +142,8 @@ def analyse(store: Store, cal_id: str) -> CalibrationResult:
     if record is None:
         raise CommandError(f"no calibration {cal_id!r} in {store.path}")
     spec = record["spec"]
-    found = calibrate(store.refine_outcomes(record["batch_ids"]), spec["targets"])
+    found = calibrate(store.refine_outcomes(record["batch_ids"]), spec["targets"],
+                      models=spec["models"])
     store.set_calibration_result(cal_id, {"calibration_id": cal_id, **found.to_dict()})
     settings = [EffortSetting(
         model=m.model, level=lv.level, threshold=round(lv.threshold, 2),  # type: ignore[arg-type]

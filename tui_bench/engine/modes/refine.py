@@ -9,6 +9,7 @@ attempt; the run's telemetry carries the effort figures (:class:`RefineTelemetry
 from __future__ import annotations
 
 from tui_bench.domain import Attempt, GenerationOptions, RefineTelemetry
+from tui_bench.engine.limits import CLIENT_CUT
 from tui_bench.engine.modes.base import CellSession
 from tui_bench.engine.refine_action import (
     NEW_ANSWER,
@@ -54,8 +55,11 @@ class RefineMode:
             except MalformedAction as exc:
                 refine.malformed = True
                 refine.end_reason = "malformed"
+                cut = gen.done.done_reason in ("length", CLIENT_CUT)
                 self._note(session, round_no, gen.text, "malformed", None,
-                           f"not an action: {exc}")
+                           f"not an action: {exc}" + (
+                               " (cut off by the token limit: raise --max-tokens)" if cut
+                               else ""))
                 return
             if action.action != NEW_ANSWER:
                 refine.end_reason = "stopped"
