@@ -290,7 +290,8 @@ def print_result(console: Console, cal_id: str, found: CalibrationResult) -> Non
     if found.refused:
         console.print(f"[red]calibrated nothing: {found.refused}[/]")
     for model in found.models:
-        console.print(effort_table(f"Effort by threshold · {model.model}", model.rows))
+        if model.rows:
+            console.print(effort_table(f"Effort by threshold · {model.model}", model.rows))
         v = model.validation
         mark = "[green]calibrated[/]" if model.levels else "[red]not calibrated[/]"
         console.print(f"{model.model}: {mark}: {v.reason}")
