@@ -213,3 +213,47 @@ def test_a_model_without_finished_runs_is_named_not_left_out() -> None:
     broken = next(m for m in result.models if m.model == "broken")
     assert not broken.validation.passed and "no finished refine run" in broken.validation.reason
     assert broken.levels == []
+
+
+def _store_outcomes(store: Store, rows: list[dict[str, Any]]) -> None:
+    """Refine runs as the runner stores them, from outcome-shaped rows."""
+    from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord, Telemetry
+
+    store.save_batch(BatchSpec(batch_id="b", models=["m"], scenarios=["s"], mode="refine"), 1)
+    for i, o in enumerate(rows):
+        refine = RefineTelemetry(
+            threshold=o["threshold"], max_new_answers=o["max_new_answers"],
+            new_answer_count=o["new_answer_count"], first_score=o["first_score"],
+            final_score=o["final_score"], malformed=o["malformed"], effort=o["effort"])
+        store.save_run(RunRecord(
+            run_id=f"r{i}", batch_id="b", model=o["model"], prompt_version="v1",
+            scenario_id=o["scenario_id"], tier="L2", iteration=i + 1, mode="refine",
+            attempts=o["rounds"], telemetry=Telemetry(refine=refine)))
+
+
+def test_the_report_from_sums_matches_the_figures_from_runs(store: Store) -> None:
+    from dataclasses import asdict
+
+    from tui_bench.analysis.effort import LARGE_N, refine_effort
+
+    rng = random.Random(11)
+    rows = [outcome("m", 3, rng.randint(0, 2), first=rng.random(), final=rng.random(),
+                    malformed=i % 13 == 0) for i in range(LARGE_N + 40)]  # a large group
+    rows += grid("m", {9: [2, 3, 4, 4, 3]}) + [outcome("m", 5, 1, effort="low"),
+                                               outcome("m", 5, 2, effort="low")]
+    _store_outcomes(store, rows)
+    store.save_effort_settings([EffortSetting(
+        model="m", level="low", threshold=5, target_ratio=0.25, trials=2,
+        calibration_id="c")])
+    outcomes = store.refine_outcomes()
+    report = refine_effort(store)
+    expected = rows_by_threshold([o for o in outcomes if not o["effort"]])
+    levels = rows_by_level(outcomes, {("m", "low"): 0.25})
+    for got, want in zip([*report.by_threshold, *report.by_level], [*expected, *levels],
+                         strict=True):
+        for name, value in asdict(want).items():
+            assert getattr(got, name) == (pytest.approx(value) if isinstance(value, float)
+                                          else value), name
+    assert [r.group for r in report.by_threshold] == ["T=3", "T=9"]
+    assert report.by_threshold[0].malformed == sum(1 for i in range(LARGE_N + 40) if i % 13 == 0)
+    assert report.by_level[0].held is True

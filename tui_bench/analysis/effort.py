@@ -121,10 +121,6 @@ def effort_row(model: str, group: str, outcomes: Sequence[Outcome], *,
              if o["final_score"] is not None and o["first_score"] is not None]
     extra = [o["rounds"] - 1 for o in valid]
     gain = (sum(gains) / sum(extra)) if gains and sum(extra) > 0 else None
-    held = None
-    if target is not None and mean is not None:
-        inside = low is not None and high is not None and low <= target <= high
-        held = inside or abs(mean - target) <= HELD_TOLERANCE
     return EffortRow(
         model=model, group=group,
         threshold=thresholds.pop() if len(thresholds) == 1 else None,
@@ -133,7 +129,7 @@ def effort_row(model: str, group: str, outcomes: Sequence[Outcome], *,
         one_answer_rate=_share(o["collapsed"] for o in valid),
         mean_rounds=_mean([o["rounds"] for o in valid]),
         quality=_mean(finals), first_quality=_mean(firsts), gain_per_round=gain,
-        target=target, held=held)
+        target=target, held=_held(mean, low, high, target))
 
 
 def rows_by_threshold(outcomes: Sequence[Outcome]) -> list[EffortRow]:
@@ -425,9 +421,59 @@ class RefineEffort:
 
 
 def refine_effort(store: Any, *, batch_id: str | None = None) -> RefineEffort:
-    """Read refine outcomes (of one batch, or all) and the registry's targets from the store."""
-    outcomes = store.refine_outcomes([batch_id] if batch_id else None)
+    """The effort report from the store's per-group sums (a few rows at any scale); a group of
+    at most ``LARGE_N`` runs reads its ratios for the bootstrap interval."""
+    sums = store.refine_sums(batch_id)
     targets = {(s.model, s.level): s.target_ratio for s in store.effort_settings()}
+    by_threshold = _group([s for s in sums if not s["effort"]],
+                          lambda s: (s["model"], float(s["threshold"])))
+    by_level = _group([s for s in sums if s["effort"]], lambda s: (s["model"], s["effort"]))
+    order = {"low": 0, "medium": 1, "high": 2}
     return RefineEffort(
-        by_threshold=rows_by_threshold([o for o in outcomes if not o.get("effort")]),
-        by_level=rows_by_level(outcomes, targets))
+        by_threshold=[
+            row_from_sums(model, f"T={_t(t)}", groups, lambda m=model, t=t: store.refine_ratios(
+                m, threshold=t, batch_id=batch_id))
+            for (model, t), groups in sorted(by_threshold.items())],
+        by_level=[
+            row_from_sums(model, level, groups, lambda m=model, lv=level: store.refine_ratios(
+                m, effort=lv, batch_id=batch_id), target=targets.get((model, level)))
+            for (model, level), groups in sorted(by_level.items(),
+                                                 key=lambda kv: (kv[0][0], order[kv[0][1]]))])
+
+
+def row_from_sums(model: str, group: str, sums: Sequence[Mapping[str, Any]],
+                  ratios: Callable[[], list[float]], *,
+                  target: float | None = None) -> EffortRow:
+    """:func:`effort_row`'s figures from ``Store.refine_sums`` rows of one group."""
+    def total(name: str) -> float:
+        return float(sum(s[name] or 0 for s in sums))
+
+    valid = int(total("valid"))
+    if valid <= LARGE_N:
+        mean, low, high = mean_interval(ratios())
+    else:
+        mean = total("ratio_sum") / valid
+        variance = max(0.0, (total("ratio_squares") - valid * mean * mean) / (valid - 1))
+        half = 1.96 * (variance / valid) ** 0.5
+        low, high = mean - half, mean + half
+    thresholds = {float(s["threshold"]) for s in sums}
+    extra = total("rounds") - valid
+    return EffortRow(
+        model=model, group=group, threshold=thresholds.pop() if len(thresholds) == 1 else None,
+        runs=int(total("runs")), malformed=int(total("malformed")),
+        mean_ratio=mean, ratio_low=low, ratio_high=high,
+        one_answer_rate=total("collapsed") / valid if valid else None,
+        mean_rounds=total("rounds") / valid if valid else None,
+        quality=total("final_sum") / total("final_n") if total("final_n") else None,
+        first_quality=total("first_sum") / total("first_n") if total("first_n") else None,
+        gain_per_round=total("gain_sum") / extra if total("gain_n") and extra > 0 else None,
+        target=target, held=_held(mean, low, high, target))
+
+
+def _held(mean: float | None, low: float | None, high: float | None,
+          target: float | None) -> bool | None:
+    """A level held when its interval covers the target or its mean is within the tolerance."""
+    if target is None or mean is None:
+        return None
+    inside = low is not None and high is not None and low <= target <= high
+    return inside or abs(mean - target) <= HELD_TOLERANCE

@@ -49,6 +49,51 @@ class EffortQueries(CoreStore):
             row["malformed"] = bool(row["malformed"])
         return rows
 
+    def refine_sums(self, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Per model, threshold and level: counts and sums of the effort figures, so the
+        effort report reads a few rows however many runs there are. Malformed runs are counted
+        apart and left out of every sum."""
+        where, params = "", []
+        if batch_id is not None:
+            where, params = " AND r.batch_id = ?", [batch_id]
+        valid = "CASE WHEN f.malformed = 0 THEN {} END"
+        return self.query(f"""
+            SELECT r.model, f.threshold, f.effort, COUNT(*) AS runs,
+                   SUM(f.malformed) AS malformed,
+                   SUM(1 - f.malformed) AS valid,
+                   SUM({valid.format("f.effort_ratio")}) AS ratio_sum,
+                   SUM({valid.format("f.effort_ratio * f.effort_ratio")}) AS ratio_squares,
+                   SUM({valid.format("f.collapsed")}) AS collapsed,
+                   SUM({valid.format("r.attempts")}) AS rounds,
+                   SUM({valid.format("f.final_score")}) AS final_sum,
+                   COUNT({valid.format("f.final_score")}) AS final_n,
+                   SUM({valid.format("f.first_score")}) AS first_sum,
+                   COUNT({valid.format("f.first_score")}) AS first_n,
+                   SUM({valid.format("f.final_score - f.first_score")}) AS gain_sum,
+                   COUNT({valid.format("f.final_score - f.first_score")}) AS gain_n
+            FROM runs r JOIN refine_runs f ON f.run_id = r.run_id
+            WHERE r.status = 'ok'{where}
+            GROUP BY r.model, f.threshold, f.effort
+            ORDER BY r.model, f.threshold""", params)
+
+    def refine_ratios(self, model: str, *, threshold: float | None = None,
+                      effort: str | None = None, batch_id: str | None = None) -> list[float]:
+        """The effort ratios of one group's well-formed runs (for a small group's bootstrap):
+        a threshold's runs without a level, or a level's runs."""
+        sql = ("SELECT f.effort_ratio FROM runs r JOIN refine_runs f ON f.run_id = r.run_id "
+               "WHERE r.status = 'ok' AND f.malformed = 0 AND r.model = ?")
+        params: list[Any] = [model]
+        if effort is None:
+            sql += " AND f.effort IS NULL AND f.threshold = ?"
+            params.append(threshold)
+        else:
+            sql += " AND f.effort = ?"
+            params.append(effort)
+        if batch_id is not None:
+            sql += " AND r.batch_id = ?"
+            params.append(batch_id)
+        return [float(r["effort_ratio"]) for r in self.query(sql + " ORDER BY r.rowid", params)]
+
     # ---- calibrations
 
     def save_calibration(self, calibration_id: str, spec: dict[str, Any],
