@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -491,3 +492,44 @@ def test_the_agent_engine_imports_no_ui() -> None:
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
     assert "tui_bench" in loaded and "textual" not in loaded and "rich" not in loaded
+
+
+async def test_a_scripted_model_passes_a_shipped_scenario(
+        tmp_path: Path, store: Store, shipped_catalog: Catalog) -> None:
+    """The loop and the shipped evaluators together: a model that writes the reference fix
+    through the tools passes validation, oracle and scope, and its diff is the fix."""
+    from tests.agent_support import apply_patch
+    from tui_bench.agent_files import fixture_dir, reference_patch_path
+
+    scenario = shipped_catalog.scenarios["agent-fix-word-count"]
+    fixed = tmp_path / "fixed"
+    shutil.copytree(fixture_dir(scenario), fixed)
+    apply_patch(reference_patch_path(scenario), fixed)  # type: ignore[arg-type]
+    content = (fixed / "textstats.py").read_text()
+    server = OpenAITestServer().start()
+    try:
+        server.queue(
+            Script(pieces=[], tool_calls=[{"name": "read_file",
+                                           "arguments": '{"path": "textstats.py"}'}]),
+            Script(pieces=[], tool_calls=[{"name": "write_file", "arguments": json.dumps(
+                {"path": "textstats.py", "content": content})}]),
+            Script(pieces=[], tool_calls=[{"name": "run_command",
+                                           "arguments": '{"command": "python -m pytest -q"}'}]),
+            Script(pieces=["word_count now splits on any whitespace."]))
+        settings = Settings(openai_base_url=server.url, max_retries=0)
+        runner = Runner(store, shipped_catalog, pool=BackendPool(settings), settings=settings)
+        result = await runner.run(BatchSpec(batch_id="b-shipped", models=["openai:m"],
+                                            scenarios=[scenario.id]))
+        await runner.pool.aclose()
+    finally:
+        server.close()
+    run = store.get_run(result.run_ids[0])
+    assert run is not None and run.status == "ok" and run.success is True, run
+    scores = {e.evaluator: e.score for e in run.evaluations if e.weight > 0}
+    assert scores["validation"] == scores["oracle"] == scores["scope"] == 1.0, run.evaluations
+    patch = reference_patch_path(scenario).read_text()  # type: ignore[union-attr]
+    diff = store.artifact(run.run_id, "diff") or ""
+    assert [line for line in diff.splitlines() if line[:1] in "+-"] == \
+        [line for line in patch.splitlines() if line[:1] in "+-"]
+    agent = store.agent_telemetry(run.run_id)
+    assert agent is not None and agent.end_reason == "model_stopped" and agent.files_changed == 1
