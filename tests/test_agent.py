@@ -533,3 +533,23 @@ async def test_a_scripted_model_passes_a_shipped_scenario(
         [line for line in patch.splitlines() if line[:1] in "+-"]
     agent = store.agent_telemetry(run.run_id)
     assert agent is not None and agent.end_reason == "model_stopped" and agent.files_changed == 1
+
+
+def test_headless_prints_each_tool_call() -> None:
+    from rich.console import Console
+
+    from tui_bench.domain import Cell
+    from tui_bench.engine.events import CellStarted
+    from tui_bench.headless import ProgressPrinter
+
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))  # noqa: SIM115
+    printer = ProgressPrinter(console)
+    cell = Cell(batch_id="b", model="openai:m", prompt_version="v1", scenario_id="agent-x",
+                tier="L2")
+    printer(CellStarted(cell, "r1"))
+    printer(ToolCalled("r1", 2, "read_file", '{"path": "[x].py"}', "error: nope", "refused"))
+    assert 'agent-x turn 2 · read_file({"path": "[x].py"}) [refused] → error: nope' in \
+        console.export_text()
+    printer_quiet = ProgressPrinter(console, quiet=True)
+    printer_quiet(ToolCalled("r1", 4, "list_directory", "{}", "a.py", None))
+    assert "list_directory" not in console.export_text()
