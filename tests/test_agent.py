@@ -234,7 +234,7 @@ async def test_scripted_model_drives_the_loop_through_the_openai_backend(
 
     agent = store.agent_telemetry(run.run_id)
     assert agent is not None
-    assert agent.turns == 7 and agent.end_reason == "model_stopped"
+    assert agent.turns == 7 and agent.end_reason == "model_stopped" and run.agent == agent
     assert agent.tool_calls == {"list_directory": 1, "read_file": 3, "ask_user": 1,
                                 "write_file": 1, "run_command": 1}
     assert (agent.malformed_calls, agent.refused_calls) == (1, 1)

@@ -465,7 +465,6 @@ class Telemetry(BaseModel):
     cost: float | None = None
     done_reason: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
-    agent: AgentTelemetry | None = None  # agent cells only
 
 
 class Evaluation(BaseModel):
@@ -504,6 +503,7 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    agent: AgentTelemetry | None = None  # agent cells: tool use, changes, why the loop ended
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int]:

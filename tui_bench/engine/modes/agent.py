@@ -93,7 +93,6 @@ class AgentMode:
             diff = await asyncio.to_thread(workspace.diff)
             self._count(telemetry, diff)
             session.record.output = final
-            session.telemetry_update = {"agent": telemetry}
             scored = await session.score(final, workspace=workspace.root, diff=diff.text,
                                          changed_files=diff.changed_files)
             session.judgments[:] = list(scored.judgments)
@@ -108,7 +107,7 @@ class AgentMode:
                     self._count(telemetry, diff)
                 except OSError:
                     diff = DiffSummary("")
-            session.telemetry_update = {"agent": telemetry}
+            session.record.agent = telemetry
             session.artifacts[TRANSCRIPT] = json.dumps(transcript, ensure_ascii=False)
             session.artifacts[DIFF] = diff.text
             workspace.remove()

@@ -108,7 +108,6 @@ class CellSession:
     judgments: list[Judgment] = field(default_factory=list)
     began: bool = False  # the backend was reached at least once
     started: float = field(default_factory=time.monotonic)
-    telemetry_update: dict[str, Any] = field(default_factory=dict)  # merged into the run's
     artifacts: dict[str, str] = field(default_factory=dict)  # stored with the run, by name
 
     def announce(self, attempt: int) -> None:
