@@ -272,6 +272,9 @@ class CoreStore:
             "attempts": record.attempts,
             "retries": record.retries,
             "first_success": record.first_success,
+            "suspect": record.suspect,
+            "suspect_success": record.suspect_success,
+            "suspect_cleared_at": record.suspect_cleared_at,
         }
         with self.transaction() as conn:
             if scenario is not None and record.scenario_hash:
@@ -310,7 +313,7 @@ class CoreStore:
             tel.paid_load = bool(tel.paid_load)
         fields = {k: row[k] for k in RunRecord.model_fields if k in row and k not in (
             "telemetry", "evaluations")}
-        for flag in ("success", "first_success"):
+        for flag in ("success", "first_success", "suspect_success"):
             if fields.get(flag) is not None:
                 fields[flag] = bool(fields[flag])
         return RunRecord(**fields, telemetry=tel)

@@ -99,6 +99,8 @@ class AgentMode:
             session.record.evaluations = list(scored.evaluations)
             session.record.auto_score = scored.auto_score
             session.record.success = scored.success
+            session.record.suspect = scored.suspect
+            session.record.suspect_success = scored.suspect_success
         finally:
             # Kept for a cancelled or failed cell too: what the agent did up to then.
             if diff is None:
