@@ -374,13 +374,16 @@ SLEEPER = "import time; time.sleep(61.25)"
 
 
 def _sleepers() -> list[int]:
+    """The sleeping command itself (not the sandbox starting it: killed while bwrap is still
+    setting itself up, bwrap may not yet be tied to its parent)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if b"61.25" in handle.read():
-                        found.append(int(entry))
+                    argv = handle.read().split(b"\0")
+                if argv[0] == b"python" and any(b"61.25" in a for a in argv):
+                    found.append(int(entry))
             except OSError:
                 continue
     return found
