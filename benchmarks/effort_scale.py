@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_bench.analysis.effort import calibrate, refine_effort  # noqa: E402
-from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord, Telemetry  # noqa: E402
+from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord  # noqa: E402
 from tui_bench.store import Store  # noqa: E402
 
 THRESHOLDS = (3, 5, 7, 9)
@@ -43,7 +43,7 @@ def fill(store: Store, runs: int) -> None:
                 store.save_run(RunRecord(
                     run_id=f"r_{batch}_{i}", batch_id=batch, model=model, prompt_version="v1",
                     scenario_id=f"s{i % 7}", tier="L2", iteration=i // 7 + 1, mode="refine",
-                    attempts=new + 2, telemetry=Telemetry(refine=refine)))
+                    attempts=new + 2, refine=refine))
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ It runs, each in its own process so one cannot warm the other's caches:
 - db_scale.py: the database at 100,000 runs (browser first page, leaderboard, compare);
 - judge_latency.py: key press to update in the judging screen while a batch streams;
 - tui_latency.py: key press to update in the live run screen while a batch streams;
+- sandbox_cost.py: the sandbox's cost per `tests` run;
 - agent_turn.py: the agent harness's own cost per turn and per cell (scripted instant model);
 - effort_scale.py: the effort report and a calibration's analysis over 100,000 refine runs.
 """

@@ -217,7 +217,7 @@ def test_a_model_without_finished_runs_is_named_not_left_out() -> None:
 
 def _store_outcomes(store: Store, rows: list[dict[str, Any]]) -> None:
     """Refine runs as the runner stores them, from outcome-shaped rows."""
-    from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord, Telemetry
+    from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord
 
     store.save_batch(BatchSpec(batch_id="b", models=["m"], scenarios=["s"], mode="refine"), 1)
     for i, o in enumerate(rows):
@@ -228,7 +228,7 @@ def _store_outcomes(store: Store, rows: list[dict[str, Any]]) -> None:
         store.save_run(RunRecord(
             run_id=f"r{i}", batch_id="b", model=o["model"], prompt_version="v1",
             scenario_id=o["scenario_id"], tier="L2", iteration=i + 1, mode="refine",
-            attempts=o["rounds"], telemetry=Telemetry(refine=refine)))
+            attempts=o["rounds"], refine=refine))
 
 
 def test_the_report_from_sums_matches_the_figures_from_runs(store: Store) -> None:

@@ -510,8 +510,6 @@ class Telemetry(BaseModel):
     cost: float | None = None
     done_reason: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
-    agent: AgentTelemetry | None = None  # agent cells only
-    refine: RefineTelemetry | None = None  # refine cells only
 
 
 class Evaluation(BaseModel):
@@ -559,6 +557,8 @@ class RunRecord(BaseModel):
     suspect: str | None = None
     suspect_success: bool | None = None
     suspect_cleared_at: str | None = None
+    agent: AgentTelemetry | None = None  # agent cells: tool use, changes, why the loop ended
+    refine: RefineTelemetry | None = None  # refine cells: new answers, effort, why it ended
 
     @property
     def held_as_suspect(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from tui_bench.analysis.summary import batch_summary, counted
 from tui_bench.catalog import Catalog
@@ -30,6 +31,7 @@ from tui_bench.engine.events import (
     Event,
     EventSink,
     Token,
+    ToolCalled,
 )
 from tui_bench.engine.runner import BatchResult, Runner
 from tui_bench.backends import BackendPool
@@ -54,6 +56,7 @@ class ProgressPrinter:
             console=console, transient=False, disable=quiet)
         self.task: Any = None
         self.running: set[str] = set()
+        self.scenarios: dict[str, str] = {}  # run id -> scenario, to name an agent's tool calls
         self.ok = self.failed = 0
         self.tokens = 0
         self.started = time.perf_counter()
@@ -70,6 +73,7 @@ class ProgressPrinter:
                                    "finished, not run again")
         elif isinstance(event, CellStarted):
             self.running.add(event.run_id)
+            self.scenarios[event.run_id] = event.cell.scenario_id
             self._update()
         elif isinstance(event, Token):
             self.tokens += 0 if event.cached else 1
@@ -77,6 +81,13 @@ class ProgressPrinter:
             if now - self._last_refresh > 0.25:
                 self._last_refresh = now
                 self._update()
+        elif isinstance(event, ToolCalled):
+            if not self.quiet:  # an agent cell at work: one dim line per call
+                mark = f" [{event.problem}]" if event.problem else ""
+                self.console.print(Text(
+                    f"{self.scenarios.get(event.run_id, '')} turn {event.turn} · {event.tool}("
+                    f"{event.arguments[:60]}){mark} → {event.result[:60]}", style="dim"),
+                    highlight=False)
         elif isinstance(event, CellRetrying):
             if not self.quiet:
                 self.console.print(f"[yellow]retry {event.retry}[/] {event.cell.label()}: "

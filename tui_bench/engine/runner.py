@@ -291,8 +291,6 @@ class Runner:
         record.attempts = max(len(attempts), 1)
         if session.telemetry:
             record.telemetry = sum_telemetry(session.telemetry)
-        if session.telemetry_update:
-            record.telemetry = record.telemetry.model_copy(update=session.telemetry_update)
         record.finished_at = utc_now()
         keep = attempts if len(attempts) > 1 or keeps_attempts else []
         if store:

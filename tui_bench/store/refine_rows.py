@@ -10,7 +10,7 @@ from tui_bench.domain import RunRecord
 
 def write_refine_run(conn: sqlite3.Connection, record: RunRecord) -> None:
     """Insert the run's refine telemetry, when it has any (inside the caller's transaction)."""
-    refine = record.telemetry.refine
+    refine = record.refine
     if refine is None:
         return
     conn.execute(

@@ -110,7 +110,6 @@ class CellSession:
     judgments: list[Judgment] = field(default_factory=list)
     began: bool = False  # the backend was reached at least once
     started: float = field(default_factory=time.monotonic)
-    telemetry_update: dict[str, Any] = field(default_factory=dict)  # merged into the run's
     artifacts: dict[str, str] = field(default_factory=dict)  # stored with the run, by name
     cached: dict[str, Any] | None = None  # --cache: a stored generation to reuse, no model call
 
@@ -145,12 +144,8 @@ class CellSession:
 
     async def score(self, output: str, *, workspace: Path | None = None, diff: str = "",
                     changed_files: list[str] | None = None) -> Any:
-        """Score an answer; the run's suspect verdict follows its latest scored answer."""
-        scored = await self.score_fn(self.scenario, output, workspace=workspace, diff=diff,
-                                     changed_files=list(changed_files or []))
-        self.record.suspect = getattr(scored, "suspect", None)
-        self.record.suspect_success = getattr(scored, "suspect_success", None)
-        return scored
+        return await self.score_fn(self.scenario, output, workspace=workspace, diff=diff,
+                                   changed_files=list(changed_files or []))
 
 
 class CellMode(Protocol):

@@ -33,7 +33,7 @@ class RefineMode:
         threshold = spec.threshold_for(session.cell.model)
         cap = spec.max_new_answers
         refine = RefineTelemetry(threshold=threshold, max_new_answers=cap, effort=spec.effort)
-        session.telemetry_update["refine"] = refine
+        record.refine = refine  # filled in as the rounds go; stored with the run
         options = trial_options(session)
         session.announce(1)
         gen = await session.generate(list(session.messages), options=options)
@@ -81,6 +81,7 @@ class RefineMode:
         record.evaluations = list(scored.evaluations)
         record.auto_score = scored.auto_score
         record.success = scored.success
+        record.suspect, record.suspect_success = scored.suspect, scored.suspect_success
         session.attempts.append(Attempt(
             run_id=session.run_id, attempt=round_no, output=answer, auto_score=scored.auto_score,
             success=scored.success, feedback=feedback or scored.feedback,
