@@ -17,11 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tui_bench.analysis.effort import calibrate, refine_effort  # noqa: E402
-from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord  # noqa: E402
-from tui_bench.store import Store  # noqa: E402
+from tui_bench.analysis.effort import calibrate, refine_effort
+from tui_bench.domain import BatchSpec, RefineTelemetry, RunRecord
+from tui_bench.store import Store
 
 THRESHOLDS = (3, 5, 7, 9)
 MODELS = ("ollama:a", "ollama:b")

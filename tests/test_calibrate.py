@@ -3,6 +3,7 @@ calibration of the embedded model from the CLI whose result shows in the TUI."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -119,8 +120,9 @@ async def test_calibrate_the_embedded_model_from_the_cli_and_see_it_in_the_tui(
             "--scenarios", "coding-celsius-to-fahrenheit", "--thresholds", "3,9",
             "--trials", "2", "--max-tokens", "64", "--max-new-answers", "2",
             "--calibration-id", "cal_e2e", "--quiet"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=ROOT,
-                          env=cli_env(PYTHONPATH=str(ROOT)))
+    done = await asyncio.to_thread(subprocess.run, args, capture_output=True, text=True,
+                                   timeout=900, cwd=ROOT, env=cli_env(PYTHONPATH=str(ROOT)),
+                                   check=False)
     assert done.returncode == 0, done.stderr
     assert "calibration cal_e2e" in done.stdout and "embedded:smollm2:" in done.stdout
     verdict = next(line for line in done.stdout.splitlines()
@@ -134,9 +136,10 @@ async def test_calibrate_the_embedded_model_from_the_cli_and_see_it_in_the_tui(
     record = store.calibration("cal_e2e")
     assert record and record["result"]["models"][0]["model"] == "embedded:smollm2"
     # Resuming a finished calibration runs nothing again and stores no duplicate.
-    again = subprocess.run(args[:4] + ["--db", str(db), "--resume", "cal_e2e", "--quiet"],
-                           capture_output=True, text=True, timeout=600, cwd=ROOT,
-                           env=cli_env(PYTHONPATH=str(ROOT)))
+    again = await asyncio.to_thread(
+        subprocess.run, [*args[:4], "--db", str(db), "--resume", "cal_e2e", "--quiet"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env=cli_env(PYTHONPATH=str(ROOT)), check=False)
     assert again.returncode == 0, again.stderr
     assert len(store.refine_outcomes()) == 4
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 DEFAULT_TARGETS = {"low": 0.25, "medium": 0.5, "high": 0.85}
@@ -431,12 +432,13 @@ def refine_effort(store: Any, *, batch_id: str | None = None) -> RefineEffort:
     order = {"low": 0, "medium": 1, "high": 2}
     return RefineEffort(
         by_threshold=[
-            row_from_sums(model, f"T={_t(t)}", groups, lambda m=model, t=t: store.refine_ratios(
-                m, threshold=t, batch_id=batch_id))
+            row_from_sums(model, f"T={_t(t)}", groups,
+                          partial(store.refine_ratios, model, threshold=t, batch_id=batch_id))
             for (model, t), groups in sorted(by_threshold.items())],
         by_level=[
-            row_from_sums(model, level, groups, lambda m=model, lv=level: store.refine_ratios(
-                m, effort=lv, batch_id=batch_id), target=targets.get((model, level)))
+            row_from_sums(model, level, groups,
+                          partial(store.refine_ratios, model, effort=level, batch_id=batch_id),
+                          target=targets.get((model, level)))
             for (model, level), groups in sorted(by_level.items(),
                                                  key=lambda kv: (kv[0][0], order[kv[0][1]]))])
 
