@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
@@ -288,7 +289,13 @@ class BenchApp(App[int]):
         self.push_screen(HelpScreen(bindings_for(self.screen), title=self.screen_title()))
 
     def screen_title(self) -> str:
-        return str(getattr(self.screen, "SUB_TITLE", None) or type(self.screen).__name__)
+        """What the user calls the screen: its SUB_TITLE, else its class name said as words
+        (``BatchDetailScreen`` -> ``Batch detail``), never the bare class name."""
+        title = getattr(self.screen, "SUB_TITLE", None)
+        if title:
+            return str(title)
+        words = re.findall(r"[A-Z][a-z0-9]*", type(self.screen).__name__.removesuffix("Screen"))
+        return " ".join(words).capitalize() or "this screen"
 
     # ---- quitting
 
