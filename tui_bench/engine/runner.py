@@ -33,6 +33,7 @@ from tui_bench.engine.events import (
     BatchStarted,
     CellFinished,
     CellRetrying,
+    CellRunning,
     CellStarted,
     Event,
     EventSink,
@@ -288,6 +289,7 @@ class Runner:
                 self._emit(CellStarted(cell, run_id, attempt))
                 async with semaphore:
                     began = True
+                    self._emit(CellRunning(run_id, attempt))
                     if attempt == 1:
                         record.started_at = utc_now()  # when it ran, not when it was queued
                     gen, retries = await self._generate(cell, run_id, backend, name, messages,

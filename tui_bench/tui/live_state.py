@@ -18,6 +18,7 @@ from tui_bench.engine.events import (
     BatchStarted,
     CellFinished,
     CellRetrying,
+    CellRunning,
     CellStarted,
     Event,
     Token,
@@ -38,6 +39,7 @@ class RunningCell:
     started: float = field(default_factory=time.perf_counter)
     first_token: float | None = None
     retrying: str | None = None
+    began: float | None = None  # when it got its backend slot (before that it is queued)
 
     @property
     def text(self) -> str:
@@ -68,6 +70,7 @@ class LiveState:
     running: dict[str, RunningCell] = field(default_factory=dict)
     records: dict[str, RunRecord] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # run ids in the order their cells started
+    finished_order: list[str] = field(default_factory=list)  # run ids as their cells finished
     _new_started: list[str] = field(default_factory=list)
     _new_finished: list[str] = field(default_factory=list)
     _changed_runs: set[str] = field(default_factory=set)
@@ -101,6 +104,11 @@ class LiveState:
                 existing.parts.clear()
                 existing.retrying = None
             self._changed_runs.add(event.run_id)
+        elif isinstance(event, CellRunning):
+            running = self.running.get(event.run_id)
+            if running is not None:
+                running.began = time.perf_counter()
+                self._changed_runs.add(event.run_id)
         elif isinstance(event, CellRetrying):
             self.retries += 1
             running = self.running.get(event.run_id)
@@ -125,6 +133,8 @@ class LiveState:
         if self.running.pop(record.run_id, None) is None and record.run_id not in self.records:
             self.order.append(record.run_id)  # finished without a start event (a failed start)
             self._new_started.append(record.run_id)
+        if record.run_id not in self.records:
+            self.finished_order.append(record.run_id)
         self.records[record.run_id] = record
         if record.status == "ok":
             self.ok += 1
@@ -182,12 +192,19 @@ class LiveState:
 
     @property
     def remaining(self) -> int:
+        """Cells not started at all (no row yet)."""
         return max(self.to_run - self.finished - len(self.running), 0)
 
     @property
     def generating(self) -> int:
-        """Running cells that have produced text (the rest wait for a slot or their prefill)."""
-        return sum(1 for r in self.running.values() if r.first_token is not None)
+        """Cells holding a backend slot (prefilling or streaming): what "running" means."""
+        return sum(1 for r in self.running.values()
+                   if r.began is not None or r.first_token is not None)
+
+    @property
+    def waiting(self) -> int:
+        """Cells not finished and not running: queued for a slot, or not started yet."""
+        return max(self.to_run - self.finished - self.generating, 0)
 
     @property
     def live_tokens_out(self) -> int:

@@ -194,7 +194,7 @@ class HomeScreen(Screen[None]):
             widget.add_class("hidden")
             return
         state = session.state
-        waiting = len(state.running) - state.generating
+        waiting = state.waiting
         widget.update(Text.assemble(
             ("▶ ", "bold"), (session.spec.batch_id, "bold"),
             f"  {state.finished}/{state.to_run} cells · {state.generating} running",
