@@ -83,8 +83,10 @@ async def test_home_shows_database_models_waiting_runs_and_problems(store: Store
             problems)
         models = home.query_one("#home-models", DataTable)
         cells = [str(c) for row in range(models.row_count) for c in models.get_row_at(row)]
-        assert "embedded:smollm2" in cells and "ollama:*" in cells and "down" in cells
-        assert "ollama unreachable" in _text(home.query_one("#backend-problems", Static))
+        # Nobody asked for Ollama: no red "down" row, one calm line on how to point at one.
+        assert "embedded:smollm2" in cells and "ollama:*" not in cells and "down" not in cells
+        calm = _text(home.query_one("#backend-problems", Static))
+        assert "unreachable" not in calm and "--ollama-host" in calm and calm.count("ollama") == 2
         recent = home.query_one("#recent", DataTable)
         assert recent.get_row("b1")[2] == "1/2"
         unfinished = home.query_one("#unfinished", DataTable)

@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
 
 from tui_bench.backends import BackendPool
+from tui_bench.backends.reachability import unreachable
 from tui_bench.catalog import SelectionError
 from tui_bench.commands.context import (
     CommandError,
@@ -91,11 +93,22 @@ def run_headless(args: argparse.Namespace) -> int:
         if args.fail_under is not None and not 0 <= args.fail_under <= 1:
             raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
-        try:
-            result = asyncio.run(run_batch(
+
+        async def checked_run() -> Any:
+            # A backend that cannot be reached refuses the batch before it is stored, so
+            # retrying against a dead server does not fill the history with failed batches.
+            problems = await unreachable(pool, [*spec.models, *filter(None, [spec.judge])])
+            if problems:
+                await pool.aclose()
+                raise CommandError("cannot start the batch, nothing was stored: "
+                                   + "; ".join(problems))
+            return await run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
-                jsonl=sys.stdout if args.progress == "jsonl" else None))
+                jsonl=sys.stdout if args.progress == "jsonl" else None)
+
+        try:
+            result = asyncio.run(checked_run())
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         summary = batch_summary(store, spec.batch_id)

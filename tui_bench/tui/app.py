@@ -84,6 +84,9 @@ class BenchApp(App[int]):
         self.session: BatchSession | None = None
         self.models: list[ModelInfo] = []
         self.backend_errors: dict[str, str] = {}
+        # Backends nobody configured (Ollama at its default address) that did not answer:
+        # worth one calm line on how to point at a server, not a red error.
+        self.backend_notes: dict[str, str] = {}
         self.discovering = False
         self.models_changed: Signal[None] = Signal(self, "models-changed")
         self.batch_changed: Signal[None] = Signal(self, "batch-changed")
@@ -159,7 +162,9 @@ class BenchApp(App[int]):
                 if error is not None:
                     errors[name] = error
             self.models = models
-            self.backend_errors = errors
+            unasked = {name for name in errors if self._unasked(name)}
+            self.backend_errors = {k: v for k, v in errors.items() if k not in unasked}
+            self.backend_notes = {k: v for k, v in errors.items() if k in unasked}
             if models:
                 try:
                     self.store.record_models(models)
@@ -168,6 +173,11 @@ class BenchApp(App[int]):
         finally:
             self.discovering = False
             self.models_changed.publish(None)
+
+    def _unasked(self, backend: str) -> bool:
+        """Ollama is always asked at its default address; only a host someone named counts
+        as asked for."""
+        return backend == "ollama" and not self.settings.ollama_hosts
 
     # ---- batches
 

@@ -517,7 +517,9 @@ class BatchCompareScreen(Screen[None]):
             Text.assemble((comparison.before, "bold"), " → ", (comparison.after, "bold"),
                           f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
                           " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
-                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
+                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"
+                          + (f" · {s.not_compared} not compared (cancelled)"
+                             if s.not_compared else "")),
             Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                  f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "

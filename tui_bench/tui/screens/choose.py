@@ -109,7 +109,8 @@ class ChooseScreen(Screen[None]):
 
     def _show_models(self) -> None:
         app: Any = self.app
-        self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering)
+        self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering,
+                                               notes=app.backend_notes)
         self._update_summary()
 
     def action_focus_filter(self) -> None:

@@ -76,12 +76,12 @@ class ModelPicker(Vertical):
         return self.query_one("#model-filter", Input).value.strip().lower()
 
     def set_models(self, models: list[ModelInfo], errors: dict[str, str],
-                   discovering: bool) -> None:
+                   discovering: bool, *, notes: dict[str, str] | None = None) -> None:
         self._models, self._errors, self._discovering = list(models), dict(errors), discovering
         self._render_rows()
         problems = self.query_one("#model-problems", Static)
-        problems.update(backend_problems(errors))
-        problems.set_class(not errors, "hidden")
+        problems.update(backend_problems(errors, notes))
+        problems.set_class(not (errors or notes), "hidden")
 
     def _render_rows(self) -> None:
         table = self.query_one(ModelTable)
