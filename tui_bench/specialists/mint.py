@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from tui_bench import __version__
 from tui_bench.domain import RunRecord, utc_now
+from tui_bench.specialists.comments import comment_safe
 from tui_bench.specialists.paths import UnsafePathError, version_folder, write_numbered
 from tui_bench.specialists.snapshot import (
     Benchmarks,
@@ -240,9 +241,10 @@ def snapshot_text(snapshot: Snapshot) -> str:
     """The file's text: JSON (which is JSON5) under a comment saying what it is."""
     data = snapshot.model_dump(mode="json")
     meta = snapshot.snapshot_metadata
-    head = (f"// Specialist snapshot of {snapshot.name} {snapshot.version}, minted by "
-            f"{meta.minted_by} at {meta.created_at} from batch {meta.batch_id}.\n"
-            "// Schema: schemas/snapshot.schema.json\n")
+    head = comment_safe(
+        f"// Specialist snapshot of {snapshot.name} {snapshot.version}, minted by "
+        f"{meta.minted_by} at {meta.created_at} from batch {meta.batch_id}.") + "\n" + (
+        "// Schema: schemas/snapshot.schema.json\n")
     return head + json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
