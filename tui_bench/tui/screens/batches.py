@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
+from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.summary import duration_text as seconds_text
 from tui_bench.analysis.summary import seconds_between
@@ -280,9 +281,10 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
         for name in ("evaluator", "score", "weight", "detail"):
             table.add_column(name, justify="right" if name in ("score", "weight") else "left")
+        table.columns[-1].overflow = "fold"
         for e in run.evaluations:
-            detail = ", ".join(f"{k}={v}" for k, v in list(e.detail.items())[:4])
-            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}", detail[:80])
+            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}",
+                          "\n".join(evaluation_lines(e.detail)))
         parts.append(table)
     if judgments:
         table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
