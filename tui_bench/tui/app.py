@@ -56,6 +56,20 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Refresh models", "Ask every backend again which models it offers", "discover"),
 ]
 
+# The feature screens' main actions, findable by name from anywhere (always offered: their
+# names are what people search for, even where a key opens the same screen).
+FEATURE_ACTIONS: list[tuple[str, str, str]] = [
+    ("Resume a batch", "Home lists unfinished batches; u resumes the selected one", "home"),
+    ("Export a batch", "Batches: open a batch, x exports HTML (tui-bench export: json, csv, "
+     "md)", "batches"),
+    ("Compare batches", "Batches: space marks two batches, c compares them", "batches"),
+    ("Routing weights", "Reports, Weights tab: which model each category favours",
+     "reports_tab('weights')"),
+    ("Enrich a template", "Specialists: choose a template, e fetches its docs and enriches it",
+     "mint"),
+    ("Mint a snapshot", "Specialists: choose a template and a batch, m mints", "mint"),
+]
+
 
 class BenchApp(App[int]):
     """tui-bench's full-screen front end."""
@@ -190,8 +204,14 @@ class BenchApp(App[int]):
         from tui_bench.engine.runner import Runner
 
         session = BatchSession(spec, resume=resume)
+        persona = None
+        if any(spec.specialists):  # specialist cells take the template's persona
+            from tui_bench.specialists.templates import persona_resolver
+
+            persona = persona_resolver(locations.templates_dir())
         session.runner = Runner(self.store, self.catalog, pool=self.pool,
-                                settings=self.settings, on_event=session.state.on_event)
+                                settings=self.settings, on_event=session.state.on_event,
+                                persona=persona)
         self.session = session
         session.worker = self.run_worker(
             self._run_session(session), name=f"batch {spec.batch_id}", group="batch",
@@ -292,6 +312,13 @@ class BenchApp(App[int]):
     def action_mint(self) -> None:
         self.open_feature("mint")
 
+    def action_reports_tab(self, tab: str) -> None:
+        """Reports, opened on one tab (the palette's "Routing weights")."""
+        self.open_feature("reports")
+        action = getattr(self.screen, "action_tab", None)
+        if callable(action):
+            self.call_after_refresh(action, tab)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
@@ -338,6 +365,8 @@ class BenchApp(App[int]):
         for name, help_text, action in NAVIGATION:
             if action not in bound:  # the screen's own binding already offers it by name
                 yield SystemCommand(name, help_text, self._action_callback(action))
+        for name, help_text, action in FEATURE_ACTIONS:
+            yield SystemCommand(name, help_text, self._action_callback(action))
 
     def _action_callback(self, action: str) -> Callable[[], Any]:
         async def run() -> None:
