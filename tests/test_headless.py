@@ -200,5 +200,5 @@ def test_run_then_mint_in_one_command(tmp_path: Path) -> None:
     assert len(files) == 1 and "minted" in out.stdout
     snapshot = json5.loads(files[0].read_text())
     runs = snapshot["benchmarks"]["runs"]
-    assert sorted(r["specialist"] for r in runs) == [False, True]
+    assert sorted(r["specialist_enabled"] for r in runs) == [False, True]
     assert snapshot["snapshot_metadata"]["batch_id"] == "with-persona"

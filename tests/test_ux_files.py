@@ -44,3 +44,34 @@ def test_enriched_file_survives_a_source_folder_with_line_breaks() -> None:
     data = json5.loads(enriched_text(template))
     assert data["enrichment"]["source"] == f"/home/{NASTY}/t.json5"
     assert comment_safe("plain é name") == "plain é name"
+
+
+def test_snapshot_uses_the_ze_benchmarks_field_names(tmp_path: Path) -> None:
+    from tui_bench.specialists.snapshot import published_schema
+
+    db = tmp_path / "cli.db"
+    store = Store(db)
+    add_runs(store, "b1", [("embedded:a", "", "ok", 0.5),
+                           ("embedded:a", "python-craftsman", "ok", 0.6)])
+    store.close()
+    out = tmp_path / "snaps"
+    assert main(["mint", "python-craftsman", "--batch-id", "b1", "--output", str(out),
+                 "--db", str(db), "--templates-dir", str(ROOT / "templates")]) == 0
+    data = json5.loads((out / "python-craftsman" / "1.0.0" / "snapshot-001.json5").read_text())
+    comparison = data["benchmarks"]["comparison"]
+    assert comparison["baseline_avg_score"] == 0.5 and comparison["specialist_avg_score"] == 0.6
+    assert comparison["improvement"] == pytest.approx(0.1)
+    assert comparison["improvement_pct"] == pytest.approx(20.0)
+    assert comparison["models_compared"] == [{
+        "model": "embedded:a", "baseline_score": 0.5, "specialist_score": 0.6,
+        "improvement": pytest.approx(0.1)}]
+    run = data["benchmarks"]["runs"][0]
+    for name in ("run_id", "suite", "scenario", "tier", "agent", "overall_score",
+                 "specialist_enabled"):
+        assert name in run, name
+    assert run["agent"] == "embedded:a"
+    props = published_schema()["$defs"]
+    assert {"baseline_avg_score", "improvement_pct", "models_compared"} <= set(
+        props["Comparison"]["properties"])
+    assert {"suite", "scenario", "agent", "specialist_enabled"} <= set(
+        props["SnapshotRun"]["properties"])

@@ -171,8 +171,8 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
     def num(value: float | None) -> str:
         return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
 
-    console.print(f"  baseline mean {num(comp.baseline_mean)} ({comp.baseline_runs} runs), "
-                  f"specialist mean {num(comp.specialist_mean)} ({comp.specialist_runs} runs), "
+    console.print(f"  baseline mean {num(comp.baseline_avg_score)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {num(comp.specialist_avg_score)} ({comp.specialist_runs} runs), "
                   f"improvement {num(comp.improvement)}")
     for note in comp.notes:
         console.print(f"  {note}")

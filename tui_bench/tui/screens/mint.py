@@ -71,15 +71,15 @@ def _num(value: float | None, pattern: str = "{:.3f}") -> str:
 def figures_line(figures: Figures) -> Text:
     """Baseline → specialist, and the change (or why there is none), on one line."""
     text = Text()
-    text.append(f"baseline {_num(figures.baseline_mean)}", style="bold")
+    text.append(f"baseline {_num(figures.baseline_avg_score)}", style="bold")
     text.append(f" ({figures.baseline_scored}/{figures.baseline_runs} runs)  →  ")
-    text.append(f"specialist {_num(figures.specialist_mean)}", style="bold")
+    text.append(f"specialist {_num(figures.specialist_avg_score)}", style="bold")
     text.append(f" ({figures.specialist_scored}/{figures.specialist_runs} runs)")
     if figures.improvement is not None:
         style = "green" if figures.improvement > 0 else "red" if figures.improvement < 0 else ""
         text.append(f"   {figures.improvement:+.3f}", style=style)
-        if figures.improvement_percent is not None:
-            text.append(f" ({figures.improvement_percent:+.1f}%)", style=style)
+        if figures.improvement_pct is not None:
+            text.append(f" ({figures.improvement_pct:+.1f}%)", style=style)
     return text
 
 
@@ -94,10 +94,10 @@ def comparison_renderable(comparison: Comparison, batch_id: str, key: str) -> Gr
                               ("change", "right"), ("%", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for model, fig in comparison.per_model.items():
-            table.add_row(model, f"{_num(fig.baseline_mean)} ({fig.baseline_scored})",
-                          f"{_num(fig.specialist_mean)} ({fig.specialist_scored})",
+            table.add_row(model, f"{_num(fig.baseline_avg_score)} ({fig.baseline_scored})",
+                          f"{_num(fig.specialist_avg_score)} ({fig.specialist_scored})",
                           _num(fig.improvement, "{:+.3f}"),
-                          _num(fig.improvement_percent, "{:+.1f}") if fig.improvement_percent
+                          _num(fig.improvement_pct, "{:+.1f}") if fig.improvement_pct
                           is not None else ("n/a" if fig.improvement is not None else "—"))
         parts.append(table)
     return Group(*parts)
