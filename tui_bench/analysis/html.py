@@ -176,6 +176,11 @@ def to_html(summary: dict[str, Any]) -> str:
             ["model", *ks], [[m, *(fmt(v.get(k), "{:.3f}") for k in ks)]
                              for m, v in s["pass_at_k"].items()],
             numeric=range(1, len(ks) + 1))]
+    if s.get("specialists"):
+        from tui_bench.analysis.specialist_table import COMPARISON_HEADERS, comparison_rows
+
+        sections += ["<h2>Baseline against specialist</h2>", html_table(
+            COMPARISON_HEADERS, comparison_rows(s["specialists"]), numeric=(2, 3, 4, 5))]
     runs = summary["runs"]
     sections += [
         "<h2>Runs</h2>",
