@@ -83,7 +83,7 @@ async def test_palette_finds_feature_actions_not_cursor_keys(store: Store) -> No
         await pilot.pause()
         names = [str(hit.text) async for hit in BenchCommands(app.screen).discover()]
         assert "Start batch" in names
-        assert not any(n.startswith("Cursor") or n.startswith("Page") or n.startswith("Scroll")
+        assert not any(n.startswith(("Cursor", "Page", "Scroll"))
                        for n in names), names
         await pilot.press("escape")
         await pilot.pause()

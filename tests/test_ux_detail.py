@@ -13,7 +13,7 @@ from tests.test_mint_screen import Host as MintHost
 from tests.test_mint_screen import setup, text_of
 from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.catalog import Catalog
-from tui_bench.domain import BatchSpec, Evaluation, RunRecord
+from tui_bench.domain import Evaluation, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.specialists.enrich import EnrichProgress
 from tui_bench.store import Store

@@ -18,9 +18,9 @@ from tui_bench.engine.events import (
     CellStarted,
     Token,
 )
+from tui_bench.tui import app as app_module
 from tui_bench.tui.screens.live import LiveScreen
 from tui_bench.tui.session import BatchSession
-from tui_bench.tui import app as app_module
 from tui_bench.tui.widgets.cells_table import CellsTable
 
 

@@ -34,7 +34,7 @@ def evaluation_lines(detail: dict[str, Any]) -> list[str]:
     if detail.get("skipped"):
         lines.append(_short(f"skipped: {detail.get('reason') or detail.get('status') or ''}"))
         return lines
-    if "error" in detail and detail["error"]:
+    if detail.get("error"):
         lines.append(_short(f"error: {detail['error']}"))
     done = {"error", "skipped"}
     if "passed" in detail and "total" in detail:

@@ -37,7 +37,7 @@ async def unreachable(pool: BackendPool, models: list[str],
         asked.add(ref.backend)
         try:
             await asyncio.wait_for(backend.list_models(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             problems.append(f"{ref.backend}: no answer in {timeout:g}s")
         except BackendError as exc:
             if exc.transient or "API key" in str(exc):
