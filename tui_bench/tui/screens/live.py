@@ -101,12 +101,14 @@ class LiveScreen(Screen[None]):
         state = self.state
         table = self.query_one(CellsTable)
         now = time.perf_counter()
+        moved = False  # a row appeared, started or finished: the counters must say so now
         if state.version != self._seen_version or force:
             self._seen_version = state.version
             for run_id in state.order[self._rows_drawn:]:
                 cell = state.cell_of(run_id)
                 if cell is not None:
                     table.add_cell(run_id, cell)
+            grew = len(state.order) != self._rows_drawn
             self._rows_drawn = len(state.order)
             newly_finished = state.finished_order[self._finished_drawn:]
             for run_id in newly_finished:
@@ -114,12 +116,15 @@ class LiveScreen(Screen[None]):
                 self._running_drawn.pop(run_id, None)
                 if record is not None:
                     table.show_record(record)
+            moved = bool(newly_finished) or grew
             changed: set[str] = set(newly_finished)
             self._finished_drawn = len(state.finished_order)
             for run_id, running in list(state.running.items()):
                 drawn = (running.tokens, running.attempt, running.retrying,
                          running.began is not None)
                 if self._running_drawn.get(run_id) != drawn:
+                    moved = moved or (self._running_drawn.get(run_id, (0, 0, None, False))[3]
+                                      != drawn[3])
                     self._running_drawn[run_id] = drawn
                     changed.add(run_id)
                     table.show_running(run_id, running.tokens, running.attempt,
@@ -129,7 +134,8 @@ class LiveScreen(Screen[None]):
                 self._follow_newest()
             if self._selected in changed or self._selected != self._shown_run:
                 self._show_output()
-        if force or now - self._last_slow >= SLOW_EVERY_S or state.status != self._last_status:
+        if (force or moved or now - self._last_slow >= SLOW_EVERY_S
+                or state.status != self._last_status):
             self._last_slow = now
             self._last_status = state.status
             self._show_progress()
@@ -143,8 +149,10 @@ class LiveScreen(Screen[None]):
         running = self.state.running
         # The newest cell that is producing text, else the oldest one waiting for its turn.
         target = next((r for r in reversed(self.state.order)
-                       if r in running and (running[r].first_token is not None
-                                            or running[r].began is not None)), None)
+                       if r in running and running[r].first_token is not None), None)
+        if target is None:  # else the newest holding a slot (reading its prompt)
+            target = next((r for r in reversed(self.state.order)
+                           if r in running and running[r].began is not None), None)
         if target is None:
             target = next((r for r in self.state.order if r in running), None)
         if target is None or target == self._selected or target not in table.rows:
