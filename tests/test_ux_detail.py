@@ -45,7 +45,8 @@ def test_batch_detail_says_which_tests_failed() -> None:
     assert "absolute value instead of the sum" in text  # wrapped, not cut at 80 characters
     assert "✗ test_zero: TypeError" in text and "missing: return" in text
     assert "{'" not in text and "'failures'" not in text
-    assert evaluation_lines({"skipped": True, "reason": "no tests"}) == ["skipped: no tests"]
+    assert evaluation_lines({"skipped": True, "why": "no judge configured"}) == [
+        "skipped: no judge configured"]
 
 
 async def test_enrich_skip_reasons_are_shown_whole(tmp_path: Path, store: Store) -> None:

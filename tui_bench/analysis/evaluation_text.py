@@ -32,7 +32,8 @@ def evaluation_lines(detail: dict[str, Any]) -> list[str]:
         return []
     lines: list[str] = []
     if detail.get("skipped"):
-        lines.append(_short(f"skipped: {detail.get('reason') or detail.get('status') or ''}"))
+        why = detail.get("why") or detail.get("reason") or "no reason given"
+        lines.append(_short(f"skipped: {why}"))
         return lines
     if detail.get("error"):
         lines.append(_short(f"error: {detail['error']}"))

@@ -152,11 +152,11 @@ class JudgeScreen(Screen[None]):
         Binding("right_square_bracket", "skip", "Skip", key_display="]", group=MOVE_KEYS),
         Binding("ctrl+z", "undo", "Undo"),
         Binding("n", "notes", "Notes"),
-        Binding("b", "blind", "Blind on/off"),
+        Binding("b", "blind", "Blind", tooltip="blind mode on or off"),
         Binding("a", "anchors", "Anchors"),
         Binding("f", "filter", "Filter"),
         Binding("g", "agreement", "Agreement"),
-        Binding("u", "unjudged", "Unjudged/all"),
+        Binding("u", "unjudged", "Unjudged", tooltip="queue: nobody's, not mine, all runs"),
         Binding("i", "rename", "Judge name", show=False),
         Binding("p", "pairwise", "Pairwise"),
         Binding("pagedown", "scroll_output(1)", "Scroll output", show=False),
@@ -216,7 +216,7 @@ class JudgeScreen(Screen[None]):
         own keys stay on it (ctrl+p still opens the palette)."""
         footer = self.query_one(Footer)
         narrow = self.size.width < 100
-        footer.compact = narrow
+        footer.compact = self.size.width < 170  # room for ? Help and q Quit at 160 columns
         footer.show_command_palette = not narrow
 
     async def on_mount(self) -> None:
