@@ -91,3 +91,17 @@ async def test_palette_finds_feature_actions_not_cursor_keys(store: Store) -> No
         await pilot.pause()
         await pilot.pause()
         assert app.screen.query_one("#report-tabs").active == "weights"
+
+
+async def test_80_columns_footers_drop_the_palette_key_on_every_screen(store: Store) -> None:
+    from textual.widgets import Footer
+
+    app, _ = _app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        for key in ("b", "escape", "r"):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.pause()
+            footer = app.screen.query_one(Footer)
+            assert footer.compact and not footer.show_command_palette, app.screen

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
+from textual.widgets import Footer
 
 from tui_bench import locations
 from tui_bench.backends import BackendPool
@@ -34,6 +35,7 @@ from tui_bench.tui.screens.home import HomeScreen
 from tui_bench.tui.session import BatchSession
 
 PoolFactory = Callable[[Settings], BackendPool]
+NARROW_FOOTER_BELOW = 100
 DISCOVERY_TIMEOUT_S = 8.0
 
 # Screens other people write: (module under tui/screens, class, what the user calls it).
@@ -118,6 +120,8 @@ class BenchApp(App[int]):
         if self.prefs.theme and self.prefs.theme in self.available_themes:
             self.theme = self.prefs.theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.screen_change_signal.subscribe(self, lambda _: self.call_after_refresh(
+            self._fit_footer))
         self.push_screen(HomeScreen())
         if self._prefs_problem:
             self.notify(self._prefs_problem, title="Settings ignored", severity="warning",
@@ -130,6 +134,18 @@ class BenchApp(App[int]):
             self.session.cancel()
         if self._pool is not None:
             await self._pool.aclose()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_footer)
+
+    def _fit_footer(self) -> None:
+        """Below 100 columns every screen's footer goes compact and drops the palette key
+        (ctrl+p still works; ? lists it): otherwise the keys run under it and both garble."""
+        if self.size.width >= NARROW_FOOTER_BELOW:
+            return
+        for footer in self.screen.query(Footer):
+            footer.compact = True
+            footer.show_command_palette = False
 
     # ---- preferences
 

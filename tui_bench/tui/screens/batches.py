@@ -278,14 +278,15 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
     if run.evaluations:
-        table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
-        for name in ("evaluator", "score", "weight", "detail"):
-            table.add_column(name, justify="right" if name in ("score", "weight") else "left")
-        table.columns[-1].overflow = "fold"
+        # One evaluator a paragraph: its score, then what it found, in words and wrapped, so
+        # which tests failed reads the same at 80 columns as at 200.
+        text = Text("Evaluations", style="bold")
         for e in run.evaluations:
-            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}",
-                          "\n".join(evaluation_lines(e.detail)))
-        parts.append(table)
+            text.append(f"\n{e.evaluator} ", style="bold")
+            text.append(f"{e.score:.3f} × {e.weight:g}")
+            for line in evaluation_lines(e.detail):
+                text.append(f"\n  {line}", style="red" if line.startswith("✗") else "")
+        parts.append(text)
     if judgments:
         table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
         for name in ("judge", "kind", "rubric", "total", "percent", "band", "notes"):
