@@ -105,3 +105,26 @@ async def test_80_columns_footers_drop_the_palette_key_on_every_screen(store: St
             await pilot.pause()
             footer = app.screen.query_one(Footer)
             assert footer.compact and not footer.show_command_palette, app.screen
+
+
+async def test_help_titles_are_words_not_class_names(store: Store) -> None:
+    from textual.screen import Screen
+
+    from tui_bench.tui.screens.judge import JudgeScreen
+
+    class RunHistoryScreen(Screen[None]):
+        pass
+
+    app, _ = _app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        await app.push_screen(JudgeScreen(store=store, catalog=app.catalog, judge="ann"))
+        await pilot.pause()
+        assert app.screen_title() == "Judging"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.title_text == "Judging"
+        await pilot.press("escape")
+        await app.push_screen(RunHistoryScreen())
+        assert app.screen_title() == "Run history"
