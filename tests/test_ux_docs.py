@@ -17,7 +17,7 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 
 def _block(lang: str) -> str:
-    blocks = re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+    blocks = re.findall(rf"```{lang}\n(.*?)```", README, flags=re.DOTALL)
     assert blocks, lang
     return blocks[0]
 
