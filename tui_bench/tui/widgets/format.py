@@ -63,8 +63,8 @@ def model_rows(models: list[ModelInfo], errors: dict[str, str],
 
 
 HOW_TO_POINT = {
-    "ollama": "no Ollama server at the default address; to use one, start it or name a host "
-              "with --ollama-host http://HOST:11434 or OLLAMA_HOST",
+    "ollama": "none at the default address; point at a server with --ollama-host URL or "
+              "OLLAMA_HOST",
 }
 
 
