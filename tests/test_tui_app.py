@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tests.test_tui_support import fixed_pool, instant_pool, tiny_catalog, wait_until
 from tui_bench.catalog import LoadProblem
@@ -202,6 +202,9 @@ async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
         assert spec.models == ["embedded:smollm2"]
         assert spec.scenarios == ["coding-add", "coding-double"]
         assert spec.tiers == ["L0", "L3"] and spec.batch_id.startswith("batch_")
+        assert not spec.cache
+        screen.query_one("#opt-cache", Checkbox).value = True
+        assert screen.build_spec().cache  # the response cache, as --cache
         screen.query_one("#opt-tiers", Input).value = "L9"
         await pilot.pause()
         assert "unknown tier" in _text(summary)

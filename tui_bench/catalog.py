@@ -15,7 +15,9 @@ from typing import Any, Iterable
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tui_bench.agent_files import agent_problems, owned_paths
 from tui_bench.domain import Rubric, Scenario
+from tui_bench.safe_files import UnsafeFileError, load_yaml
 
 HUMANEVAL_SUITE = "humaneval"
 
@@ -51,7 +53,7 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[LoadProb
     """Turn pydantic's errors into one line per field, without pydantic's URL noise."""
     out = []
     for err in exc.errors():
-        message = err.get("msg", "invalid")
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             message = "unknown field (check the spelling)"
         elif err.get("type") == "missing":
@@ -61,13 +63,12 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[LoadProb
 
 
 def read_yaml(path: Path) -> tuple[Any, list[LoadProblem]]:
-    """Parse a YAML file, reporting the line of a syntax error instead of raising."""
+    """Parse a YAML file, reporting the line of a syntax error instead of raising; a file that
+    is not regular, too big, too deep or an alias bomb is one problem too (``safe_files``)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [LoadProblem(str(path), None, f"cannot read file: {exc}")]
-    try:
-        return yaml.safe_load(text), []
+        return load_yaml(path), []
+    except UnsafeFileError as exc:
+        return None, [LoadProblem(str(path), None, str(exc).removeprefix(f"{path}: "))]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -124,12 +125,14 @@ class Catalog:
     def select(self, suites: Iterable[str] = (), patterns: Iterable[str] = ()) -> list[Scenario]:
         """Scenarios named by suite, id, glob (``coding-*``) or range (``humaneval:0-10``).
 
-        Nothing named means every loaded suite except HumanEval (164 problems is a choice).
+        Nothing named means every loaded suite except HumanEval (164 problems is a choice) and
+        agent scenarios (many turns each, a choice too: ``--suite agent``).
         """
         suites, patterns = list(suites), list(patterns)
         chosen: dict[str, Scenario] = {}
         if not suites and not patterns:
-            return sorted(self.scenarios.values(), key=lambda s: (s.suite, s.id))
+            return sorted((s for s in self.scenarios.values() if s.kind != "agent"),
+                          key=lambda s: (s.suite, s.id))
         for suite in suites:
             matched = self._suite(suite)
             if not matched:
@@ -175,25 +178,42 @@ class Catalog:
         return []
 
 
+def _owned(path: Path, owned: list[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == p or p in resolved.parents for p in owned)
+
+
 def load_catalog(dirs: Iterable[Path]) -> Catalog:
     """Load every ``*.yaml`` under the folders; rubrics live in a ``rubrics`` subfolder."""
     catalog = Catalog()
     seen_from: dict[str, str] = {}
+    rubric_from: dict[str, str] = {}
     for base in dirs:
         if not base.is_dir():
             catalog.problems.append(LoadProblem(str(base), None, "scenario folder not found"))
             continue
         files = sorted([*base.rglob("*.yaml"), *base.rglob("*.yml")])
-        for path in files:
-            data, problems = read_yaml(path)
+        parsed = [(path, *read_yaml(path)) for path in files]
+        # An agent scenario's fixture folder and oracle file are its own, not scenarios.
+        owned = [p for path, data, problems in parsed if not problems
+                 for p in owned_paths(data, path)]
+        for path, data, problems in parsed:
+            if _owned(path, owned):
+                continue
             if problems:
                 catalog.problems.extend(problems)
                 continue
             if "rubrics" in path.relative_to(base).parts:
                 rubric, problems = _validate(Rubric, data, path)
                 catalog.problems.extend(problems)
-                if rubric is not None:
+                if rubric is not None and rubric.id in catalog.rubrics \
+                        and catalog.rubrics[rubric.id] != rubric:
+                    catalog.problems.append(LoadProblem(
+                        str(path), "id", f"duplicate rubric id {rubric.id!r}, also in "
+                        f"{rubric_from[rubric.id]}; this one is not used"))
+                elif rubric is not None and rubric.id not in catalog.rubrics:
                     catalog.rubrics[rubric.id] = rubric
+                    rubric_from[rubric.id] = str(path)
                 continue
             if isinstance(data, dict):
                 data = {**data, "source": str(path)}
@@ -201,9 +221,14 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
             catalog.problems.extend(problems)
             if scenario is None:
                 continue
+            agent = [LoadProblem(str(path), f, m) for f, m in agent_problems(scenario)]
+            if agent:
+                catalog.problems.extend(agent)
+                continue
             if scenario.id in seen_from:
                 catalog.problems.append(LoadProblem(
-                    str(path), "id", f"duplicate id {scenario.id!r}, also in {seen_from[scenario.id]}"))
+                    str(path), "id", f"duplicate id {scenario.id!r}, also in "
+                    f"{seen_from[scenario.id]}; this one is not used"))
                 continue
             seen_from[scenario.id] = str(path)
             catalog.scenarios[scenario.id] = scenario

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -272,6 +273,16 @@ class Scenario(Strict):
             normalised[tier] = text
         return normalised
 
+    @field_validator("id")
+    @classmethod
+    def _visible_id(cls, value: str) -> str:
+        # A zero-width or control character makes two ids that look the same differ.
+        hidden = [c for c in value if unicodedata.category(c).startswith("C")]
+        if hidden:
+            names = ", ".join(f"U+{ord(c):04X}" for c in hidden)
+            raise ValueError(f"id holds invisible character(s) {names}")
+        return value
+
     @field_validator("evaluators")
     @classmethod
     def _some_evaluator(cls, value: list[EvaluatorSpec]) -> list[EvaluatorSpec]:
@@ -411,6 +422,7 @@ class BatchSpec(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     judge: str | None = None
     group_by_model: bool = True
+    cache: bool = False  # reuse a stored generation of the same model, messages and options
 
 
 class Cell(BaseModel):
@@ -490,6 +502,20 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    scoring: int = 1  # which scoring of its batch the score is from (1: as it ran)
+    cached: bool = False  # the output was reused from a stored generation (--cache)
+    cached_from: str | None = None  # the run whose generation was reused
+    cache_key: str | None = None  # what identifies this generation for the response cache
+    # Why the answer is suspect (it reached for its own scoring), its held-back success, and
+    # when a person cleared it; a suspect run's success is False until then.
+    suspect: str | None = None
+    suspect_success: bool | None = None
+    suspect_cleared_at: str | None = None
+
+    @property
+    def held_as_suspect(self) -> bool:
+        """Suspect and not yet cleared by a person: shown as such, never a success."""
+        return self.suspect is not None and self.suspect_cleared_at is None
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int]:

@@ -41,6 +41,7 @@ class Token:
 
     run_id: str
     text: str
+    cached: bool = False  # reused from the response cache: no speed to count
 
 
 @dataclass(slots=True)
@@ -55,6 +56,7 @@ class CellRetrying:
 @dataclass(slots=True)
 class CellFinished:
     record: RunRecord
+    stored: bool = True  # False: left unrun by the batch's cancel; no row, resume runs it
 
 
 @dataclass(slots=True)

@@ -272,6 +272,12 @@ class CoreStore:
             "attempts": record.attempts,
             "retries": record.retries,
             "first_success": record.first_success,
+            "suspect": record.suspect,
+            "suspect_success": record.suspect_success,
+            "suspect_cleared_at": record.suspect_cleared_at,
+            "cached": int(record.cached),
+            "cached_from": record.cached_from,
+            "cache_key": record.cache_key,
         }
         with self.transaction() as conn:
             if scenario is not None and record.scenario_hash:
@@ -309,7 +315,7 @@ class CoreStore:
             tel.paid_load = bool(tel.paid_load)
         fields = {k: row[k] for k in RunRecord.model_fields if k in row and k not in (
             "telemetry", "evaluations")}
-        for flag in ("success", "first_success"):
+        for flag in ("success", "first_success", "suspect_success", "cached"):
             if fields.get(flag) is not None:
                 fields[flag] = bool(fields[flag])
         return RunRecord(**fields, telemetry=tel)
@@ -367,13 +373,18 @@ class CoreStore:
     def evaluations(self, run_id: str) -> list[Evaluation]:
         return self.evaluations_for([run_id]).get(run_id, [])
 
-    def evaluations_for(self, run_ids: Sequence[str]) -> dict[str, list[Evaluation]]:
+    def evaluations_for(self, run_ids: Sequence[str], *,
+                        scoring: int | None = None) -> dict[str, list[Evaluation]]:
+        """Each run's evaluations from its latest scoring, or from scoring ``scoring``."""
         out: dict[str, list[Evaluation]] = {}
         for start in range(0, len(run_ids), 500):
             chunk = list(run_ids[start:start + 500])
+            which = "r.scoring" if scoring is None else "?"
             rows = self.query(
-                f"SELECT * FROM evaluations WHERE run_id IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY run_id, evaluator", chunk)
+                f"SELECT e.* FROM evaluations e JOIN runs r ON r.run_id = e.run_id "
+                f"AND e.scoring = {which} WHERE e.run_id IN ({', '.join('?' * len(chunk))}) "
+                "ORDER BY e.run_id, e.evaluator",
+                chunk if scoring is None else [scoring, *chunk])
             for row in rows:
                 out.setdefault(row["run_id"], []).append(Evaluation(
                     evaluator=row["evaluator"], score=row["score"], weight=row["weight"],

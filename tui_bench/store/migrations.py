@@ -292,8 +292,118 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Warmup controls: what each agent scenario's untouched fixture did, per batch.
+M002_SCENARIO_CONTROLS = """
+        CREATE TABLE scenario_controls (
+            batch_id TEXT NOT NULL,  -- no foreign key: a control may be taken before the batch row
+            scenario_id TEXT NOT NULL,
+            scenario_hash TEXT,
+            ok INTEGER NOT NULL,
+            reason TEXT,
+            commands TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, scenario_id)
+        );
+"""
+
+# One batch, one runner: the runner holding a batch and when it last said it is alive.
+M003_BATCH_LEASES = """
+        CREATE TABLE batch_leases (
+            batch_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        );
+"""
+
+# Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
+# `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
+M004_MLFLOW_RUNS = """
+        CREATE TABLE mlflow_runs (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            tracking_uri TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            experiment_id TEXT NOT NULL,
+            mlflow_run_id TEXT NOT NULL,
+            judge_pending INTEGER NOT NULL DEFAULT 1,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, tracking_uri, experiment)
+        );
+        CREATE INDEX idx_mlflow_runs_run ON mlflow_runs(run_id);
+"""
+
+# A run whose answer reached for the machinery scoring it (scoring/suspect.py) is stored with
+# success 0 and its held-back verdict, until a person clears it.
+M005_SUSPECT_RUNS = """
+        ALTER TABLE runs ADD COLUMN suspect TEXT;
+        ALTER TABLE runs ADD COLUMN suspect_success INTEGER;
+        ALTER TABLE runs ADD COLUMN suspect_cleared_at TEXT;
+        CREATE INDEX idx_runs_suspect ON runs(batch_id) WHERE suspect IS NOT NULL;
+"""
+
+# Re-scoring: a batch's runs may be scored again without generating again. Each scoring of a
+# batch has a number (1 is the scoring done as the batch ran); every scoring's evaluations are
+# kept (evaluations gain ``scoring`` in their key), ``run_scores`` keeps each scoring's figures
+# of a run, and ``runs.auto_score``/``success`` stay the figures of the run's latest scoring
+# (``runs.scoring``), so reports and the rollup read the latest without a join.
+M006_SCORINGS = """
+        CREATE TABLE scorings (
+            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'rescore',
+            evaluators TEXT NOT NULL DEFAULT '[]',
+            rubric TEXT,
+            judge TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            PRIMARY KEY (batch_id, number)
+        );
+        CREATE TABLE run_scores (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            scoring INTEGER NOT NULL,
+            auto_score REAL,
+            success INTEGER,
+            scenario_hash TEXT,
+            scored_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, scoring)
+        );
+        ALTER TABLE runs ADD COLUMN scoring INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE evaluations_scored (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            evaluator TEXT NOT NULL,
+            score REAL NOT NULL,
+            weight REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            scoring INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (run_id, scoring, evaluator)
+        );
+        INSERT INTO evaluations_scored (run_id, evaluator, score, weight, detail, scoring)
+            SELECT run_id, evaluator, score, weight, detail, 1 FROM evaluations;
+        DROP TABLE evaluations;
+        ALTER TABLE evaluations_scored RENAME TO evaluations;
+"""
+
+# The response cache: a run that reused a stored generation instead of calling the model is
+# ``cached`` (with the run it came from); ``cache_key`` identifies a generation (model and its
+# digest, messages, options, seed, iteration) so later batches can find it.
+M007_RESPONSE_CACHE = """
+        ALTER TABLE runs ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN cached_from TEXT;
+        ALTER TABLE runs ADD COLUMN cache_key TEXT;
+        CREATE INDEX idx_runs_cache_key ON runs(cache_key, status, cached, finished_at)
+            WHERE cache_key IS NOT NULL;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
+    Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
+    Migration("m003_batch_leases", M003_BATCH_LEASES),
+    Migration("m004_mlflow_runs", M004_MLFLOW_RUNS),
+    Migration("m005_suspect_runs", M005_SUSPECT_RUNS),
+    Migration("m006_scorings", M006_SCORINGS),
+    Migration("m007_response_cache", M007_RESPONSE_CACHE),
 )
 
 

@@ -87,12 +87,14 @@ class LiveState:
             running = self.running.get(event.run_id)
             if running is not None:
                 running.parts.append(event.text)
+                self._changed_runs.add(event.run_id)
+                if event.cached:  # a stored answer: shown, never counted as speed
+                    return
                 running.tokens += 1
                 if running.first_token is None:
                     running.first_token = time.perf_counter()
                 model = running.cell.model
                 self._model_tokens[model] = self._model_tokens.get(model, 0) + 1
-                self._changed_runs.add(event.run_id)
         elif isinstance(event, CellStarted):
             existing = self.running.get(event.run_id)
             if existing is None:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
 
 from tui_bench import locations
 from tui_bench.catalog import HUMANEVAL_SUITE
@@ -100,6 +100,10 @@ class ChooseScreen(Screen[None]):
                     yield Input("" if opts.concurrency is None else str(opts.concurrency),
                                 id="opt-concurrency", placeholder="auto", type="integer",
                                 compact=True)
+                    yield Label("cache")
+                    yield Checkbox(id="opt-cache", compact=True,
+                                   tooltip="Reuse a stored answer of the same model, prompt, "
+                                   "options, seed and iteration (zero-shot; marked cached)")
         yield Static(id="grid-summary")
         yield Footer()
 
@@ -204,6 +208,7 @@ class ChooseScreen(Screen[None]):
                 scenarios=scenarios, tiers=opts.tiers, prompt_versions=opts.prompt_versions,
                 iterations=opts.iterations, mode=opts.mode,  # type: ignore[arg-type]
                 concurrency=opts.concurrency,
+                cache=self.query_one("#opt-cache", Checkbox).value and opts.mode == "zero-shot",
                 options=GenerationOptions(temperature=opts.temperature, seed=opts.seed,
                                           max_tokens=opts.max_tokens))
         except ValidationError as exc:
