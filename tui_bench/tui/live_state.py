@@ -1,9 +1,10 @@
 """The state of a running batch, fed by engine events and read by the live screen on a timer.
 
 ``LiveState.on_event`` is the runner's event sink. It runs once per token, so it only appends
-to buffers and bumps counters: no widget is touched here. The live screen drains what changed
-(``take_started``, ``take_finished``) and reads the rest 10-20 times a second, so the cost of a
-repaint is paid per frame, not per token.
+to buffers and bumps counters: no widget is touched here. A live screen reads the append-only
+``order`` and ``finished_order`` from where it last stopped (never draining them, so a second
+screen misses nothing) and the rest 10-20 times a second, so the cost of a repaint is paid per
+frame, not per token.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class RunningCell:
     first_token: float | None = None
     retrying: str | None = None
     began: float | None = None  # when it got its backend slot (before that it is queued)
+    chunks: int = 0  # text pieces received, cached ones included: what a reader redraws on
 
     @property
     def text(self) -> str:
@@ -71,9 +73,6 @@ class LiveState:
     records: dict[str, RunRecord] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # run ids in the order their cells started
     finished_order: list[str] = field(default_factory=list)  # run ids as their cells finished
-    _new_started: list[str] = field(default_factory=list)
-    _new_finished: list[str] = field(default_factory=list)
-    _changed_runs: set[str] = field(default_factory=set)
     _model_tokens: dict[str, int] = field(default_factory=dict)
     _last_sample: float = field(default_factory=time.perf_counter)
     rates: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
@@ -87,7 +86,7 @@ class LiveState:
             running = self.running.get(event.run_id)
             if running is not None:
                 running.parts.append(event.text)
-                self._changed_runs.add(event.run_id)
+                running.chunks += 1
                 if event.cached:  # a stored answer: shown, never counted as speed
                     return
                 running.tokens += 1
@@ -100,24 +99,20 @@ class LiveState:
             if existing is None:
                 self.running[event.run_id] = RunningCell(event.cell, event.run_id, event.attempt)
                 self.order.append(event.run_id)
-                self._new_started.append(event.run_id)
             else:  # a further attempt in iterative mode: same row, fresh text
                 existing.attempt = event.attempt
                 existing.parts.clear()
                 existing.retrying = None
-            self._changed_runs.add(event.run_id)
         elif isinstance(event, CellRunning):
             running = self.running.get(event.run_id)
             if running is not None:
                 running.began = time.perf_counter()
-                self._changed_runs.add(event.run_id)
         elif isinstance(event, CellRetrying):
             self.retries += 1
             running = self.running.get(event.run_id)
             if running is not None:
                 running.retrying = f"retry {event.retry}: {event.reason}"
                 running.parts.clear()
-            self._changed_runs.add(event.run_id)
         elif isinstance(event, CellFinished):
             self._finish(event.record)
         elif isinstance(event, BatchStarted):
@@ -134,7 +129,6 @@ class LiveState:
     def _finish(self, record: RunRecord) -> None:
         if self.running.pop(record.run_id, None) is None and record.run_id not in self.records:
             self.order.append(record.run_id)  # finished without a start event (a failed start)
-            self._new_started.append(record.run_id)
         if record.run_id not in self.records:
             self.finished_order.append(record.run_id)
         self.records[record.run_id] = record
@@ -149,27 +143,13 @@ class LiveState:
         self.tokens_out += tel.completion_tokens or 0
         if tel.cost is not None:
             self.cost = (self.cost or 0.0) + tel.cost
-        self._new_finished.append(record.run_id)
-        self._changed_runs.add(record.run_id)
 
     # ---- what the screen reads on its timer
-
-    def take_started(self) -> list[str]:
-        out, self._new_started = self._new_started, []
-        return out
-
-    def take_finished(self) -> list[str]:
-        out, self._new_finished = self._new_finished, []
-        return out
 
     def cell_of(self, run_id: str) -> Cell | RunRecord | None:
         """The cell behind a run id, running or finished."""
         running = self.running.get(run_id)
         return running.cell if running is not None else self.records.get(run_id)
-
-    def take_changed(self) -> set[str]:
-        out, self._changed_runs = self._changed_runs, set()
-        return out
 
     def sample_rates(self, now: float | None = None) -> None:
         """Turn tokens counted since the last sample into a tokens/s point per model."""

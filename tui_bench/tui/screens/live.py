@@ -120,7 +120,7 @@ class LiveScreen(Screen[None]):
             changed: set[str] = set(newly_finished)
             self._finished_drawn = len(state.finished_order)
             for run_id, running in list(state.running.items()):
-                drawn = (running.tokens, running.attempt, running.retrying,
+                drawn = (running.chunks, running.attempt, running.retrying,
                          running.began is not None)
                 if self._running_drawn.get(run_id) != drawn:
                     moved = moved or (self._running_drawn.get(run_id, (0, 0, None, False))[3]
