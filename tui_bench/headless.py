@@ -154,6 +154,10 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for name in ("model", "scenario"):
         table.add_column(name, no_wrap=True)
+    # Baseline and specialist rows of one cell would otherwise read as duplicates.
+    with_specialist = any(r.specialist for r in runs)
+    if with_specialist:
+        table.add_column("specialist", no_wrap=True)
     for name in ("tier", "score", "pass"):
         table.add_column(name, justify="right" if name == "score" else "left")
     for name in evaluators:
@@ -174,7 +178,10 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             verdict += f" ({run.attempts} tries)"
         if run.cached:
             verdict += " [cyan](cached)[/]"
-        cells = [run.model, run.scenario_id, run.tier, _fmt(run.auto_score), verdict]
+        cells = [run.model, run.scenario_id]
+        if with_specialist:
+            cells.append(run.specialist or "—")
+        cells += [run.tier, _fmt(run.auto_score), verdict]
         for name in evaluators:
             e = by_name.get(name)
             if e is None:
@@ -213,6 +220,13 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
     if s.get("pass_at_k"):
         for model, values in s["pass_at_k"].items():
             console.print(f"{model}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+    for e in s.get("specialists", []):
+        pct = "" if e["improvement_pct"] is None else f", {e['improvement_pct']:+.1f}%"
+        change = "" if e["improvement"] is None else f" ({e['improvement']:+.3f}{pct})"
+        console.print(f"specialist {e['specialist']}: baseline "
+                      f"{_fmt(e['baseline_avg_score'], '{:.3f}')} → "
+                      f"{_fmt(e['specialist_avg_score'], '{:.3f}')}{change} over "
+                      f"{e['baseline_runs']} + {e['specialist_runs']} runs")
     console.print(f"batch id: [bold]{batch_id}[/]   (resume with --resume {batch_id})")
 
 

@@ -187,7 +187,8 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
     console.print(f"[bold]{comparison.before}[/] → [bold]{comparison.after}[/]: "
                   f"{s.cells} shared cells · [green]{s.improved} improved[/] · "
                   f"[red]{s.regressed} regressed[/] · {s.same} unchanged · "
-                  f"{s.fixed} fail→pass · {s.broke} pass→fail")
+                  f"{s.fixed} fail→pass · {s.broke} pass→fail"
+                  + (f" · {s.not_compared} not compared (cancelled)" if s.not_compared else ""))
     console.print(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                   f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                   f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "

@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
 
 from tui_bench.backends import BackendPool
+from tui_bench.backends.reachability import unreachable
 from tui_bench.catalog import SelectionError
 from tui_bench.commands.checks import check_grid, check_name, listed
 from tui_bench.commands.context import (
@@ -138,12 +140,23 @@ def run_headless(args: argparse.Namespace) -> int:
             raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
         mlflow = _mlflow_listener(args, store)
-        try:
-            result = asyncio.run(run_batch(
+
+        async def checked_run() -> Any:
+            # A backend that cannot be reached refuses the batch before it is stored, so
+            # retrying against a dead server does not fill the history with failed batches.
+            problems = await unreachable(pool, [*spec.models, *filter(None, [spec.judge])])
+            if problems:
+                await pool.aclose()
+                raise CommandError("cannot start the batch, nothing was stored: "
+                                   + "; ".join(problems))
+            return await run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
                 jsonl=sys.stdout if args.progress == "jsonl" else None,
-                listeners=[mlflow] if mlflow else []))
+                listeners=[mlflow] if mlflow else [])
+
+        try:
+            result = asyncio.run(checked_run())
         except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
         finally:
@@ -284,8 +297,8 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
     def num(value: float | None) -> str:
         return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
 
-    console.print(f"  baseline mean {num(comp.baseline_mean)} ({comp.baseline_runs} runs), "
-                  f"specialist mean {num(comp.specialist_mean)} ({comp.specialist_runs} runs), "
+    console.print(f"  baseline mean {num(comp.baseline_avg_score)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {num(comp.specialist_avg_score)} ({comp.specialist_runs} runs), "
                   f"improvement {num(comp.improvement)}")
     for note in comp.notes:
         console.print(f"  {note}")

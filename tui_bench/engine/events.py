@@ -28,6 +28,14 @@ class CellStarted:
 
 
 @dataclass(slots=True)
+class CellRunning:
+    """The cell got its backend slot: from here it is generating (prefill first), not queued."""
+
+    run_id: str
+    attempt: int = 1
+
+
+@dataclass(slots=True)
 class Token:
     """Generated text for a running cell. Consumers should coalesce, not repaint per token."""
 
@@ -73,7 +81,8 @@ class BatchFinished:
     status: str  # "finished", "cancelled" or "failed"
 
 
-Event = (BatchStarted | CellStarted | Token | ToolCalled | CellRetrying | CellFinished
+Event = (BatchStarted | CellStarted | CellRunning | Token | ToolCalled | CellRetrying
+         | CellFinished
          | BatchFinished)
 EventSink = Callable[[Event], None]
 

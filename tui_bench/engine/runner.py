@@ -165,6 +165,8 @@ class Runner:
             lease.release()
             result.elapsed_s = time.perf_counter() - started
             result.status = "cancelled" if self._cancelled else "finished"
+            if result.status == "finished" and todo and result.failed == len(todo):
+                result.status = "failed"  # every cell errored: nothing here "finished"
             self.store.set_batch_status(spec.batch_id, result.status)
             self._emit(BatchFinished(spec.batch_id, result.done, result.failed,
                                      result.cancelled, result.elapsed_s, result.status))

@@ -204,7 +204,9 @@ class CoreStore:
                        (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
                            AND r.status = 'ok') AS done,
                        (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
-                           AND r.status != 'ok') AS failed,
+                           AND r.status NOT IN ('ok', 'cancelled')) AS failed,
+                       (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
+                           AND r.status = 'cancelled') AS cancelled,
                        (SELECT avg(auto_score) FROM runs r WHERE r.batch_id = b.batch_id
                            AND r.status = 'ok') AS mean_score
                 FROM batches b {where}

@@ -29,7 +29,7 @@ from tui_bench.domain import (
     utc_now,
 )
 from tui_bench.engine.cache import cached_telemetry
-from tui_bench.engine.events import CellStarted, Event, Token
+from tui_bench.engine.events import CellRunning, CellStarted, Event, Token
 
 
 @dataclass
@@ -113,7 +113,10 @@ class CellSession:
     artifacts: dict[str, str] = field(default_factory=dict)  # stored with the run, by name
     cached: dict[str, Any] | None = None  # --cache: a stored generation to reuse, no model call
 
+    attempt: int = 1  # the attempt announced last
+
     def announce(self, attempt: int) -> None:
+        self.attempt = attempt
         self.emit(CellStarted(self.cell, self.run_id, attempt))
 
     async def generate(self, messages: list[dict[str, Any]], *,
@@ -128,6 +131,8 @@ class CellSession:
             if not self.began:
                 self.began = True
                 self.record.started_at = utc_now()  # when it ran, not when it was queued
+            # It holds its backend slot: from here it is running (prefill first), not queued.
+            self.emit(CellRunning(self.run_id, self.attempt))
             gen, retries = await self.generate_fn(messages, options, tools, schema)
         self.record.retries += retries
         self.telemetry.append(telemetry_of(gen, options))
@@ -137,6 +142,7 @@ class CellSession:
         """The stored generation as this cell's answer: shown, marked cached, never timed."""
         self.began = True
         self.record.started_at = utc_now()
+        self.emit(CellRunning(self.run_id, self.attempt))
         self.record.cached, self.record.cached_from = True, hit["run_id"]
         self.emit(Token(self.run_id, hit["output"], cached=True))
         self.telemetry.append(cached_telemetry(hit, options))

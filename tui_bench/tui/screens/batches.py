@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
+from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.summary import duration_text as seconds_text
 from tui_bench.analysis.summary import seconds_between
@@ -292,13 +293,15 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
     if run.evaluations:
-        table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
-        for name in ("evaluator", "score", "weight", "detail"):
-            table.add_column(name, justify="right" if name in ("score", "weight") else "left")
+        # One evaluator a paragraph: its score, then what it found, in words and wrapped, so
+        # which tests failed reads the same at 80 columns as at 200.
+        text = Text("Evaluations", style="bold")
         for e in run.evaluations:
-            detail = ", ".join(f"{k}={v}" for k, v in list(e.detail.items())[:4])
-            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}", detail[:80])
-        parts.append(table)
+            text.append(f"\n{e.evaluator} ", style="bold")
+            text.append(f"{e.score:.3f} × {e.weight:g}")
+            for line in evaluation_lines(e.detail):
+                text.append(f"\n  {line}", style="red" if line.startswith("✗") else "")
+        parts.append(text)
     if judgments:
         table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
         for name in ("judge", "kind", "rubric", "total", "percent", "band", "notes"):
@@ -607,7 +610,9 @@ class BatchCompareScreen(Screen[None]):
             Text.assemble((comparison.before, "bold"), " → ", (comparison.after, "bold"),
                           f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
                           " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
-                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
+                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"
+                          + (f" · {s.not_compared} not compared (cancelled)"
+                             if s.not_compared else "")),
             Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                  f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
