@@ -42,6 +42,7 @@ from tui_bench.tui.screens.batches import BatchCompareScreen, BatchDetailScreen,
 from tui_bench.tui.screens.judge import JudgeScreen
 from tui_bench.tui.screens.live import LiveScreen
 from tui_bench.tui.screens.mint import MintScreen
+from tui_bench.tui.screens.models import ModelsScreen
 from tui_bench.tui.screens.pairwise import PairwiseScreen
 from tui_bench.tui.screens.reports import ReportsScreen
 from tui_bench.tui.session import BatchSession
@@ -69,9 +70,10 @@ def _store() -> Store:
     return store
 
 
-def _app(store: Store | None = None, catalog: Catalog | None = None) -> BenchApp:
+def _app(store: Store | None = None, catalog: Catalog | None = None, *,
+         discover: bool = True) -> BenchApp:
     return make_app(store=store or _store(), catalog=catalog or tiny_catalog(),
-                    settings=Settings(), pool_factory=fixed_pool, discover=True)
+                    settings=Settings(), pool_factory=fixed_pool, discover=discover)
 
 
 def _showing(make: Callable[[BenchApp], BenchScreen[Any]]) -> Callable[[Any], Awaitable[None]]:
@@ -163,6 +165,12 @@ def test_mint(snap_compare: Any, size: tuple[int, int], tmp_path: Path,
         lambda app: MintScreen(store=app.store, catalog=app.catalog, settings=app.settings,
                                templates_dir=Path("templates"),
                                snapshots_dir=tmp_path / "snapshots")))
+
+
+def test_models(snap_compare: Any, size: tuple[int, int]) -> None:
+    # No discovery: the registry would record the models with the time they were seen.
+    assert snap_compare(_app(discover=False), terminal_size=size, run_before=_showing(
+        lambda app: ModelsScreen(store=app.store, catalog=app.catalog)))
 
 
 def _finished_session() -> BatchSession:

@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "log runs to an MLflow tracking server: mlflow sync"),
     "rescore": ("tui_bench.commands.rescore", "score stored outputs again; compare scorings"),
     "import": ("tui_bench.commands.imports", "a JSONL or CSV data set as scenario files"),
+    "calibrate": ("tui_bench.commands.calibrate",
+                  "measure effort over refine thresholds; set low/medium/high per model"),
 }
 
 
@@ -101,10 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="prompt versions to compare (default v1)")
     run.add_argument("--iterations", "-n", type=int, default=1, metavar="N",
                      help="repeat each cell N times (for pass@k and spread)")
-    run.add_argument("--mode", choices=("zero-shot", "iterative", "comparative"),
-                     default="zero-shot", help="iterative sends failing tests back")
+    run.add_argument("--mode", choices=("zero-shot", "iterative", "comparative", "refine"),
+                     default="zero-shot", help="iterative sends failing tests back; refine "
+                     "lets the model review and replace its own answer")
     run.add_argument("--max-iterations", type=int, default=3, metavar="N",
                      help="most attempts per cell in iterative mode")
+    run.add_argument("--max-new-answers", type=int, default=3, metavar="N",
+                     help="refine: most new answers per cell (the effort ratio's denominator)")
+    run.add_argument("--refine-threshold", type=float, default=7, metavar="T",
+                     help="refine: replace the answer while it self-scores below T (1..10)")
+    run.add_argument("--effort", choices=("low", "medium", "high"),
+                     help="refine with each model's calibrated threshold (tui-bench calibrate)")
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
                      help="cells at once per backend (default: the backend's own)")
     run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")

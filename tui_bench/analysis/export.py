@@ -153,6 +153,11 @@ def to_markdown(summary: dict[str, Any]) -> str:
         parts += ["## pass@k", md_table(
             ["model", *ks], [[m, *(score(v.get(k)) for k in ks)]
                              for m, v in s["pass_at_k"].items()], "l" + "r" * len(ks))]
+    if s.get("specialists"):
+        from tui_bench.analysis.specialist_table import COMPARISON_HEADERS, comparison_rows
+
+        parts += ["## Baseline against specialist", md_table(
+            COMPARISON_HEADERS, comparison_rows(s["specialists"]), "llrrrrl")]
     parts += ["## Runs", md_table(RUN_HEADERS, run_rows(summary), "llllllllrrrrl")]
     return "\n\n".join(parts) + "\n"
 

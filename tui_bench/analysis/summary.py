@@ -199,4 +199,8 @@ def batch_summary(store: Store, batch_id: str, *, scoring: int | None = None) ->
         summary["summary"]["comparative"] = compared
     if spec.get("iterations", 1) > 1:
         summary["summary"]["pass_at_k"] = pass_at_k_table(runs)
+    if any(r.specialist for r in runs):  # baseline against specialist, as snapshots name it
+        from tui_bench.analysis.specialist_table import specialist_comparison
+
+        summary["summary"]["specialists"] = specialist_comparison(summary["runs"])
     return summary

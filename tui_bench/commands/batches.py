@@ -187,7 +187,8 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
     console.print(f"[bold]{comparison.before}[/] → [bold]{comparison.after}[/]: "
                   f"{s.cells} shared cells · [green]{s.improved} improved[/] · "
                   f"[red]{s.regressed} regressed[/] · {s.same} unchanged · "
-                  f"{s.fixed} fail→pass · {s.broke} pass→fail")
+                  f"{s.fixed} fail→pass · {s.broke} pass→fail"
+                  + (f" · {s.not_compared} not compared (cancelled)" if s.not_compared else ""))
     console.print(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
                   f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
                   f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "

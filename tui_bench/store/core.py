@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,9 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
+from tui_bench.store.agent_rows import write_agent_run
 from tui_bench.store.migrations import migrations as all_migrations
+from tui_bench.store.refine_rows import write_refine_run
 
 CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration")
 TELEMETRY_COLUMNS = (
@@ -211,7 +213,9 @@ class CoreStore:
                        (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
                            AND r.status = 'ok') AS done,
                        (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
-                           AND r.status != 'ok') AS failed,
+                           AND r.status NOT IN ('ok', 'cancelled')) AS failed,
+                       (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
+                           AND r.status = 'cancelled') AS cancelled,
                        (SELECT avg(auto_score) FROM runs r WHERE r.batch_id = b.batch_id
                            AND r.status = 'ok') AS mean_score
                 FROM batches b {where}
@@ -245,7 +249,8 @@ class CoreStore:
         return {tuple(row) for row in rows}
 
     def save_run(self, record: RunRecord, scenario: Scenario | None = None,
-                 attempts: Sequence[Attempt] = (), judgments: Sequence[Judgment] = ()) -> None:
+                 attempts: Sequence[Attempt] = (), judgments: Sequence[Judgment] = (), *,
+                 artifacts: Mapping[str, str] | None = None) -> None:
         """Commit one finished cell with its evaluations, attempts and model judgments.
 
         A cell that ran before without finishing cleanly (an error, a cancel) is replaced, so a
@@ -309,11 +314,13 @@ class CoreStore:
                  for e in record.evaluations])
             conn.executemany(
                 "INSERT INTO attempts (run_id, attempt, output, auto_score, success, feedback, "
-                "telemetry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "telemetry, action, self_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(record.run_id, a.attempt, a.output, a.auto_score, a.success, a.feedback,
-                  a.telemetry.model_dump_json()) for a in attempts])
+                  a.telemetry.model_dump_json(), a.action, a.self_score) for a in attempts])
             for judgment in judgments:
                 self._insert_judgment(conn, judgment.model_copy(update={"run_id": record.run_id}))
+            write_agent_run(conn, record, artifacts or {})
+            write_refine_run(conn, record)
 
     def _row_to_run(self, row: dict[str, Any]) -> RunRecord:
         tel = Telemetry(**{name: row.get(name) for name in TELEMETRY_COLUMNS},
@@ -404,7 +411,8 @@ class CoreStore:
                         auto_score=r["auto_score"],
                         success=None if r["success"] is None else bool(r["success"]),
                         feedback=r["feedback"],
-                        telemetry=Telemetry.model_validate(_loads(r["telemetry"], {})))
+                        telemetry=Telemetry.model_validate(_loads(r["telemetry"], {})),
+                        action=r.get("action"), self_score=r.get("self_score"))
                 for r in rows]
 
     def scenario_definition(self, scenario_hash: str) -> dict[str, Any] | None:

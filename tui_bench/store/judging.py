@@ -229,6 +229,24 @@ class JudgingQueries(CoreStore):
                 ids.append(self._insert_judgment(conn, j))
         return ids
 
+    def withdraw_judgment(self, saved: Judgment, replaced: Judgment | None = None) -> None:
+        """Take back a judgment just saved (undo), putting back the one it replaced, if any."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM judgments WHERE judgment_id = ?", (saved.judgment_id,))
+            if replaced is not None:
+                self._insert_judgment(conn, replaced)
+
+    def known_runs(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of these run ids exist (for validating an applied file in one query per 500)."""
+        found: set[str] = set()
+        ids = list(dict.fromkeys(run_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.query(
+                f"SELECT run_id FROM runs WHERE run_id IN ({', '.join('?' * len(chunk))})", chunk)
+            found.update(r["run_id"] for r in rows)
+        return found
+
     def agreement_judgments(self, rubric_id: str) -> list[Judgment]:
         """Each judge's latest judgment on runs that at least two judges scored with a rubric."""
         rows = self.query(

@@ -396,6 +396,70 @@ M007_RESPONSE_CACHE = """
             WHERE cache_key IS NOT NULL;
 """
 
+# Agent cells: their telemetry (a row per agent run) and the run's artifacts (transcript, diff).
+M008_AGENT_RUNS = """
+        CREATE TABLE agent_runs (
+            run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+            turns INTEGER NOT NULL DEFAULT 0,
+            tool_calls TEXT NOT NULL DEFAULT '{}',
+            malformed_calls INTEGER NOT NULL DEFAULT 0,
+            refused_calls INTEGER NOT NULL DEFAULT 0,
+            files_changed INTEGER NOT NULL DEFAULT 0,
+            lines_added INTEGER NOT NULL DEFAULT 0,
+            lines_removed INTEGER NOT NULL DEFAULT 0,
+            end_reason TEXT
+        );
+        CREATE TABLE run_artifacts (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (run_id, name)
+        );
+"""
+
+# Effort calibration: refine rounds keep the action and self-score on each attempt; a row per
+# refine run holds its effort; calibrations name their threshold batches; effort_settings is the
+# registry of calibrated thresholds per model and level.
+M009_EFFORT = """
+        ALTER TABLE attempts ADD COLUMN action TEXT;
+        ALTER TABLE attempts ADD COLUMN self_score INTEGER;
+        CREATE TABLE refine_runs (
+            run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+            threshold REAL NOT NULL,
+            max_new_answers INTEGER NOT NULL,
+            new_answer_count INTEGER NOT NULL,
+            effort_ratio REAL NOT NULL,
+            collapsed INTEGER NOT NULL,
+            first_score REAL,
+            final_score REAL,
+            malformed INTEGER NOT NULL DEFAULT 0,
+            end_reason TEXT,
+            effort TEXT
+        );
+        CREATE TABLE calibrations (
+            calibration_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            batch_ids TEXT NOT NULL DEFAULT '[]',
+            result TEXT
+        );
+        CREATE TABLE effort_settings (
+            model TEXT NOT NULL,
+            level TEXT NOT NULL,
+            threshold REAL NOT NULL,
+            target_ratio REAL NOT NULL,
+            measured_ratio REAL,
+            one_answer_rate REAL,
+            quality REAL,
+            trials INTEGER NOT NULL,
+            calibration_id TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'candidate' CHECK (status IN ('candidate', 'verified')),
+            verified_batch TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (model, level)
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
@@ -404,6 +468,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("m005_suspect_runs", M005_SUSPECT_RUNS),
     Migration("m006_scorings", M006_SCORINGS),
     Migration("m007_response_cache", M007_RESPONSE_CACHE),
+    Migration("m008_agent_runs", M008_AGENT_RUNS),
+    Migration("m009_effort", M009_EFFORT),
 )
 
 

@@ -26,12 +26,15 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
+from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.present import number, percent, rate, score, span, telemetry, timestamp
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.screens.base import BenchScreen
+from tui_bench.tui.widgets.agent_view import AgentRun, agent_detail
+from tui_bench.tui.widgets.refine_view import refine_detail
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
@@ -267,7 +270,8 @@ class BatchesScreen(BenchScreen[None]):
 
 
 def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt],
-               judged: dict[str, Any] | None = None) -> Group:
+               judged: dict[str, Any] | None = None, agent: AgentRun | None = None,
+               refine: Any = None) -> Group:
     """A run as rich renderables: cell, verdict, telemetry, evaluations, judgments, output."""
     head = Table.grid(padding=(0, 1))
     head.add_column(style="bold")
@@ -295,13 +299,15 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
     if run.evaluations:
-        table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
-        for name in ("evaluator", "score", "weight", "detail"):
-            table.add_column(name, justify="right" if name in ("score", "weight") else "left")
+        # One evaluator a paragraph: its score, then what it found, in words and wrapped, so
+        # which tests failed reads the same at 80 columns as at 200.
+        text = Text("Evaluations", style="bold")
         for e in run.evaluations:
-            detail = ", ".join(f"{k}={v}" for k, v in list(e.detail.items())[:4])
-            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}", detail[:80])
-        parts.append(table)
+            text.append(f"\n{e.evaluator} ", style="bold")
+            text.append(f"{e.score:.3f} × {e.weight:g}")
+            for line in evaluation_lines(e.detail):
+                text.append(f"\n  {line}", style="red" if line.startswith("✗") else "")
+        parts.append(text)
     if judgments:
         table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
         for name in ("judge", "kind", "rubric", "total", "percent", "band", "notes"):
@@ -312,7 +318,9 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     elif judged is None:
         parts.append(Text("Not judged yet.", style="dim"))
-    if attempts:
+    if run.mode == "refine":  # every round's answer and self-score, with the run's effort
+        parts.append(refine_detail(refine, attempts))
+    elif attempts:
         table = Table(title="Attempts", title_justify="left", box=None, padding=(0, 1))
         for name in ("#", "score", "verdict", "feedback"):
             table.add_column(name)
@@ -323,6 +331,8 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     parts.append(Text("Output", style="bold"))
     parts.append(Text(run.output or "(no output)", style="" if run.output else "dim"))
+    if agent is not None:
+        parts.append(agent_detail(agent))
     return Group(*parts)
 
 
@@ -371,6 +381,8 @@ class BatchDetailScreen(BenchScreen[None]):
         run: RunRecord
         judgments: list[Judgment]
         attempts: list[Attempt]
+        agent: AgentRun | None = None
+        refine: Any = None
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Batch"
@@ -490,17 +502,24 @@ class BatchDetailScreen(BenchScreen[None]):
             return
         judgments = self.store.judgments(run_id)
         attempts = self.store.attempts(run_id)
+        agent = (AgentRun(self.store.agent_telemetry(run_id), self.store.transcript(run_id),
+                          self.store.artifact(run_id, "diff") or "")
+                 if run.mode == "agent" else None)
+        refine = self.store.refine_telemetry(run_id) if run.mode == "refine" else None
         if not get_current_worker().is_cancelled:
-            self.post_message(self.RunLoaded(run, judgments, attempts))
+            self.post_message(self.RunLoaded(run, judgments, attempts, agent, refine))
 
     @on(RunLoaded)
     def _on_run_loaded(self, message: RunLoaded) -> None:
-        self._show_run(message.run, message.judgments, message.attempts)
+        self._show_run(message.run, message.judgments, message.attempts, message.agent,
+                       message.refine)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
-                  attempts: list[Attempt]) -> None:
+                  attempts: list[Attempt], agent: AgentRun | None = None,
+                  refine: Any = None) -> None:
         self.shown_run = run.run_id
-        self.query_one("#run-detail", Static).update(run_detail(run, judgments, attempts))
+        self.query_one("#run-detail", Static).update(
+            run_detail(run, judgments, attempts, agent=agent, refine=refine))
         self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, step: int) -> None:
@@ -691,7 +710,9 @@ class BatchCompareScreen(BenchScreen[None]):
             Text.assemble((comparison.before, "bold"), " → ", (comparison.after, "bold"),
                           f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
                           " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
-                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
+                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"
+                          + (f" · {s.not_compared} not compared (cancelled)"
+                             if s.not_compared else "")),
             Text(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
                  f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
                  f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "

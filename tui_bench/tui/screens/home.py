@@ -49,6 +49,8 @@ class HomeScreen(BenchScreen[None]):
         Binding("j", "app.judge", "Judge", tooltip="Judge runs against their rubric"),
         Binding("r", "app.reports", "Reports", tooltip="Leaderboards and comparisons"),
         Binding("s", "app.mint", "Mint", tooltip="Specialist snapshots"),
+        Binding("e", "app.models", "Effort", show=False,
+                tooltip="Models and calibrated effort levels"),
         Binding("u", "resume", "Resume", tooltip="Finish the selected unfinished batch"),
         Binding("l", "live", "Live", tooltip="Watch the batch that is running"),
         Binding("m", "app.discover", "Refresh models", show=False),
@@ -148,6 +150,8 @@ class HomeScreen(BenchScreen[None]):
             cells = f"{row['done']}/{row['total_cells']}"
             if row.get("failed"):
                 cells += f" ({row['failed']} failed)"
+            if row.get("cancelled"):
+                cells += f" ({row['cancelled']} cancelled)"
             recent.add_row(row["batch_id"], _status(row["status"]), cells,
                            number(score),
                            short_timestamp(row.get("created_at")), key=row["batch_id"])
@@ -175,8 +179,8 @@ class HomeScreen(BenchScreen[None]):
         for row in model_rows(app.models, app.backend_errors, app.discovering):
             table.add_row(*row[1:])
         problems = self.query_one("#backend-problems", Static)
-        problems.update(backend_problems(app.backend_errors))
-        problems.set_class(not app.backend_errors, "hidden")
+        problems.update(backend_problems(app.backend_errors, app.backend_notes))
+        problems.set_class(not (app.backend_errors or app.backend_notes), "hidden")
 
     def on_resize(self) -> None:
         # Side by side only when both tables fit; stacked on a narrow terminal.
@@ -208,7 +212,7 @@ class HomeScreen(BenchScreen[None]):
             widget.add_class("hidden")
             return
         state = session.state
-        waiting = len(state.running) - state.generating
+        waiting = state.waiting
         widget.update(Text.assemble(
             ("▶ ", "bold"), (session.spec.batch_id, "bold"),
             f"  {state.finished}/{state.to_run} cells · {state.generating} running",

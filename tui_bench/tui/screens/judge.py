@@ -34,11 +34,13 @@ from tui_bench.store import Store, StoreError
 from tui_bench.store.judging import QueueEntry, QueueFilter, Unjudged
 from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
-from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines
+from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines, band_note
 from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
 
 PAGE_SIZE = 50
-UNJUDGED_LABELS = {"anyone": "not judged by anyone", "me": "not judged by me", "all": "all runs"}
+# The queue filter, said as the queue it is (not as a fact about the run on screen).
+UNJUDGED_LABELS = {"anyone": "queue: runs nobody has judged",
+                   "me": "queue: runs you have not judged", "all": "queue: all runs"}
 UNJUDGED_CYCLE: dict[Unjudged, Unjudged] = {"anyone": "me", "me": "all", "all": "anyone"}
 
 
@@ -104,6 +106,10 @@ def agreement_renderable(report: AgreementReport, rubric: Rubric) -> Group:
              "n/a: not enough data or no variation", style="italic"))
 
 
+CRITERION_KEYS = Binding.Group("Criterion", compact=True)
+MOVE_KEYS = Binding.Group("Prev/skip", compact=True)
+
+
 class SheetPane(VerticalScroll, inherit_bindings=False):
     """The right pane scrolls, but leaves the arrow keys to the screen: inside a plain
     VerticalScroll, ↑/↓ would scroll the pane instead of moving between criteria."""
@@ -149,6 +155,22 @@ class JudgeScreen(BenchScreen[None]):
         judgment: Judgment
         others: list[Judgment]
         mirrored: bool  # the run is mirrored in MLflow, so the judgment goes there too
+        pos: int  # where in the queue it was saved, for ctrl+z
+        replaced: Judgment | None  # this judge's earlier judgment the save replaced
+
+    @dataclass
+    class Withdrawn(Message):
+        """A save taken back (ctrl+z): the run and its scores go back on the sheet."""
+
+        pos: int
+        saved: Judgment
+        replaced: Judgment | None
+
+    @dataclass
+    class WithdrawFailed(Message):
+        """The store refused to take the save back; says why in one line."""
+
+        reason: str
 
     @dataclass
     class SaveFailed(Message):
@@ -164,25 +186,28 @@ class JudgeScreen(BenchScreen[None]):
 
     CSS_PATH = "judge.tcss"
     AUTO_FOCUS = "#rubric"
+    SUB_TITLE = "Judging"
+    # Below 100 columns the sheet gets more room and the footer goes compact (judge.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [
         Binding("enter,ctrl+s", "save", "Save & next", priority=False),
-        Binding("up", "criterion(-1)", "Criterion ↑", key_display="↑"),
-        Binding("down", "criterion(1)", "Criterion ↓", key_display="↓"),
+        Binding("up", "criterion(-1)", "Criterion ↑", key_display="↑", group=CRITERION_KEYS),
+        Binding("down", "criterion(1)", "Criterion ↓", key_display="↓", group=CRITERION_KEYS),
         Binding("left", "nudge(-1)", "−1", show=False),
         Binding("right", "nudge(1)", "+1", show=False),
         Binding("shift+left", "nudge(-5)", f"−{BIG_STEP}", show=False),
         Binding("shift+right", "nudge(5)", f"+{BIG_STEP}", show=False),
         *[Binding(str(d), f"digit('{d}')", "type a value", show=False) for d in range(10)],
-        Binding("right_square_bracket", "skip", "Skip", key_display="]"),
-        Binding("left_square_bracket", "previous", "Previous", key_display="["),
+        Binding("left_square_bracket", "previous", "Previous", key_display="[", group=MOVE_KEYS),
+        Binding("right_square_bracket", "skip", "Skip", key_display="]", group=MOVE_KEYS),
         Binding("ctrl+z", "undo", "Undo"),
         Binding("n", "notes", "Notes"),
+        Binding("b", "blind", "Blind", tooltip="blind mode on or off"),
         Binding("a", "anchors", "Anchors"),
-        Binding("g", "agreement", "Agreement"),
-        Binding("b", "blind", "Blind on/off"),
         Binding("f", "filter", "Filter"),
-        Binding("u", "unjudged", "Unjudged/all"),
+        Binding("g", "agreement", "Agreement"),
+        Binding("u", "unjudged", "Unjudged", tooltip="queue: nobody's, not mine, all runs"),
         Binding("i", "rename", "Judge name", show=False),
         Binding("p", "pairwise", "Pairwise"),
         Binding("pagedown", "scroll_output(1)", "Scroll output", show=False),
@@ -216,6 +241,9 @@ class JudgeScreen(BenchScreen[None]):
         self.waiting: int | None = None
         self._generation = 0  # which fetch the screen waits for; older results are dropped
         self._saving = False
+        self._refill: dict[str, int] | None = None  # scores to put back on the next sheet
+        # The last save, so ctrl+z can take it back: (queue position, saved, replaced).
+        self._undo_save: tuple[int, Judgment, Judgment | None] | None = None
 
     # ---- layout
 
@@ -233,12 +261,20 @@ class JudgeScreen(BenchScreen[None]):
             with SheetPane(id="sheet-pane") as right:
                 right.can_focus = False
                 yield RubricPanel(id="rubric")
+                yield Static(id="last-saved")
                 yield Static(id="anchors", classes="panel")
                 yield Input(placeholder="notes: n to write, escape to leave", id="notes")
                 yield Static(id="reveal", classes="panel")
                 yield Static(id="agreement", classes="panel")
-                yield Static(id="last-saved")
         yield Footer()
+
+    def on_resize(self) -> None:
+        """A narrow terminal gets a compact footer without the palette key, so the screen's
+        own keys stay on it (ctrl+p still opens the palette)."""
+        footer = self.query_one(Footer)
+        narrow = self.size.width < 100
+        footer.compact = self.size.width < 170  # room for ? Help and q Quit at 160 columns
+        footer.show_command_palette = not narrow
 
     async def on_mount(self) -> None:
         self.query_one("#anchors").display = False
@@ -266,8 +302,10 @@ class JudgeScreen(BenchScreen[None]):
         self.entries, self.exhausted, self.pos = [], False, 0
         self._show()
 
-    def _show(self) -> None:
-        """Fetch the run at ``self.pos`` in a thread; ``_on_run_fetched`` puts it on screen."""
+    def _show(self, scores: dict[str, int] | None = None) -> None:
+        """Fetch the run at ``self.pos`` in a thread; ``_on_run_fetched`` puts it on screen,
+        with ``scores`` on the sheet instead of a fresh one (a save taken back)."""
+        self._refill = scores
         self.run = self.rubric = self.sheet = None
         self.revealed = False
         self._generation += 1
@@ -321,6 +359,7 @@ class JudgeScreen(BenchScreen[None]):
             return
         self.entries, self.exhausted, self.waiting = (message.entries, message.exhausted,
                                                       message.waiting)
+        scores, self._refill = self._refill, None  # a save taken back refills the sheet
         meta = self.query_one("#run-meta", Static)
         prompt = self.query_one("#run-prompt", Markdown)
         output = self.query_one("#run-output", Markdown)
@@ -357,7 +396,8 @@ class JudgeScreen(BenchScreen[None]):
             notes.value = ""
             meta.update(f"{self._meta(run)}\n{view.problem}; ] skips it")
         else:
-            scores = mine.scores if mine is not None and mine.rubric_id == rubric.id else None
+            if scores is None and mine is not None and mine.rubric_id == rubric.id:
+                scores = mine.scores
             self.sheet = ScoreSheet(rubric, scores, clock=self.clock)
             self._sheet_visible(True)
             await panel.load(self.sheet)
@@ -429,10 +469,41 @@ class JudgeScreen(BenchScreen[None]):
         self._refresh_sheet()
 
     def action_undo(self) -> None:
-        if self.sheet is None or self.sheet.undo() is None:
+        """Undo the last change on the sheet; with none left, take back the last save."""
+        if self.sheet is not None and self.sheet.history and self.sheet.undo() is not None:
+            self._refresh_sheet()
+            return
+        if self._undo_save is None:
             self.notify("nothing to undo")
             return
-        self._refresh_sheet()
+        pos, saved, replaced = self._undo_save
+        self._undo_save = None
+        self._withdraw(pos, saved, replaced)
+
+    @work(thread=True, exclusive=True, group="judge-save", exit_on_error=False,
+          description="take a save back")
+    def _withdraw(self, pos: int, saved: Judgment, replaced: Judgment | None) -> None:
+        try:
+            self.store.withdraw_judgment(saved, replaced)
+        except StoreError as exc:
+            self.post_message(self.WithdrawFailed(str(exc)))
+            return
+        self.post_message(self.Withdrawn(pos, saved, replaced))
+
+    @on(WithdrawFailed)
+    def _on_withdraw_failed(self, message: WithdrawFailed) -> None:
+        self.notify(f"cannot take the save back: {message.reason}", severity="error",
+                    timeout=10)
+
+    @on(Withdrawn)
+    def _on_withdrawn(self, message: Withdrawn) -> None:
+        saved = message.saved
+        self.saved_count = max(0, self.saved_count - 1)
+        self.query_one("#last-saved", Static).display = False
+        self.pos = message.pos
+        self._show(scores=saved.scores)
+        self.notify(f"save of {saved.run_id} taken back; its scores are on the sheet again"
+                    + (" (your earlier judgment is restored)" if message.replaced else ""))
 
     @on(RubricPanel.Picked)
     def _picked(self, event: RubricPanel.Picked) -> None:
@@ -467,11 +538,14 @@ class JudgeScreen(BenchScreen[None]):
         if judgment is None or self.run is None:
             return
         self._saving = True
-        self._save(self.run, judgment)
+        self._save(self.run, judgment, self.pos)
 
     @work(thread=True, exclusive=True, group="judge-save", exit_on_error=False,
           description="store a judgment")
-    def _save(self, run: RunRecord, judgment: Judgment) -> None:
+    def _save(self, run: RunRecord, judgment: Judgment, pos: int) -> None:
+        replaced = self.store.judgment_by(run.run_id, judgment.judge)
+        if replaced is not None and replaced.rubric_id != judgment.rubric_id:
+            replaced = None  # kept by the save: only the same rubric's judgment is replaced
         try:
             judgment.judgment_id = self.store.save_judgments([judgment])[0]
             others = [j for j in self.store.judgments(run.run_id)
@@ -480,7 +554,7 @@ class JudgeScreen(BenchScreen[None]):
         except StoreError as exc:  # locked or read-only: keep the sheet, say why
             self.post_message(self.SaveFailed(str(exc)))
             return
-        self.post_message(self.Saved(run, judgment, others, mirrored))
+        self.post_message(self.Saved(run, judgment, others, mirrored, pos, replaced))
 
     @on(SaveFailed)
     def _on_save_failed(self, message: SaveFailed) -> None:
@@ -491,11 +565,13 @@ class JudgeScreen(BenchScreen[None]):
     def _on_saved(self, message: Saved) -> None:
         self._saving = False
         self.saved_count += 1
+        self._undo_save = (message.pos, message.judgment, message.replaced)
         self._show_last_saved(message.run, message.judgment, message.others)
         if message.mirrored:
             self._update_mlflow(message.judgment.run_id)
         self.pos += 1
         self._show()
+        self.query_one("#last-saved", Static).scroll_visible(animate=False)
 
     @work(thread=True, exit_on_error=False, group="mlflow", description="update MLflow")
     def _update_mlflow(self, run_id: str) -> None:
@@ -515,7 +591,8 @@ class JudgeScreen(BenchScreen[None]):
         box = self.query_one("#last-saved", Static)
         head = Text.assemble(("Last saved ", "bold"), f"{run.run_id}: {judgment.total} / "
                              f"{self.rubric.max_total if self.rubric else '?'} · "
-                             f"{judgment.percent:.0f}% · ", (judgment.band, "bold"))
+                             f"{judgment.percent:.0f}% · ", (judgment.band, "bold"),
+                             band_note(judgment.band), " · ctrl+z takes it back")
         table = Table.grid()
         table.add_row(head)
         table.add_row(reveal_renderable(run, self.rubric, judgment, others))
@@ -590,8 +667,9 @@ class JudgeScreen(BenchScreen[None]):
 
     def action_blind(self) -> None:
         self.blind = not self.blind
-        if not self.blind and self.run is not None:
-            self.revealed = True
+        if self.run is not None:
+            # Blind again hides again, unless this judge has already judged the run.
+            self.revealed = not self.blind or (self.judge is not None and self.mine is not None)
         if self.run is not None:
             self.query_one("#run-meta", Static).update(self._meta(self.run))
         self._refresh_reveal()
@@ -623,7 +701,7 @@ class JudgeScreen(BenchScreen[None]):
 
     def action_unjudged(self) -> None:
         self.filter = replace(self.filter, unjudged=UNJUDGED_CYCLE[self.filter.unjudged])
-        self.notify(f"queue: {UNJUDGED_LABELS[self.filter.unjudged]}")
+        self.notify(UNJUDGED_LABELS[self.filter.unjudged])
         self.reload()
 
     def action_rename(self) -> None:

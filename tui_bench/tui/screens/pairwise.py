@@ -84,6 +84,7 @@ class PairwiseScreen(BenchScreen[None]):
         standings: list[Standing]
 
     CSS_PATH = "judge.tcss"
+    SUB_TITLE = "Pairwise judging"
 
     BINDINGS = [
         Binding("1,left", "verdict('left')", "Left better", key_display="1/←"),
