@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 from tests.conftest import (
     ROOT,
@@ -26,6 +27,7 @@ from tests.conftest import (
     run,
     settle,
     tiny_catalog,
+    wait_until,
 )
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, Evaluation, RunRecord, Telemetry
@@ -39,6 +41,7 @@ from tui_bench.tui.app import BenchApp, make_app
 from tui_bench.tui.screens import live as live_screen
 from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.screens.batches import BatchCompareScreen, BatchDetailScreen, BatchesScreen
+from tui_bench.tui.screens.home import HomeScreen
 from tui_bench.tui.screens.judge import JudgeScreen
 from tui_bench.tui.screens.live import LiveScreen
 from tui_bench.tui.screens.mint import MintScreen
@@ -76,6 +79,19 @@ def _app(store: Store | None = None, catalog: Catalog | None = None, *,
                     settings=Settings(), pool_factory=fixed_pool, discover=discover)
 
 
+async def _home_loaded(pilot: Any) -> None:
+    """Home has shown its first read of the store (its worker may start after mounting)."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen)
+                     and app.screen.query_one("#recent", DataTable).row_count > 0, 60)
+    await settle(pilot)
+    table = app.screen.query_one("#recent", DataTable)
+    # Column widths follow the rows on the table's next idle; then draw it once more.
+    await wait_until(pilot, lambda: not table._require_update_dimensions, 60)
+    table.refresh()
+    await settle(pilot)
+
+
 def _showing(make: Callable[[BenchApp], BenchScreen[Any]]) -> Callable[[Any], Awaitable[None]]:
     """A ``run_before`` that opens a screen over home and lets its loading finish."""
     async def run_before(pilot: Any) -> None:
@@ -91,11 +107,12 @@ def size(request: pytest.FixtureRequest) -> tuple[int, int]:
 
 
 def test_home(snap_compare: Any, size: tuple[int, int]) -> None:
-    assert snap_compare(_app(), terminal_size=size, run_before=settle)
+    assert snap_compare(_app(), terminal_size=size, run_before=_home_loaded)
 
 
 def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
-    assert snap_compare(_app(), terminal_size=size, press=["question_mark"], run_before=settle)
+    assert snap_compare(_app(), terminal_size=size, press=["question_mark"],
+                        run_before=_home_loaded)
 
 
 def test_choose(snap_compare: Any, size: tuple[int, int]) -> None:
