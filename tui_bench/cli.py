@@ -53,8 +53,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                        help="retries of a transient backend fault (default 2)")
     group.add_argument("--timeout", type=float, metavar="S",
                        help="longest wait for a response to start (default 600)")
-    group.add_argument("--threads", type=int, metavar="N",
-                       help="CPU threads for the embedded model (default: half the cores)")
+    group.add_argument("--threads", metavar="N[,N...]",
+                       help="CPU threads for the embedded model (default: half the cores); "
+                       "a list is a grid axis")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,11 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
                      help="cells at once per backend (default: the backend's own)")
     run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")
-    run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--temperature", type=float, default=0.0)
-    run.add_argument("--max-tokens", type=int, default=256)
-    run.add_argument("--num-ctx", type=int, default=2048, help="context window")
-    run.add_argument("--top-p", type=float)
+    # Generation options: a comma list makes the option an axis of the grid (commands/axes.py).
+    run.add_argument("--seed", metavar="N[,N...]", help="sampling seed (default 42)")
+    run.add_argument("--temperature", metavar="X[,X...]", help="e.g. 0,0.7 (default 0)")
+    run.add_argument("--max-tokens", metavar="N[,N...]", help="answer length cap (default 256)")
+    run.add_argument("--num-ctx", metavar="N[,N...]", help="context window (default 2048)")
+    run.add_argument("--top-p", metavar="X[,X...]")
+    run.add_argument("--no-warmup", action="store_true",
+                     help="no untimed warmup call per model before its first measured cell")
     run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
     run.add_argument("--interleave", action="store_true",

@@ -393,6 +393,15 @@ class GenerationOptions(BaseModel):
     num_ctx: int = Field(default=2048, gt=0)
     top_p: float | None = Field(default=None, gt=0, le=1)
     stop: list[str] = Field(default_factory=list)
+    threads: int | None = Field(default=None, gt=0)  # embedded backend only; None: its default
+
+
+# Generation options that may take several values and become axes of the grid, with the short
+# name each has in a cell's options key (``ctx=8192,t=0.7``).
+OPTION_AXES: dict[str, str] = {
+    "temperature": "t", "top_p": "top_p", "num_ctx": "ctx", "seed": "seed",
+    "max_tokens": "max", "threads": "threads",
+}
 
 
 class BatchSpec(BaseModel):
@@ -411,6 +420,9 @@ class BatchSpec(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     judge: str | None = None
     group_by_model: bool = True
+    # Option name (a key of OPTION_AXES) -> the values it sweeps; each combination is a cell.
+    option_axes: dict[str, list[float | int]] = Field(default_factory=dict)
+    warmup: bool = True  # one untimed call per model before its first measured cell
 
 
 class Cell(BaseModel):
@@ -425,15 +437,19 @@ class Cell(BaseModel):
     tier: str
     specialist: str = ""
     iteration: int = 1
+    options_key: str = ""  # the swept settings, canonical (``ctx=8192,t=0.7``); '' for none
+    settings: tuple[tuple[str, float | int], ...] = ()  # the same, as option overrides
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, int]:
+    def key(self) -> tuple[str, str, str, str, str, int, str]:
         return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
-                self.iteration)
+                self.iteration, self.options_key)
 
     def label(self) -> str:
         spec = f" +{self.specialist}" if self.specialist else ""
-        return f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec} #{self.iteration}"
+        opts = f" [{self.options_key}]" if self.options_key else ""
+        return (f"{self.model}{opts} · {self.scenario_id} · {self.tier}/{self.prompt_version}"
+                f"{spec} #{self.iteration}")
 
 
 class Telemetry(BaseModel):
@@ -490,11 +506,16 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    options_key: str = ""
+    # What it really ran with: backend, server version, model digest, quantisation, parameters,
+    # context size, warmup time (the host and tui-bench version are on the batch).
+    environment: dict[str, Any] = Field(default_factory=dict)
+    truncated: bool | None = None  # prompt plus answer reached the context size
 
     @property
-    def cell_key(self) -> tuple[str, str, str, str, str, int]:
+    def cell_key(self) -> tuple[str, str, str, str, str, int, str]:
         return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
-                self.iteration)
+                self.iteration, self.options_key)
 
 
 class Attempt(BaseModel):

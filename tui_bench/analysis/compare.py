@@ -1,6 +1,7 @@
 """Two batches side by side, cell by cell: score changes, pass/fail flips, tokens/s changes.
 
-Cells are matched on their key (model, prompt version, scenario, tier, specialist, iteration).
+Cells are matched on their key (model, prompt version, scenario, tier, specialist, iteration,
+swept settings).
 A run that errored counts as not passing, so a cell that passed before and errors now is a
 "broke" flip, and its score change is unknown rather than a made-up drop to zero.
 """
@@ -14,7 +15,7 @@ from tui_bench.analysis.summary import mean
 from tui_bench.store import Store
 from tui_bench.store.core import CELL_COLUMNS
 
-CellKey = tuple[str, str, str, str, str, int]
+CellKey = tuple[str, str, str, str, str, int, str]
 
 # A score change smaller than this is noise, not an improvement or a regression.
 MIN_CHANGE = 0.01
@@ -50,6 +51,7 @@ class CellChange:
     tier: str
     specialist: str
     iteration: int
+    options_key: str  # swept settings ('' when none): part of the cell, so only like meets like
     status_before: str
     status_after: str
     score_before: float | None
@@ -64,7 +66,7 @@ class CellChange:
     @property
     def key(self) -> CellKey:
         return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
-                self.iteration)
+                self.iteration, self.options_key)
 
     @property
     def score_change(self) -> float | None:
@@ -102,6 +104,7 @@ class CellChange:
 
     def label(self) -> str:
         spec = f" +{self.specialist}" if self.specialist else ""
+        spec += f" [{self.options_key}]" if self.options_key else ""
         return (f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec}"
                 f" #{self.iteration}")
 

@@ -41,7 +41,7 @@ class EmbeddedBackend:
 
     def __init__(self, *, n_threads: int | None = None) -> None:
         self.n_threads = n_threads
-        self._models: dict[tuple[str, int], _Loaded] = {}
+        self._models: dict[tuple[str, int, int | None], _Loaded] = {}
         self._load_lock = threading.Lock()
 
     # ---- discovery
@@ -72,9 +72,9 @@ class EmbeddedBackend:
 
     # ---- loading
 
-    def _load(self, model: str, n_ctx: int) -> _Loaded:
+    def _load(self, model: str, n_ctx: int, n_threads: int | None = None) -> _Loaded:
         path = self.resolve_path(model)
-        key = (str(path), n_ctx)
+        key = (str(path), n_ctx, n_threads)
         with self._load_lock:
             loaded = self._models.get(key)
             if loaded is not None:
@@ -88,7 +88,7 @@ class EmbeddedBackend:
             try:
                 # Half the cores by default, as llama.cpp itself does: with every core busy, one
                 # descheduled thread stalls the rest and a loaded machine drops to a crawl.
-                threads = self.n_threads or max(1, (os.cpu_count() or 2) // 2)
+                threads = n_threads or self.n_threads or max(1, (os.cpu_count() or 2) // 2)
                 llm = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False,
                             n_threads=threads, n_threads_batch=threads)
             except (ValueError, RuntimeError) as exc:
@@ -113,7 +113,7 @@ class EmbeddedBackend:
 
         def generate() -> None:
             try:
-                loaded = self._load(model, options.num_ctx)
+                loaded = self._load(model, options.num_ctx, options.threads)
                 with loaded.lock:
                     put(self._stream(loaded, messages, options, schema, stop, put))
             except BackendError as exc:

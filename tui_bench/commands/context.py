@@ -25,6 +25,8 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from tui_bench.commands.axes import single_threads
+
     overrides = {
         "ollama_hosts": split_csv(getattr(args, "ollama_host", None)),
         "keep_alive": getattr(args, "keep_alive", None),
@@ -35,7 +37,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "price_out_per_m": getattr(args, "price_out", None),
         "max_retries": getattr(args, "retries", None),
         "request_timeout_s": getattr(args, "timeout", None),
-        "embedded_threads": getattr(args, "threads", None),
+        "embedded_threads": single_threads(args),
     }
     return Settings.from_env(**overrides)
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import SelectionError
+from tui_bench.commands.axes import options_and_axes
 from tui_bench.commands.context import (
     CommandError,
     UsageError,
@@ -22,7 +23,13 @@ from tui_bench.commands.context import (
     split_csv,
 )
 from tui_bench.domain import DEFAULT_MODEL, BatchSpec, GenerationOptions, ModelRef
-from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
+from tui_bench.engine.plan import (
+    check_batch_id,
+    new_batch_id,
+    normalise_spec,
+    option_combinations,
+    plan,
+)
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
 
 
@@ -38,16 +45,16 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
         for model in models:
             ModelRef.parse(model)
         batch_id = check_batch_id(args.batch_id) if args.batch_id else new_batch_id()
-        options = GenerationOptions(
-            temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens,
-            num_ctx=args.num_ctx, top_p=args.top_p, stop=args.stop or [])
+        singles, axes = options_and_axes(args)
+        options = GenerationOptions(**singles, stop=args.stop or [])
         spec = BatchSpec(
             batch_id=batch_id, models=models, scenarios=scenario_ids,
             tiers=split_csv(args.tier) or ["L2"], prompt_versions=split_csv(args.prompt_version) or ["v1"],
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
-            group_by_model=not args.interleave)
+            group_by_model=not args.interleave, option_axes=axes,
+            warmup=not getattr(args, "no_warmup", False))
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -55,6 +62,10 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
         raise UsageError(f"--{field.replace('_', '-')}: {err.get('msg')}") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def settings_count(spec: BatchSpec) -> int:
+    return len(option_combinations(spec))
 
 
 def run_headless(args: argparse.Namespace) -> int:
@@ -84,6 +95,7 @@ def run_headless(args: argparse.Namespace) -> int:
             cells = len(plan(spec))
             console.print(f"batch [bold]{spec.batch_id}[/]: {len(spec.models)} model(s) × "
                           f"{len(spec.scenarios)} scenario(s) × {len(spec.tiers)} tier(s) × "
+                          f"{settings_count(spec)} setting(s) × "
                           f"{spec.iterations} iteration(s) = {cells} cells · db {store.path}")
         persona = None
         if any(spec.specialists) or args.mint_template:

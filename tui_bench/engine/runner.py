@@ -28,6 +28,7 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
+from tui_bench.engine.environment import Warmer, host_facts, tool_version
 from tui_bench.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -39,7 +40,7 @@ from tui_bench.engine.events import (
     Token,
     ignore,
 )
-from tui_bench.engine.plan import new_run_id, normalise_spec, plan
+from tui_bench.engine.plan import cell_options, new_run_id, normalise_spec, plan
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -93,6 +94,15 @@ def _telemetry(gen: Generation, options: GenerationOptions) -> Telemetry:
         options=options.model_dump(exclude_none=True))
 
 
+def _truncated(tel: Telemetry, options: GenerationOptions, ref: ModelRef) -> bool | None:
+    """Prompt plus answer reached the context size (where the backend honours ``num_ctx``)."""
+    if ref.backend not in ("embedded", "ollama"):
+        return None
+    if tel.prompt_tokens is None or tel.completion_tokens is None:
+        return None
+    return tel.prompt_tokens + tel.completion_tokens >= options.num_ctx
+
+
 def _sum_telemetry(parts: list[Telemetry]) -> Telemetry:
     """The run's telemetry across attempts: first token of the first, totals of all."""
     if len(parts) == 1:
@@ -132,6 +142,7 @@ class Runner:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._judge: Any = None
         self._last_cancelled: dict[str, RunRecord] = {}
+        self._warmer = Warmer()
 
     # ---- control
 
@@ -166,6 +177,8 @@ class Runner:
         finished = self.store.finished_cell_keys(spec.batch_id)
         todo = [c for c in cells if c.key not in finished]
         self.store.save_batch(spec, len(cells))
+        self._warmer = Warmer(enabled=spec.warmup)
+        self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(), {})
         result = BatchResult(batch_id=spec.batch_id, status="running",
                              skipped=len(cells) - len(todo))
         self._emit(BatchStarted(spec.batch_id, len(cells), result.skipped, list(spec.models)))
@@ -204,6 +217,9 @@ class Runner:
         finally:
             result.elapsed_s = time.perf_counter() - started
             result.status = "cancelled" if self._cancelled else "finished"
+            if self._warmer.warmups:
+                self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(),
+                                                  self._warmer.warmups)
             self.store.set_batch_status(spec.batch_id, result.status)
             self._emit(BatchFinished(spec.batch_id, result.done, result.failed,
                                      result.cancelled, result.elapsed_s, result.status))
@@ -260,7 +276,7 @@ class Runner:
             # but does not move the automatic score.
             scenario = scenario.model_copy(update={
                 "evaluators": [*scenario.evaluators, EvaluatorSpec(name="llm_judge", weight=0)]})
-        options = spec.options
+        options = cell_options(spec, cell)
         if scenario.max_tokens and scenario.max_tokens < options.max_tokens:
             options = options.model_copy(update={"max_tokens": scenario.max_tokens})
         system = self.persona(cell.specialist) if cell.specialist and self.persona else None
@@ -272,7 +288,8 @@ class Runner:
             run_id=run_id, batch_id=cell.batch_id, model=cell.model,
             prompt_version=cell.prompt_version, scenario_id=cell.scenario_id, tier=cell.tier,
             specialist=cell.specialist, iteration=cell.iteration, prompt=prompt, system=system,
-            scenario_hash=scenario.definition_hash(), mode=spec.mode)
+            scenario_hash=scenario.definition_hash(), mode=spec.mode,
+            options_key=cell.options_key)
         iterate = spec.mode in ("iterative", "comparative")
         max_attempts = spec.max_iterations if iterate else 1
         attempts: list[Attempt] = []
@@ -289,12 +306,17 @@ class Runner:
                 async with semaphore:
                     began = True
                     if attempt == 1:
+                        record.environment = await self._warmer.prepare(ref, backend, name,
+                                                                        options)
                         record.started_at = utc_now()  # when it ran, not when it was queued
                     gen, retries = await self._generate(cell, run_id, backend, name, messages,
                                                         options)
                 record.retries += retries
                 tel = _telemetry(gen, options)
                 telemetry.append(tel)
+                cut = _truncated(tel, options, ref)
+                if cut is not None:
+                    record.truncated = bool(record.truncated) or cut
                 record.output = gen.text  # kept even if scoring fails below
                 scored = await self._score(scenario, gen.text)
                 judgments = list(scored.judgments)

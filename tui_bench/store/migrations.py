@@ -292,8 +292,30 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Settings as grid axes: a run's cell key gains its swept options (``options_key``, '' for runs
+# made before), so one batch may hold the same cell at two temperatures and resume tells them
+# apart. Each run records what it really ran with (``environment``) and whether prompt plus
+# answer filled the context (``truncated``); each batch the machine it ran on and its warmups.
+M002_SETTINGS_AXES = """
+        ALTER TABLE runs ADD COLUMN options_key TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE runs ADD COLUMN truncated INTEGER;
+        DROP INDEX idx_runs_cell;
+        CREATE UNIQUE INDEX idx_runs_cell ON runs(
+            batch_id, model, prompt_version, scenario_id, tier, specialist, iteration,
+            options_key);
+        CREATE TABLE batch_environment (
+            batch_id TEXT PRIMARY KEY REFERENCES batches(batch_id) ON DELETE CASCADE,
+            recorded_at TEXT NOT NULL,
+            tool_version TEXT NOT NULL,
+            host TEXT NOT NULL DEFAULT '{}',     -- CPU, cores, memory, GPU, OS, Python
+            warmups TEXT NOT NULL DEFAULT '{}'   -- per model and load settings: warmup ms
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
+    Migration("m002_settings_axes", M002_SETTINGS_AXES),
 )
 
 

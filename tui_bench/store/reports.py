@@ -467,7 +467,7 @@ class ReportQueries(CoreStore):
             tel = r.telemetry
             rows.append((
                 r.run_id, r.batch_id, r.model, r.model.split(":", 1)[0], r.prompt_version,
-                r.scenario_id, r.tier, r.specialist, r.iteration, r.mode,
+                r.scenario_id, r.tier, r.specialist, r.iteration, r.options_key, r.mode,
                 categories.get(r.scenario_id), r.status, r.output, r.error, r.prompt, r.system,
                 None, r.started_at, r.finished_at or r.started_at,
                 *(getattr(tel, name) for name in TELEMETRY_COLUMNS),
