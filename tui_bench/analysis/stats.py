@@ -85,6 +85,13 @@ def bootstrap_mean_interval(values: Sequence[float], *, level: float = DEFAULT_L
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
+def clip(interval: Interval | None, low: float = 0.0, high: float = 1.0) -> Interval | None:
+    """An interval kept inside the range its figure can take (a score is never below 0)."""
+    if interval is None:
+        return None
+    return max(low, interval[0]), min(high, interval[1])
+
+
 def overlaps(a: Interval | None, b: Interval | None) -> bool:
     """Two intervals share ground: the figures they belong to are not distinguishable."""
     if a is None or b is None:

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=15, metavar="N",
                         help="rows per section for difficulty, surprises, score over time")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--settings", action="store_true",
+                        help="per model, each setting combination's quality, speed and the "
+                        "Pareto front of quality against speed")
 
 
 def standings_table(title: str, rows: list[Standing]) -> Table:
@@ -128,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.batch and store.get_batch(args.batch) is None:
         raise CommandError(f"no batch {args.batch!r} in {store.path}")
+    if args.settings:
+        from tui_bench.commands.settings_report import print_settings
+
+        return print_settings(store, args)
     report = build_report(store, batch_id=args.batch, margin=args.margin)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))

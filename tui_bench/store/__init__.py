@@ -15,10 +15,11 @@ from tui_bench.store.core import (
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
+from tui_bench.store.settings import SettingsQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, CoreStore):
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, SettingsQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

@@ -22,12 +22,14 @@ from textual_plotext import PlotextPlot
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
+from tui_bench.analysis.settings_report import SettingsReport, settings_report
 from tui_bench.analysis.weights import current_weights
 from tui_bench.catalog import Catalog
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
-TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights")
+TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights",
+        "settings")
 MAX_SERIES = 8  # lines on the chart: the best-ranked models, so it stays readable
 
 
@@ -86,6 +88,9 @@ class ReportsScreen(Screen[None]):
                 yield DataTable(id="surprises-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Weights", id="weights"):
                 yield DataTable(id="weights-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Settings", id="settings"):
+                yield DataTable(id="settings-table", cursor_type="row", zebra_stripes=True)
+                yield PlotextPlot(id="settings-plot")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -105,6 +110,9 @@ class ReportsScreen(Screen[None]):
                  ("batch", "category", "scenario", "model", "score", "favoured", "its score",
                   "margin"))
         _columns(self.query_one("#weights-table", DataTable), ("category", "model", "weight"))
+        _columns(self.query_one("#settings-table", DataTable),
+                 ("front", "model", "setting", "runs", "score", "95% CI", "success", "tok/s",
+                  "ttft ms", "truncated"))
         self.action_reload()
 
     # ---- loading
@@ -118,10 +126,12 @@ class ReportsScreen(Screen[None]):
     def _load(self, batch_id: str | None) -> None:
         report = build_report(self.store, batch_id=batch_id)
         weights = current_weights(self.store)
+        by_setting = settings_report(self.store, batch_id=batch_id)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, report, weights)
+            self.app.call_from_thread(self._show, report, weights, by_setting)
 
-    def _show(self, report: Report, weights: dict[str, dict[str, float]]) -> None:
+    def _show(self, report: Report, weights: dict[str, dict[str, float]],
+              by_setting: SettingsReport | None = None) -> None:
         self.report, self.weights = report, weights
         if self.category != OVERALL and self.category not in report.leaderboard.by_category:
             self.category = OVERALL
@@ -132,6 +142,8 @@ class ReportsScreen(Screen[None]):
         self._fill_effort()
         self._fill_surprises()
         self._fill_weights()
+        if by_setting is not None:
+            self._fill_settings(by_setting)
         self._status()
 
     def _status(self, note: str | None = None) -> None:
@@ -248,6 +260,37 @@ class ReportsScreen(Screen[None]):
                 table.add_row(category if index == 0 else "", model, f"{weight:.4f}")
 
     # ---- actions
+
+    def _fill_settings(self, by_setting: SettingsReport) -> None:
+        """Each model's setting combinations, and quality against speed with the front marked."""
+        table = self.query_one("#settings-table", DataTable)
+        table.clear()
+        plt = self.query_one("#settings-plot", PlotextPlot).plt
+        plt.clear_data()
+        plt.clear_figure()
+        for model, rows in list(by_setting.models.items())[:MAX_SERIES]:
+            for r in rows:
+                ci = ("—" if r.score_low is None or r.score_high is None
+                      else f"{r.score_low:.2f}–{r.score_high:.2f}")
+                table.add_row("★" if r.pareto else "", model, r.setting, str(r.runs),
+                              fmt(r.mean_score, "{:.3f}"), ci, pct(r.success_rate),
+                              fmt(r.tokens_per_s, "{:.1f}"), fmt(r.ttft_ms, "{:.0f}"),
+                              str(r.truncated), key=f"{model}|{r.setting}")
+            placed = [r for r in rows if r.mean_score is not None and r.tokens_per_s is not None]
+            if placed:
+                plt.scatter([r.tokens_per_s for r in placed], [r.mean_score for r in placed],
+                            label=model, marker="dot")
+            front = sorted((r for r in placed if r.pareto), key=lambda r: r.tokens_per_s or 0)
+            if front:
+                plt.plot([r.tokens_per_s for r in front], [r.mean_score for r in front],
+                         label=f"{model} Pareto front")
+                for r in front:
+                    plt.text(r.setting, x=r.tokens_per_s, y=r.mean_score)
+        plt.title("Quality against speed per setting" if by_setting.models
+                  else "Quality against speed — no finished runs yet")
+        plt.xlabel("tokens/s")
+        plt.ylabel("mean score")
+        self.query_one("#settings-plot", PlotextPlot).refresh()
 
     def action_category(self, step: int) -> None:
         names = self.categories()
