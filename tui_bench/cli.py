@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CI gate: fail when success rate or mean score is below X (0..1)")
     run.add_argument("--margin", type=float, default=0.05, metavar="X",
                      help="CI gate: how much worse than the baseline counts as a regression")
+    run.add_argument("--significance", type=float, metavar="ALPHA",
+                     help="CI gate: fail on a regression only when it is significant at ALPHA")
     run.add_argument("--json", metavar="FILE", help="write the batch summary as JSON")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tui_bench.analysis.stats import PairedComparison, paired_comparison
 from tui_bench.analysis.summary import mean
 from tui_bench.store import Store
 from tui_bench.store.core import CELL_COLUMNS
@@ -172,6 +173,12 @@ class BatchComparison:
             models.setdefault(cell.model, []).append(cell)
         return {m: summarise(cs, self.min_change) for m, cs in sorted(models.items())}
 
+    def paired(self, model: str | None = None, *, level: float = 0.95) -> PairedComparison:
+        """McNemar's exact test on the flips and a paired bootstrap CI of the score change,
+        over the shared cells (of one model, or all)."""
+        return paired_stats([c for c in self.cells if model is None or c.model == model],
+                            level=level)
+
     def with_verdict(self, verdict: str) -> list[CellChange]:
         return [c for c in self.cells if c.verdict(self.min_change) == verdict]
 
@@ -185,10 +192,18 @@ class BatchComparison:
             "min_change": self.min_change,
             "summary": asdict(self.summary),
             "per_model": {m: asdict(g) for m, g in self.per_model().items()},
+            "paired": self.paired().to_dict(),
+            "paired_per_model": {m: self.paired(m).to_dict() for m in self.per_model()},
             "cells": [c.to_dict() for c in self.cells],
             "only_before": [dict(zip(CELL_COLUMNS, k)) for k in self.only_before],
             "only_after": [dict(zip(CELL_COLUMNS, k)) for k in self.only_after],
         }
+
+
+def paired_stats(cells: list[CellChange], *, level: float = 0.95) -> PairedComparison:
+    """Before is side A, after side B: a positive difference means the later batch scored more."""
+    return paired_comparison(((c.score_before, c.score_after, c.passed_before, c.passed_after)
+                              for c in cells), level=level)
 
 
 def _key(run: dict[str, Any]) -> CellKey:

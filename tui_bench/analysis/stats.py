@@ -155,6 +155,14 @@ class PairedComparison:
                   and (self.diff_low > 0 or self.diff_high < 0))
         return flips or scores
 
+    def significantly_worse(self, alpha: float = 0.05) -> bool:
+        """Side B is worse than side A beyond chance: more A-only passes than B-only with
+        McNemar p < alpha, or a score-difference interval wholly below zero."""
+        flips = (self.p_value is not None and self.p_value < alpha
+                 and self.a_only > self.b_only)
+        scores = self.diff_high is not None and self.diff_high < 0
+        return flips or scores
+
     def describe(self) -> str:
         """One line a person can read: the difference, its interval, the pairs, the p-value."""
         if not self.pairs:

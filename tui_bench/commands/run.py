@@ -182,8 +182,11 @@ def _gate(args: argparse.Namespace, store, batch_id: str, console: Console) -> i
 
     if args.baseline and store.get_batch(args.baseline) is None:
         raise CommandError(f"no baseline batch {args.baseline!r} in {store.path}")
+    significance = getattr(args, "significance", None)
+    if significance is not None and not 0 < significance < 1:
+        raise UsageError("--significance must be between 0 and 1, e.g. 0.05")
     verdict = evaluate_gate(store, batch_id, fail_under=args.fail_under,
-                            baseline=args.baseline, margin=args.margin)
+                            baseline=args.baseline, margin=args.margin, significance=significance)
     for reason in verdict.reasons:
         print(f"gate: {reason}", file=sys.stderr if not verdict.passed else sys.stdout)
     for cell in verdict.regressed_cells:

@@ -1,0 +1,58 @@
+"""Paired statistics where batches are compared, and a CI gate that can require significance."""
+
+from __future__ import annotations
+
+import json
+
+from tests.test_reports_data import add_batch, at, run
+from tui_bench.analysis.compare import compare_batches
+from tui_bench.analysis.gate import evaluate_gate
+from tui_bench.cli import main
+from tui_bench.store import Store
+
+M = "ollama:m1"
+
+
+def _pair(store: Store, before: list[float], after: list[float]) -> None:
+    add_batch(store, "base", [run("base", M, f"s{i}", s) for i, s in enumerate(before)],
+              created_at=at(1))
+    add_batch(store, "new", [run("new", M, f"s{i}", s) for i, s in enumerate(after)],
+              created_at=at(2))
+
+
+def test_a_small_noisy_drop_passes_a_gate_that_asks_for_significance(store: Store) -> None:
+    _pair(store, [0.9, 0.8, 0.75, 0.9], [0.9, 0.8, 0.75, 0.3])  # one pass -> fail of four
+    plain = evaluate_gate(store, "new", fail_under=None, baseline="base")
+    assert not plain.passed  # without --significance the margin alone decides
+    result = evaluate_gate(store, "new", fail_under=None, baseline="base", significance=0.05)
+    assert result.passed
+    assert any(r.startswith("not significant at 0.05, so the gate passes") and "McNemar p=1"
+               in r for r in result.reasons)
+    assert result.paired is not None and result.paired["a_only"] == 1
+
+
+def test_a_consistent_drop_fails_and_says_it_is_significant(store: Store) -> None:
+    _pair(store, [0.9] * 12, [0.2] * 12)
+    result = evaluate_gate(store, "new", fail_under=None, baseline="base", significance=0.05)
+    assert not result.passed
+    line = next(r for r in result.reasons if "significant at 0.05" in r)
+    assert "McNemar p=0.000488" in line and "12 pairs" in line  # 2 / 2**12
+    assert main(["batches", "gate", "new", "--db", store.path, "--baseline", "base",
+                 "--significance", "0.05"]) == 1
+    assert main(["batches", "gate", "new", "--db", store.path, "--baseline", "base",
+                 "--significance", "2"]) == 2
+
+
+def test_batches_compare_shows_paired_statistics(store: Store, capsys) -> None:  # type: ignore[no-untyped-def]
+    _pair(store, [0.9, 0.2, 0.8, 0.4, 0.6], [0.95, 0.3, 0.85, 0.5, 0.7])
+    comparison = compare_batches(store, "base", "new")
+    paired = comparison.paired()
+    assert paired.pairs == 5 and abs(paired.mean_diff - 0.08) < 1e-9
+    assert 0 < paired.diff_low <= 0.08 <= paired.diff_high
+    assert main(["batches", "compare", "base", "new", "--db", store.path]) == 0
+    out = capsys.readouterr().out
+    assert "paired on the shared cells: score +0.080" in out and "5 pairs" in out
+    assert "McNemar p" in out
+    assert main(["batches", "compare", "base", "new", "--db", store.path, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["paired"]["scored_pairs"] == 5 and M in data["paired_per_model"]
