@@ -56,3 +56,24 @@ def test_batches_compare_shows_paired_statistics(store: Store, capsys) -> None: 
     assert main(["batches", "compare", "base", "new", "--db", store.path, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["paired"]["scored_pairs"] == 5 and M in data["paired_per_model"]
+
+
+def test_leaderboard_intervals_say_which_neighbours_are_not_distinguishable(
+        store: Store, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tui_bench.analysis.leaderboard import leaderboard
+
+    scores = {"ollama:a": [0.9, 0.85, 0.95, 0.9, 0.88, 0.92],
+              "ollama:b": [0.86, 0.9, 0.84, 0.91, 0.87, 0.89],  # within noise of a
+              "ollama:c": [0.2, 0.25, 0.15, 0.2, 0.22, 0.18]}
+    add_batch(store, "lb", [run("lb", m, f"s{i}", s) for m, ss in scores.items()
+                            for i, s in enumerate(ss)], created_at=at(1))
+    board = leaderboard(store).overall
+    assert [s.model for s in board] == ["ollama:a", "ollama:b", "ollama:c"]
+    a, b, c = board
+    assert a.score_low < a.mean_score < a.score_high
+    assert a.success_low is not None and a.success_high == 1.0
+    assert (a.distinct_from_next, b.distinct_from_next, c.distinct_from_next) == (
+        False, True, None)
+    assert main(["report", "--db", store.path]) == 0
+    out = capsys.readouterr().out
+    assert "≈ next" in out and "ahead" in out and "score 95% CI" in out

@@ -28,6 +28,13 @@ CSV_COLUMNS = (
 )
 
 
+def span(low: float | None, high: float | None, pattern: str = "{:.2f}") -> str:
+    """An interval as ``0.41–0.77``, or a dash when there is none."""
+    if low is None or high is None:
+        return DASH
+    return f"{pattern.format(low)}–{pattern.format(high)}"
+
+
 def fmt(value: Any, pattern: str = "{:.2f}") -> str:
     """A figure for people: ``None`` is a dash, booleans are yes/no."""
     if value is None:

@@ -12,7 +12,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from tui_bench.analysis.export import fmt, pct
+from tui_bench.analysis.export import fmt, pct, span
 from tui_bench.analysis.findings import SURPRISE_MARGIN
 from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
@@ -39,15 +39,18 @@ def standings_table(title: str, rows: list[Standing]) -> Table:
     """A ranking as a rich table; unknown figures show as "—"."""
     table = Table(title=title, title_justify="left")
     for name in ("#", "model", "version", "runs", "score", "spread", "success", "judged %",
-                 "judged", "ttft ms", "tok/s", "cost"):
+                 "judged", "ttft ms", "tok/s", "cost", "score 95% CI", "success 95% CI",
+                 "vs next"):
         table.add_column(name, justify="left" if name in ("model", "version") else "right")
     for s in rows:
         table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
                       fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
                       pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
                       fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
-                      fmt(s.cost, "{:.4f}"))
+                      fmt(s.cost, "{:.4f}"), span(s.score_low, s.score_high, "{:.2f}"),
+                      span(s.success_low, s.success_high, "{:.0%}"), s.versus_next())
     return table
+
 
 
 def print_report(console: Console, report: Report, *, category: str | None = None,
@@ -62,6 +65,12 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
     for name, rows in board.by_category.items():
         if category is None or name == category:
             console.print(standings_table(f"Ranking · {name}", rows))
+
+    if board.overall:
+        console.print("Intervals are 95%: the true mean score (or success rate) lies inside with "
+                      "95% confidence. \"≈ next\" means the next entry's interval overlaps: "
+                      "these runs do not show which of the two is better.", style="dim",
+                      highlight=False)
 
     if report.over_time:
         table = Table(title="Score over time (mean score per batch)", title_justify="left")

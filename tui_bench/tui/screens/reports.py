@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from tui_bench.analysis.export import fmt, pct
+from tui_bench.analysis.export import fmt, pct, span
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.analysis.settings_report import SettingsReport, settings_report
@@ -97,7 +97,8 @@ class ReportsScreen(Screen[None]):
         self.query_one("#report-batch", Input).display = False
         _columns(self.query_one("#ranking-table", DataTable),
                  ("#", "model", "version", "runs", "score", "spread", "success", "judged %",
-                  "judged", "ttft ms", "tok/s", "cost"))
+                  "judged", "ttft ms", "tok/s", "cost", "score 95% CI", "success 95% CI",
+                  "vs next"))
         _columns(self.query_one("#difficulty-table", DataTable),
                  ("scenario", "category", "failed", "of models", "success", "score",
                   "failed by"))
@@ -178,7 +179,9 @@ class ReportsScreen(Screen[None]):
                           fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
                           pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
                           fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
-                          fmt(s.cost, "{:.4f}"), key=f"{s.model}|{s.prompt_version}")
+                          fmt(s.cost, "{:.4f}"), span(s.score_low, s.score_high, "{:.2f}"),
+                          span(s.success_low, s.success_high, "{:.0%}"), s.versus_next(),
+                          key=f"{s.model}|{s.prompt_version}")
         names = self.categories()
         title = " · ".join(f"[b reverse] {n} [/]" if n == self.category else n for n in names)
         self.query_one("#ranking-title", Static).update(
