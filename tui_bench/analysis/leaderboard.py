@@ -7,6 +7,7 @@ as "—"), never 0, and the overall ranking is exact, not a mean of category mea
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -133,7 +134,7 @@ def _order(standings: Iterable[Standing]) -> list[Standing]:
     ordered = sorted(standings, key=key)
     for number, standing in enumerate(ordered, start=1):
         standing.rank = number
-    for this, after in zip(ordered, ordered[1:]):
+    for this, after in itertools.pairwise(ordered):
         mine, theirs = this.score_interval, after.score_interval
         if mine is not None and theirs is not None:
             this.distinct_from_next = not stats.overlaps(mine, theirs)
