@@ -77,3 +77,20 @@ def test_leaderboard_intervals_say_which_neighbours_are_not_distinguishable(
     assert main(["report", "--db", store.path]) == 0
     out = capsys.readouterr().out
     assert "≈ next" in out and "ahead" in out and "score 95% CI" in out
+
+
+def test_pass_hat_k_beside_pass_at_k_and_flaky_cells_listed() -> None:
+    from tui_bench.analysis.summary import flaky_cells, pass_at_k_table
+
+    records = []
+    for scenario, results in (("s1", [0.9, 0.2, 0.8]), ("s2", [0.9, 0.95, 0.9])):
+        for iteration, score in enumerate(results, start=1):
+            record, _ = run("b", M, scenario, score, iteration=iteration)
+            records.append(record)
+    table = pass_at_k_table(records, ks=(1, 3))[M]
+    # s1: 2 of 3 pass -> pass@3 1, pass^3 0; s2: all pass -> both 1.
+    assert table["pass@3"] == 1.0 and table["pass^3"] == 0.5
+    assert abs(table["pass@1"] - (2 / 3 + 1) / 2) < 1e-9 and table["pass^1"] == table["pass@1"]
+    flaky = flaky_cells(records)
+    assert [(c["scenario_id"], c["passes"], c["iterations"]) for c in flaky] == [("s1", 2, 3)]
+    assert flaky[0]["score_variance"] > 0.1

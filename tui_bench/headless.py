@@ -190,6 +190,13 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
     if s.get("pass_at_k"):
         for model, values in s["pass_at_k"].items():
             console.print(f"{model}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+    flaky = s.get("flaky_cells")
+    if flaky:
+        console.print(f"{len(flaky)} flaky cell(s), passing some iterations and failing others:")
+        for cell in flaky[:10]:
+            where = f" [{cell['options_key']}]" if cell["options_key"] else ""
+            console.print(f"  {cell['model']}{where} · {cell['scenario_id']} · {cell['tier']}: "
+                          f"{cell['passes']} of {cell['iterations']} passed", highlight=False)
     console.print(f"batch id: [bold]{batch_id}[/]   (resume with --resume {batch_id})")
 
 
