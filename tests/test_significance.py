@@ -94,3 +94,31 @@ def test_pass_hat_k_beside_pass_at_k_and_flaky_cells_listed() -> None:
     flaky = flaky_cells(records)
     assert [(c["scenario_id"], c["passes"], c["iterations"]) for c in flaky] == [("s1", 2, 3)]
     assert flaky[0]["score_variance"] > 0.1
+
+
+def test_specialist_comparison_and_snapshot_carry_paired_statistics(
+        store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json5
+
+    from tests.test_specialists_mint import TEMPLATES
+    from tui_bench.analysis.findings import specialist_effect
+    from tui_bench.specialists.mint import mint_snapshot
+    from tui_bench.specialists.snapshot import schema_problems
+
+    rows = []
+    for i in range(8):  # the specialist fixes 6 of 8 cells and breaks none
+        rows.append(run("sp", M, f"s{i}", 0.3 if i < 6 else 0.9))
+        rows.append(run("sp", M, f"s{i}", 0.9, specialist="python-craftsman"))
+    add_batch(store, "sp", rows, created_at=at(1))
+    (effect,) = specialist_effect(store, batch_id="sp")
+    assert (effect.pairs, effect.specialist_only, effect.baseline_only) == (8, 6, 0)
+    assert abs(effect.p_value - 2 / 2 ** 6) < 1e-12
+    assert 0 < effect.change_low < effect.score_change < effect.change_high
+    minted = mint_snapshot(store, "python-craftsman", "sp", templates_dir=TEMPLATES,
+                           output_dir=tmp_path / "snapshots")
+    data = json5.loads(minted.path.read_text())
+    paired = data["benchmarks"]["paired"]
+    assert (paired["pairs"], paired["specialist_only"], paired["baseline_only"]) == (8, 6, 0)
+    assert abs(paired["mcnemar_p"] - 0.03125) < 1e-12
+    assert paired["change_low"] > 0 and abs(paired["mean_change"] - 0.45) < 1e-9
+    assert schema_problems(data) == []

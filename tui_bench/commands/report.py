@@ -99,13 +99,15 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
         table = Table(title="Specialist against baseline (same cells, same batch)",
                       title_justify="left")
         for name in ("model", "specialist", "pairs", "batches", "baseline", "specialist score",
-                     "change", "success"):
+                     "change", "success", "change 95% CI", "McNemar p"):
             table.add_column(name, justify="left" if name in ("model", "specialist") else "right")
         for s in report.specialists:
             table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
                           fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
                           fmt(s.score_change, "{:+.3f}"),
-                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
+                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}",
+                          span(s.change_low, s.change_high, "{:+.3f}"),
+                          fmt(s.p_value, "{:.3g}"))
         console.print(table)
 
     if report.effort:

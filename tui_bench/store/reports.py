@@ -321,12 +321,16 @@ class ReportQueries(CoreStore):
                        sum(CASE WHEN {both} THEN s.auto_score END) AS specialist_sum,
                        count(b.success) AS baseline_decided, sum(b.success) AS baseline_passed,
                        count(s.success) AS specialist_decided,
-                       sum(s.success) AS specialist_passed
+                       sum(s.success) AS specialist_passed,
+                       sum(s.success = 1 AND coalesce(b.success, 0) = 0) AS specialist_only,
+                       sum(b.success = 1 AND coalesce(s.success, 0) = 0) AS baseline_only,
+                       sum(CASE WHEN {both} THEN (s.auto_score - b.auto_score)
+                                               * (s.auto_score - b.auto_score) END) AS diff_sq
                 FROM runs s CROSS JOIN runs b
                   ON b.batch_id = s.batch_id AND b.scenario_id = s.scenario_id
                  AND b.tier = s.tier AND b.prompt_version = s.prompt_version
                  AND b.specialist = '' AND b.iteration = s.iteration AND b.model = s.model
-                 AND b.status = 'ok'
+                 AND b.options_key = s.options_key AND b.status = 'ok'
                 WHERE {where}
                 GROUP BY s.model, s.specialist
                 ORDER BY s.model, s.specialist""", params)

@@ -104,7 +104,7 @@ class ReportsScreen(Screen[None]):
                   "failed by"))
         _columns(self.query_one("#specialists-table", DataTable),
                  ("model", "specialist", "pairs", "batches", "baseline", "with specialist",
-                  "change", "success"))
+                  "change", "success", "change 95% CI", "McNemar p"))
         _columns(self.query_one("#effort-table", DataTable),
                  ("model", "runs", "mean attempts", "of budget", "first answer"))
         _columns(self.query_one("#surprises-table", DataTable),
@@ -230,7 +230,9 @@ class ReportsScreen(Screen[None]):
                           fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
                           Text(fmt(change, "{:+.3f}"), style="" if change is None else (
                               "green" if change > 0 else "red" if change < 0 else "")),
-                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
+                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}",
+                          span(s.change_low, s.change_high, "{:+.3f}"),
+                          fmt(s.p_value, "{:.3g}"))
 
     def _fill_effort(self) -> None:
         table = self.query_one("#effort-table", DataTable)
