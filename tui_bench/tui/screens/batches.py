@@ -24,7 +24,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
-from tui_bench.analysis.export import fmt, pct
+from tui_bench.analysis.export import fmt, pct, span
+from tui_bench.analysis.stats import PairedComparison
 from tui_bench.analysis.summary import duration_text as seconds_text
 from tui_bench.analysis.summary import seconds_between
 from tui_bench.catalog import Catalog
@@ -488,7 +489,8 @@ class BatchCompareScreen(Screen[None]):
     def on_mount(self) -> None:
         models = self.query_one("#compare-models", DataTable)
         for label in ("model", "cells", "improved", "regressed", "fail→pass", "pass→fail",
-                      "before", "after", "change", "tok/s change"):
+                      "before", "after", "change", "tok/s change", "change 95% CI",
+                      "McNemar p"):
             models.add_column(label, key=label)
         table = self.query_one("#compare-table", DataTable)
         for label in ("model", "scenario", "tier", "version", "specialist", "#", "before",
@@ -503,14 +505,18 @@ class BatchCompareScreen(Screen[None]):
         except KeyError as exc:
             self.app.call_from_thread(self._missing, str(exc.args[0]))
             return
+        # The bootstrap resamples every shared cell: in this thread, not on the message loop.
+        paired = {None: comparison.paired(),
+                  **{model: comparison.paired(model) for model in comparison.per_model()}}
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, comparison)
+            self.app.call_from_thread(self._show, comparison, paired)
 
     def _missing(self, batch_id: str) -> None:
         self.query_one("#compare-summary", Static).update(
             Text(f"no batch {batch_id}", style="red"))
 
-    def _show(self, comparison: BatchComparison) -> None:
+    def _show(self, comparison: BatchComparison,
+              paired: dict[str | None, PairedComparison] | None = None) -> None:
         self.comparison = comparison
         s = comparison.summary
         lines = [
@@ -523,6 +529,9 @@ class BatchCompareScreen(Screen[None]):
                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
                  f"{fmt(s.tps_after, '{:.1f}')} ({fmt(s.tps_change, '{:+.1f}')})"),
         ]
+        overall = (paired or {}).get(None)
+        if overall is not None:
+            lines.append(Text(f"paired: {overall.describe()}", style="bold"))
         if comparison.only_before or comparison.only_after:
             lines.append(Text(f"{len(comparison.only_before)} cell(s) only in "
                               f"{comparison.before}, {len(comparison.only_after)} only in "
@@ -531,10 +540,13 @@ class BatchCompareScreen(Screen[None]):
         models = self.query_one("#compare-models", DataTable)
         models.clear()
         for model, g in comparison.per_model().items():
+            p = (paired or {}).get(model)
             models.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
                            str(g.broke), fmt(g.mean_before, "{:.3f}"),
                            fmt(g.mean_after, "{:.3f}"), fmt(g.mean_change, "{:+.3f}"),
-                           fmt(g.tps_change, "{:+.1f}"))
+                           fmt(g.tps_change, "{:+.1f}"),
+                           span(p.diff_low, p.diff_high, "{:+.3f}") if p else "—",
+                           fmt(p.p_value, "{:.3g}") if p else "—")
         self._fill()
 
     def _cells(self) -> list[CellChange]:
