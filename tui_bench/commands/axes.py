@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from tui_bench.commands.errors import UsageError
+from tui_bench.engine import plan
 
 # option name -> (flag, type)
 AXIS_FLAGS: dict[str, tuple[str, type]] = {
@@ -24,19 +25,10 @@ AXIS_FLAGS: dict[str, tuple[str, type]] = {
 
 def parse_values(flag: str, text: str | None, kind: type) -> list[Any]:
     """``"0,0.7"`` -> ``[0.0, 0.7]``; a value that is not a number is a usage error."""
-    if text is None or not str(text).strip():
-        return []
-    out = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            out.append(kind(part))
-        except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise UsageError(f"{flag}: {part!r} is not {what}") from None
-    return list(dict.fromkeys(out))
+    try:
+        return plan.parse_values(flag, text, kind)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def options_and_axes(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, list[Any]]]:

@@ -137,10 +137,11 @@ async def model_facts(ref: ModelRef, backend: Any, name: str,
                 facts[key] = value
         if info.context_length is not None:
             facts["model_context_length"] = info.context_length
-    if ref.backend == "embedded":
+    resolve = getattr(backend, "resolve_path", None)
+    if ref.backend == "embedded" and resolve is not None:
         facts["server_version"] = f"llama-cpp-python {host_facts().get('llama_cpp_python')}"
         try:
-            path = backend.resolve_path(name)
+            path = resolve(name)
             facts.setdefault("digest", await asyncio.to_thread(_file_digest, path))
             facts.setdefault("size_bytes", path.stat().st_size)
             facts["file"] = path.name
@@ -177,7 +178,11 @@ class Warmer:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if key not in self._facts:
-                facts = await model_facts(ref, backend, name, options)
+                try:
+                    facts = await model_facts(ref, backend, name, options)
+                except Exception:  # facts are a nicety: they must never cost a cell
+                    log.exception("model facts failed for %s", ref)
+                    facts = {"backend": ref.backend, "context_size": options.num_ctx}
                 if self.enabled and getattr(backend, "needs_warmup", True):
                     await self._warm(key, backend, name, options)
                 self._facts[key] = facts

@@ -6,6 +6,7 @@ import itertools
 import re
 import secrets
 import time
+from typing import Any
 from datetime import datetime, timezone
 
 from tui_bench.domain import (
@@ -76,6 +77,22 @@ def normalise_axes(axes: dict[str, list[float | int]]) -> dict[str, list[float |
                 GenerationOptions(**{name: value})
             out[name] = values
     return out
+
+
+def parse_values(label: str, text: str | None, kind: type) -> list[Any]:
+    """``"0,0.7"`` -> ``[0.0, 0.7]``, each value once; ValueError naming ``label`` otherwise."""
+    if text is None or not str(text).strip():
+        return []
+    out = []
+    for part in str(text).replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            out.append(kind(part))
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{label}: {part!r} is not {what}") from None
+    return list(dict.fromkeys(out))
 
 
 def options_key(settings: dict[str, float | int]) -> str:
