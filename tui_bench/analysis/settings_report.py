@@ -96,7 +96,7 @@ def settings_report(store: Store, *, batch_id: str | None = None) -> SettingsRep
             ttft_ms=_mean([float(r["ttft_ms"]) for r in rows if r["ttft_ms"] is not None]),
             memory_bytes=max(memory) if memory else None, size_bytes=max(sizes) if sizes else None,
             truncated=sum(bool(r["truncated"]) for r in rows)))
-    for rows in report.models.values():
-        for index in stats.pareto_front([(r.mean_score, r.tokens_per_s) for r in rows]):
-            rows[index].pareto = True
+    for results in report.models.values():
+        for index in stats.pareto_front([(r.mean_score, r.tokens_per_s) for r in results]):
+            results[index].pareto = True
     return report

@@ -57,7 +57,7 @@ def t_interval_from_sums(n: int, total: float, squares: float,
     if n == 1:
         return m, m
     var = max(0.0, (squares - n * m * m) / (n - 1))
-    from scipy import stats as st  # lazily: scipy costs a quarter second to import
+    from scipy import stats as st  # type: ignore[import-untyped]  # lazily: slow to import
 
     half = float(st.t.ppf(0.5 + level / 2, n - 1)) * math.sqrt(var / n)
     return m - half, m + half

@@ -6,8 +6,8 @@ import itertools
 import re
 import secrets
 import time
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 
 from tui_bench.domain import (
     OPTION_AXES,
@@ -74,7 +74,7 @@ def normalise_axes(axes: dict[str, list[float | int]]) -> dict[str, list[float |
         if len(values) > 1:
             # Validate each value the way a single option would be.
             for value in values:
-                GenerationOptions(**{name: value})
+                GenerationOptions.model_validate({name: value})
             out[name] = values
     return out
 
