@@ -284,11 +284,11 @@ class ReportsScreen(Screen[None]):
             placed = [r for r in rows if r.mean_score is not None and r.tokens_per_s is not None]
             if placed:
                 plt.scatter([r.tokens_per_s for r in placed], [r.mean_score for r in placed],
-                            label=model, marker="dot")
+                            label=model, marker="●")
             front = sorted((r for r in placed if r.pareto), key=lambda r: r.tokens_per_s or 0)
             if front:
                 plt.plot([r.tokens_per_s for r in front], [r.mean_score for r in front],
-                         label=f"{model} Pareto front")
+                         label=f"{model} Pareto front", marker="braille")
                 for r in front:
                     plt.text(r.setting, x=r.tokens_per_s, y=r.mean_score)
         plt.title("Quality against speed per setting" if by_setting.models
