@@ -69,7 +69,8 @@ def test_headless_path_never_imports_textual() -> None:
 def test_core_modules_import_neither_textual_nor_rich() -> None:
     loaded = imported_packages(
         "tui_bench.engine.runner", "tui_bench.store", "tui_bench.backends.embedded",
-        "tui_bench.scoring", "tui_bench.catalog", "tui_bench.analysis.summary")
+        "tui_bench.scoring", "tui_bench.catalog", "tui_bench.analysis.summary",
+        "tui_bench.engine.warmup")
     assert "tui_bench" in loaded and not loaded & {"textual", "rich"}
 
 

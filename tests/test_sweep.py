@@ -119,7 +119,7 @@ async def test_warmup_runs_once_per_model_and_context_and_is_recorded(
     assert all("warmup_ms" in r.environment for r in store.runs("sweep"))
     backend.requests.clear()
     await Runner(store, catalog, pool=BackendPool(Settings(), {"ollama": backend})).run(
-        sweep(batch_id="cold", warmup=False))
+        sweep(batch_id="cold", model_warmup=False))
     assert all(r["options"].max_tokens != 1 for r in backend.requests)
 
 

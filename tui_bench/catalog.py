@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tui_bench.agent_files import agent_problems, owned_paths
 from tui_bench.domain import Rubric, Scenario
 
 HUMANEVAL_SUITE = "humaneval"
@@ -124,12 +125,14 @@ class Catalog:
     def select(self, suites: Iterable[str] = (), patterns: Iterable[str] = ()) -> list[Scenario]:
         """Scenarios named by suite, id, glob (``coding-*``) or range (``humaneval:0-10``).
 
-        Nothing named means every loaded suite except HumanEval (164 problems is a choice).
+        Nothing named means every loaded suite except HumanEval (164 problems is a choice) and
+        agent scenarios (many turns each, a choice too: ``--suite agent``).
         """
         suites, patterns = list(suites), list(patterns)
         chosen: dict[str, Scenario] = {}
         if not suites and not patterns:
-            return sorted(self.scenarios.values(), key=lambda s: (s.suite, s.id))
+            return sorted((s for s in self.scenarios.values() if s.kind != "agent"),
+                          key=lambda s: (s.suite, s.id))
         for suite in suites:
             matched = self._suite(suite)
             if not matched:
@@ -175,6 +178,11 @@ class Catalog:
         return []
 
 
+def _owned(path: Path, owned: list[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == p or p in resolved.parents for p in owned)
+
+
 def load_catalog(dirs: Iterable[Path]) -> Catalog:
     """Load every ``*.yaml`` under the folders; rubrics live in a ``rubrics`` subfolder."""
     catalog = Catalog()
@@ -184,8 +192,13 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
             catalog.problems.append(LoadProblem(str(base), None, "scenario folder not found"))
             continue
         files = sorted([*base.rglob("*.yaml"), *base.rglob("*.yml")])
-        for path in files:
-            data, problems = read_yaml(path)
+        parsed = [(path, *read_yaml(path)) for path in files]
+        # An agent scenario's fixture folder and oracle file are its own, not scenarios.
+        owned = [p for path, data, problems in parsed if not problems
+                 for p in owned_paths(data, path)]
+        for path, data, problems in parsed:
+            if _owned(path, owned):
+                continue
             if problems:
                 catalog.problems.extend(problems)
                 continue
@@ -200,6 +213,10 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
             scenario, problems = _validate(Scenario, data, path)
             catalog.problems.extend(problems)
             if scenario is None:
+                continue
+            agent = [LoadProblem(str(path), f, m) for f, m in agent_problems(scenario)]
+            if agent:
+                catalog.problems.extend(agent)
                 continue
             if scenario.id in seen_from:
                 catalog.problems.append(LoadProblem(

@@ -89,13 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
                      help="cells at once per backend (default: the backend's own)")
     run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")
+    run.add_argument("--skip-warmup", action="store_true",
+                     help="do not check agent scenarios' fixtures untouched before the batch")
     # Generation options: a comma list makes the option an axis of the grid (commands/axes.py).
     run.add_argument("--seed", metavar="N[,N...]", help="sampling seed (default 42)")
     run.add_argument("--temperature", metavar="X[,X...]", help="e.g. 0,0.7 (default 0)")
     run.add_argument("--max-tokens", metavar="N[,N...]", help="answer length cap (default 256)")
     run.add_argument("--num-ctx", metavar="N[,N...]", help="context window (default 2048)")
     run.add_argument("--top-p", metavar="X[,X...]")
-    run.add_argument("--no-warmup", action="store_true",
+    run.add_argument("--no-model-warmup", action="store_true",
                      help="no untimed warmup call per model before its first measured cell")
     run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")

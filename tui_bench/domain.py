@@ -422,7 +422,7 @@ class BatchSpec(BaseModel):
     group_by_model: bool = True
     # Option name (a key of OPTION_AXES) -> the values it sweeps; each combination is a cell.
     option_axes: dict[str, list[float | int]] = Field(default_factory=dict)
-    warmup: bool = True  # one untimed call per model before its first measured cell
+    model_warmup: bool = True  # one untimed call per model before its first measured cell
 
 
 class Cell(BaseModel):

@@ -54,7 +54,7 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
             group_by_model=not args.interleave, option_axes=axes,
-            warmup=not getattr(args, "no_warmup", False))
+            model_warmup=not getattr(args, "no_model_warmup", False))
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -88,6 +88,9 @@ def run_headless(args: argparse.Namespace) -> int:
             spec = spec_from_args(args, [s.id for s in chosen])
             if store.get_batch(spec.batch_id) is not None:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
+            if not getattr(args, "skip_warmup", False):
+                spec = _warm_up(store, catalog, spec, console,
+                                quiet=args.quiet or args.progress == "jsonl")
         jsonl = args.progress == "jsonl"
         if jsonl:
             console = make_console(stderr=True)  # stdout carries only the JSON lines
@@ -139,6 +142,30 @@ def run_headless(args: argparse.Namespace) -> int:
     except CommandError as exc:
         print(f"tui-bench: {exc}", file=sys.stderr)
         return 1
+
+
+def _warm_up(store, catalog, spec: BatchSpec, console: Console, *,  # type: ignore[no-untyped-def]
+             quiet: bool) -> BatchSpec:
+    """Check each agent scenario's untouched fixture; leave the broken ones out of the batch."""
+    from tui_bench.engine.warmup import warm_up, without_broken
+
+    agent = [s for s in map(catalog.scenario, spec.scenarios) if s is not None
+             and s.kind == "agent"]
+    if not agent:
+        return spec
+    results = asyncio.run(warm_up(agent, store, spec.batch_id))
+    for result in results:
+        if not result.ok:
+            print(f"warmup: scenario {result.scenario_id} is broken, left out: {result.reason}",
+                  file=sys.stderr)
+    kept = without_broken(spec, results)
+    if not kept.scenarios:
+        raise CommandError("every scenario failed its warmup, nothing to run "
+                           "(--skip-warmup runs them anyway)")
+    if not quiet:
+        console.print(f"warmup: {len(results)} agent scenario(s) checked, "
+                      f"{len(spec.scenarios) - len(kept.scenarios)} broken")
+    return kept
 
 
 def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]

@@ -177,7 +177,7 @@ class Runner:
         finished = self.store.finished_cell_keys(spec.batch_id)
         todo = [c for c in cells if c.key not in finished]
         self.store.save_batch(spec, len(cells))
-        self._warmer = Warmer(enabled=spec.warmup)
+        self._warmer = Warmer(enabled=spec.model_warmup)
         self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(), {})
         result = BatchResult(batch_id=spec.batch_id, status="running",
                              skipped=len(cells) - len(todo))

@@ -16,6 +16,7 @@ import unicodedata
 from typing import Any
 
 from tui_bench.domain import OracleAnswer
+from tui_bench.scoring import agent_checks
 from tui_bench.scoring.extract import defines, fenced_blocks, strip_thinking
 from tui_bench.scoring.registry import EvalInput, EvalResult, evaluator
 from tui_bench.scoring.sandbox import planned_tests, run_python
@@ -264,6 +265,8 @@ def _matches(candidate: str, oracle: OracleAnswer, explicit: bool) -> bool:
 @evaluator("oracle")
 def oracle(inp: EvalInput) -> EvalResult:
     """Share of the scenario's known answers that the output gives (exact, normalised, numeric)."""
+    if inp.scenario.kind == "agent":  # facts about the final workspace, not answers in text
+        return agent_checks.agent_oracle(inp)
     answers = inp.scenario.oracle
     if not answers:
         return EvalResult.skipped("the scenario has no oracle answers")
@@ -335,6 +338,8 @@ def tests(inp: EvalInput) -> EvalResult:
     gave, for HumanEval-style "complete this function" tasks).
     """
     scenario = inp.scenario
+    if scenario.kind == "agent":  # the workspace's own test command
+        return agent_checks.command_check(inp, "tests")
     if not scenario.tests:
         return EvalResult.skipped("the scenario has no tests")
     code = inp.code

@@ -169,7 +169,9 @@ async def llm_judge(inp: EvalInput) -> EvalResult:
     if rubric is None:
         return EvalResult.skipped(f"rubric {inp.scenario.rubric!r} not available")
     judge_name = getattr(inp.judge, "name", "judge")
-    messages = judge_messages(rubric, inp.scenario, inp.output,
+    # An agent is judged on what it changed: the final diff, not its last message.
+    shown = inp.diff if inp.scenario.kind == "agent" and inp.diff else inp.output
+    messages = judge_messages(rubric, inp.scenario, shown,
                               max_output_chars=int(inp.options.get("max_output_chars",
                                                                    MAX_OUTPUT_CHARS)))
     schema = rubric_schema(rubric)

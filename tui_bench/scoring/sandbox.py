@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -397,3 +398,110 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
         returncode=returncode,
         workdir=workdir,
     )
+
+
+# run_command: provisional until the sandbox branch lands
+# (a minimal stand-in with the agreed signature; the lead replaces this block at merge)
+
+
+@dataclass
+class CommandResult:
+    """How one command ended in the sandbox; ``reason`` is None when it ran and exited."""
+
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    truncated: bool
+    duration_s: float
+    reason: str | None
+    isolation: str
+
+
+def _command_limits(memory_mb: int, max_procs: int) -> Any:
+    import resource
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory_mb > 0:
+            size = int(memory_mb) << 20
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        if max_procs > 0:
+            resource.setrlimit(resource.RLIMIT_NPROC, (max_procs, max_procs))
+
+    return apply
+
+
+def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
+                memory_mb: int = 1024, max_procs: int = 64, output_bytes: int = 64_000,
+                env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run ``argv`` in ``workdir`` with limits; never raises for what the command does.
+
+    Its own session (the whole group is killed at the end), a minimal environment whose
+    ``PATH`` starts with this Python's folder (``env`` adds to it), a wall-clock timeout and a
+    cap on the output kept. Blocking: call through ``asyncio.to_thread`` from async code.
+    """
+    started = time.monotonic()
+    base = {"PATH": os.pathsep.join([os.path.dirname(sys.executable),
+                                     "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(workdir), "LANG": "C.UTF-8"}
+    base.update(env or {})
+    if not argv:
+        return CommandResult(None, "", False, False, 0.0, "empty command", "rlimits")
+    program = shutil.which(argv[0], path=base["PATH"]) if "/" not in argv[0] else argv[0]
+    if program is None:
+        return CommandResult(None, "", False, False, 0.0,
+                             f"program not found: {argv[0]}", "rlimits")
+    try:
+        proc = subprocess.Popen(
+            [program, *argv[1:]], cwd=str(workdir), env=base, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_command_limits(memory_mb, max_procs))  # noqa: PLW1509 - provisional
+    except OSError as exc:
+        return CommandResult(None, "", False, False, time.monotonic() - started,
+                             f"cannot start {argv[0]}: {exc.strerror or exc}", "rlimits")
+    assert proc.stdout is not None
+    kept = bytearray()
+    truncated = timed_out = False
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = started + timeout_s
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            events = selector.select(timeout=min(left, 0.25))
+            if not events:
+                continue
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                break
+            room = output_bytes - len(kept)
+            if len(data) > room:
+                kept += data[:max(room, 0)]
+                truncated = True
+                break
+            kept += data
+        if not timed_out and not truncated:
+            try:  # the output closed; give the command what is left of its time to exit
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.05))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+    finally:
+        selector.close()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.stdout.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    code = None if timed_out or truncated else proc.returncode
+    reason = "timeout" if timed_out else "output limit" if truncated else None
+    if code is not None and code < 0:
+        reason = f"killed by {_signal_name(-code)}"
+    return CommandResult(code, kept.decode("utf-8", "replace"), timed_out, truncated,
+                         time.monotonic() - started, reason, "rlimits")

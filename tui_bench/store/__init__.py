@@ -12,6 +12,7 @@ from tui_bench.store.core import (
     CoreStore,
     StoreError,
 )
+from tui_bench.store.controls import ControlQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
@@ -19,7 +20,8 @@ from tui_bench.store.settings import SettingsQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, SettingsQueries, CoreStore):
+class Store(JudgingQueries, ReportQueries, SpecialistQueries, SettingsQueries, ControlQueries,
+            CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

@@ -292,11 +292,26 @@ M001_INITIAL = """
         CREATE INDEX idx_snapshots_batch ON snapshots(batch_id);
 """
 
+# Warmup controls: what each agent scenario's untouched fixture did, per batch.
+M002_SCENARIO_CONTROLS = """
+        CREATE TABLE scenario_controls (
+            batch_id TEXT NOT NULL,  -- no foreign key: a control may be taken before the batch row
+            scenario_id TEXT NOT NULL,
+            scenario_hash TEXT,
+            ok INTEGER NOT NULL,
+            reason TEXT,
+            commands TEXT NOT NULL DEFAULT '[]',
+            duration_s REAL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, scenario_id)
+        );
+"""
+
 # Settings as grid axes: a run's cell key gains its swept options (``options_key``, '' for runs
 # made before), so one batch may hold the same cell at two temperatures and resume tells them
 # apart. Each run records what it really ran with (``environment``) and whether prompt plus
 # answer filled the context (``truncated``); each batch the machine it ran on and its warmups.
-M002_SETTINGS_AXES = """
+M003_SETTINGS_AXES = """
         ALTER TABLE runs ADD COLUMN options_key TEXT NOT NULL DEFAULT '';
         ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}';
         ALTER TABLE runs ADD COLUMN truncated INTEGER;
@@ -315,7 +330,8 @@ M002_SETTINGS_AXES = """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
-    Migration("m002_settings_axes", M002_SETTINGS_AXES),
+    Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
+    Migration("m003_settings_axes", M003_SETTINGS_AXES),
 )
 
 
