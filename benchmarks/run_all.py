@@ -31,6 +31,7 @@ def main() -> int:
         ("db_scale.py", ["--runs", "20000", "--batches", "40"] if quick else []),
         ("judge_latency.py", ["--presses", "30"] if quick else []),
         ("tui_latency.py", []),
+        ("sandbox_cost.py", ["--runs", "10"] if quick else []),
     ]
     failed = 0
     for script, extra in steps:

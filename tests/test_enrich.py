@@ -21,6 +21,9 @@ from tui_bench.specialists.enrich import (
     parse_metadata,
 )
 from tui_bench.specialists.fetch import FetchError, fetch_document, html_to_text
+from tui_bench.specialists.fetch_policy import FetchPolicy
+
+LOOPBACK = FetchPolicy(allow_private=True)  # the test server is on 127.0.0.1
 from tui_bench.specialists.templates import resolve_template
 
 PAGE = """<!doctype html><html><head><title>Retry budgets</title>
@@ -78,22 +81,24 @@ def test_html_to_text_drops_script_and_style() -> None:
 
 
 async def test_fetch_over_http_reads_html_as_text(server: str, tmp_path: Path) -> None:
-    got = await fetch_document(f"{server}/guide.html", root=tmp_path)
+    got = await fetch_document(f"{server}/guide.html", root=tmp_path, policy=LOOPBACK)
     assert "exponential backoff" in got.text and "secret" not in got.text
     assert not got.capped
 
 
 async def test_fetch_stops_at_the_byte_cap(server: str, tmp_path: Path) -> None:
     got = await asyncio.wait_for(
-        fetch_document(f"{server}/endless", root=tmp_path, max_bytes=50_000), timeout=20)
+        fetch_document(f"{server}/endless", root=tmp_path, max_bytes=50_000,
+                       policy=LOOPBACK), timeout=20)
     assert got.capped and len(got.text) <= 50_000
 
 
 async def test_fetch_errors_are_reasons(server: str, tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="HTTP 404"):
-        await fetch_document(f"{server}/missing", root=tmp_path)
+        await fetch_document(f"{server}/missing", root=tmp_path, policy=LOOPBACK)
     with pytest.raises(FetchError, match="timed out after 0.5s"):
-        await fetch_document(f"{server}/slow", root=tmp_path, timeout_s=0.5)
+        await fetch_document(f"{server}/slow", root=tmp_path, timeout_s=0.5,
+                             policy=LOOPBACK)
     with pytest.raises(FetchError, match="file not found"):
         await fetch_document("docs/none.md", root=tmp_path)
     with pytest.raises(FetchError, match="leaves the template folder"):
@@ -148,7 +153,8 @@ async def test_enrichment_with_a_canned_model_writes_numbered_files(server: str,
     pool = BackendPool(overrides={"embedded": backend})
     seen: list[tuple[int, str]] = []
     result = await enrich_template("retry-expert", templates_dir=tmp_path, pool=pool,
-                                   on_progress=lambda p: seen.append((p.index, p.state)))
+                                   on_progress=lambda p: seen.append((p.index, p.state)),
+                                   policy=LOOPBACK)
     assert [o.title for o in result.enriched] == ["Retry budgets", "Backoff notes"]
     assert {o.title: o.reason for o in result.skipped} == {
         "Gone": "fetch failed: HTTP 404 Not Found",
@@ -158,7 +164,8 @@ async def test_enrichment_with_a_canned_model_writes_numbered_files(server: str,
     assert "exponential backoff" in backend.requests[0]["messages"][1]["content"] or \
         "exponential backoff" in backend.requests[1]["messages"][1]["content"]
     assert (2, "skipped") in seen and (1, "enriched") in seen
-    again = await enrich_template("retry-expert", templates_dir=tmp_path, pool=pool)
+    again = await enrich_template("retry-expert", templates_dir=tmp_path, pool=pool,
+                                  policy=LOOPBACK)
     assert again.path is not None and again.path.name == "enriched-002.json5"
     # What was written resolves next, keeps the original entries and says what was skipped.
     resolved = resolve_template("retry-expert", tmp_path)
@@ -212,7 +219,7 @@ async def test_enrichment_with_the_embedded_model(server: str, tmp_path: Path) -
     """The real model writes the metadata for a loopback page and a file; two fail."""
     write_template(tmp_path, server)
     result = await enrich_template("retry-expert", templates_dir=tmp_path, max_tokens=40,
-                                   max_chars=600)
+                                   max_chars=600, policy=LOOPBACK)
     assert len(result.enriched) == 2 and len(result.skipped) == 2
     assert result.path is not None
     data = json5.loads(result.path.read_text())

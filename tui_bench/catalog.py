@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from tui_bench.agent_files import agent_problems, owned_paths
 from tui_bench.domain import Rubric, Scenario
+from tui_bench.safe_files import UnsafeFileError, load_yaml
 
 HUMANEVAL_SUITE = "humaneval"
 
@@ -52,7 +53,7 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[LoadProb
     """Turn pydantic's errors into one line per field, without pydantic's URL noise."""
     out = []
     for err in exc.errors():
-        message = err.get("msg", "invalid")
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             message = "unknown field (check the spelling)"
         elif err.get("type") == "missing":
@@ -62,13 +63,12 @@ def validation_problems(path: Path | str, exc: ValidationError) -> list[LoadProb
 
 
 def read_yaml(path: Path) -> tuple[Any, list[LoadProblem]]:
-    """Parse a YAML file, reporting the line of a syntax error instead of raising."""
+    """Parse a YAML file, reporting the line of a syntax error instead of raising; a file that
+    is not regular, too big, too deep or an alias bomb is one problem too (``safe_files``)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [LoadProblem(str(path), None, f"cannot read file: {exc}")]
-    try:
-        return yaml.safe_load(text), []
+        return load_yaml(path), []
+    except UnsafeFileError as exc:
+        return None, [LoadProblem(str(path), None, str(exc).removeprefix(f"{path}: "))]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

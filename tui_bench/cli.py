@@ -11,6 +11,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from tui_bench.commands.checks import check_common
 from tui_bench.commands.errors import CommandError, UsageError
 
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
@@ -25,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
+    "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT saves what is left"),
+    "serve": ("tui_bench.commands.serve", "the full app in a browser (textual-serve, 127.0.0.1)"),
+    "mlflow": ("tui_bench.commands.mlflow", "log runs to an MLflow tracking server: mlflow sync"),
 }
 
 
@@ -56,6 +60,13 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", metavar="N[,N...]",
                        help="CPU threads for the embedded model (default: half the cores); "
                        "a list is a grid axis")
+    group.add_argument("--stall-timeout", type=float, metavar="S",
+                       help="longest silence inside a stream before it counts as stalled "
+                       "(default 120)")
+    group.add_argument("--cell-deadline", type=float, metavar="S",
+                       help="longest a cell may take, retries included (default: none)")
+    group.add_argument("--max-answer-bytes", type=int, metavar="N",
+                       help="largest answer a cell accepts (default 1048576)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                      help="jsonl: one JSON line per finished cell on stdout, for scripts")
+    run.add_argument("--mlflow", metavar="URI",
+                     help="log each run to this MLflow tracking server as it finishes")
+    run.add_argument("--mlflow-experiment", metavar="NAME", default="tui-bench",
+                     help="the MLflow experiment for --mlflow (default tui-bench)")
     add_common(parser)
     return parser
 
@@ -133,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _subcommand(args_list[0], args_list[1:])
         parser = build_parser()
         args = parser.parse_args(args_list)
+        check_common(args)
         if args.version:
             from tui_bench import __version__
 
@@ -154,6 +170,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tui-bench: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        line = _database_error(exc, args_list)
+        if line is None:
+            raise
+        print(f"tui-bench: {line}", file=sys.stderr)
+        return 1
+
+
+def _database_error(exc: BaseException, argv: list[str]) -> str | None:
+    """One line for an error from SQLite itself (damaged pages, a full disk), naming the file."""
+    from tui_bench.store.doctor import database_error_line, is_database_error
+
+    if not is_database_error(exc):
+        return None
+    from tui_bench import locations
+
+    flag = next((a.split("=", 1)[1] for a in argv if a.startswith("--db=")), None)
+    for index, arg in enumerate(argv[:-1]):
+        if arg == "--db":
+            flag = argv[index + 1]
+    return database_error_line(exc, locations.db_path(flag))
 
 
 def _subcommand(name: str, argv: list[str]) -> int:
@@ -163,6 +200,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
     module.add_arguments(parser)
     add_common(parser)
     args = parser.parse_args(argv)
+    check_common(args)
     return int(module.run(args) or 0)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -272,6 +273,16 @@ class Scenario(Strict):
             normalised[tier] = text
         return normalised
 
+    @field_validator("id")
+    @classmethod
+    def _visible_id(cls, value: str) -> str:
+        # A zero-width or control character makes two ids that look the same differ.
+        hidden = [c for c in value if unicodedata.category(c).startswith("C")]
+        if hidden:
+            names = ", ".join(f"U+{ord(c):04X}" for c in hidden)
+            raise ValueError(f"id holds invisible character(s) {names}")
+        return value
+
     @field_validator("evaluators")
     @classmethod
     def _some_evaluator(cls, value: list[EvaluatorSpec]) -> list[EvaluatorSpec]:
@@ -511,6 +522,16 @@ class RunRecord(BaseModel):
     # context size, warmup time (the host and tui-bench version are on the batch).
     environment: dict[str, Any] = Field(default_factory=dict)
     truncated: bool | None = None  # prompt plus answer reached the context size
+    # Why the answer is suspect (it reached for its own scoring), its held-back success, and
+    # when a person cleared it; a suspect run's success is False until then.
+    suspect: str | None = None
+    suspect_success: bool | None = None
+    suspect_cleared_at: str | None = None
+
+    @property
+    def held_as_suspect(self) -> bool:
+        """Suspect and not yet cleared by a person: shown as such, never a success."""
+        return self.suspect is not None and self.suspect_cleared_at is None
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int, str]:

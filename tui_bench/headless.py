@@ -10,6 +10,7 @@ import asyncio
 import json
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tui_bench.engine.events import (
     CellRetrying,
     CellStarted,
     Event,
+    EventSink,
     Token,
 )
 from tui_bench.engine.runner import BatchResult, Runner
@@ -82,7 +84,9 @@ class ProgressPrinter:
         elif isinstance(event, CellFinished):
             record = event.record
             self.running.discard(record.run_id)
-            if record.status == "ok":
+            if not event.stored:
+                pass
+            elif record.status == "ok":
                 self.ok += 1
             else:
                 self.failed += 1
@@ -108,12 +112,14 @@ class JsonLinesPrinter:
         self.stream = stream
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, CellFinished) and not event.stored:
+            return  # never stored: reporting it would name a run id no one can find
         if isinstance(event, CellFinished):
             r = event.record
             line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,
                     "scenario_id": r.scenario_id, "tier": r.tier, "iteration": r.iteration,
                     "status": r.status, "auto_score": r.auto_score, "success": r.success,
-                    "error": r.error}
+                    "error": r.error, "suspect": r.suspect}
         elif isinstance(event, BatchStarted):
             line = {"event": "batch_started", "batch_id": event.batch_id, "total": event.total,
                     "skipped": event.skipped}
@@ -147,6 +153,8 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         by_name = {e.evaluator: e for e in run.evaluations}
         if run.status != "ok":
             verdict = f"[red]{run.status}[/]"
+        elif run.held_as_suspect:
+            verdict = "[bold magenta]suspect[/]"
         elif run.success:
             verdict = "[green]pass[/]"
         else:
@@ -202,14 +210,16 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
 
 async def run_batch(spec: BatchSpec, *, store: Store, catalog: Catalog, pool: BackendPool,
                     console: Console, resume: bool = False, quiet: bool = False,
-                    persona: Any = None, jsonl: Any = None) -> BatchResult:
+                    persona: Any = None, jsonl: Any = None,
+                    listeners: Sequence[EventSink] = ()) -> BatchResult:
     """Run a batch with a progress bar; Ctrl+C stops it cleanly, keeping what finished."""
     printer = ProgressPrinter(console, quiet=quiet or jsonl is not None)
-    listeners: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+    sinks: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+    sinks += listeners  # e.g. integrations.mlflow.MlflowListener
 
     def on_event(event: Event) -> None:
-        for listener in listeners:
-            listener(event)
+        for sink in sinks:
+            sink(event)
 
     runner = Runner(store, catalog, pool=pool, on_event=on_event, persona=persona)
     loop = asyncio.get_running_loop()

@@ -43,7 +43,15 @@ class Settings(BaseModel):
     """Longest wait for a response to start: a cold load plus prefill on a slow machine."""
 
     stall_timeout_s: float = 120.0
-    """Longest silence inside a stream before it counts as stalled."""
+    """Longest silence inside a stream before it counts as stalled (``--stall-timeout``)."""
+
+    cell_deadline_s: float | None = Field(default=None, gt=0)
+    """Longest a cell may take from its first request, retries included (``--cell-deadline``);
+    past it the cell ends as failed. ``None``: no deadline beyond the stall limit."""
+
+    max_answer_bytes: int = Field(default=1 << 20, gt=0)
+    """Largest answer (UTF-8 bytes) a cell accepts (``--max-answer-bytes``); a bigger one ends
+    the cell as failed, so a flooding server cannot grow the process."""
 
     max_retries: int = 2
     """Retries of a transient fault (refused, reset, 5xx, 429, stall) before a cell fails."""

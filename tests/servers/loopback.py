@@ -52,7 +52,9 @@ class Handler(BaseHTTPRequestHandler):
     def chunk(self, data: bytes | str) -> None:
         raw = data.encode() if isinstance(data, str) else data
         if raw:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+            self.wfile.write(b"%x\r\n" % len(raw))
+            self.wfile.write(raw)  # not joined: a big chunk is never copied
+            self.wfile.write(b"\r\n")
             self.wfile.flush()
 
     def end_chunked(self) -> None:
@@ -67,6 +69,15 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+    def flood(self, line: str | bytes, count: int | None) -> None:
+        """Send ``line`` ``count`` times (``None``: until the client hangs up or the test
+        releases the server): a server that ignores every limit."""
+        raw = line.encode() if isinstance(line, str) else line
+        sent = 0
+        while (count is None or sent < count) and not self.server.release.is_set():
+            self.chunk(raw)
+            sent += 1
 
     def stall(self) -> None:
         """Hang until the test releases the server (or 60 s): a stuck model runner."""

@@ -68,7 +68,8 @@ class Fault:
     body cleanly without the ``done`` line), ``stall`` (hang after ``after_chunks`` chunks; 0 =
     before any header), ``malformed`` (a line that is not JSON after ``after_chunks``),
     ``error_line`` (an ``{"error": ...}`` line inside the stream, as Ollama sends when its
-    runner dies), ``omit`` (a normal answer whose final line leaves out ``fields``).
+    runner dies), ``omit`` (a normal answer whose final line leaves out ``fields``),
+    ``flood`` (``message`` as a content line ``count`` times, ``None``: endless; no model).
     """
 
     kind: str
@@ -80,6 +81,8 @@ class Fault:
     retry_after: str | None = None
     after_chunks: int = 2
     fields: tuple[str, ...] = ()
+    count: int | None = None
+    raw: bytes | None = None  # flood: these bytes as they are, built before a test measures
 
 
 @dataclass
@@ -344,6 +347,16 @@ class _OllamaHandler(Handler):
             return self._fault_status(fault)
         if fault is not None and fault.kind == "stall" and fault.after_chunks == 0:
             return self.stall()
+        if fault is not None and fault.kind == "flood":
+            self.start_chunked("application/x-ndjson")
+            self.flood(fault.raw or json.dumps({
+                "model": name, "created_at": now_iso(), "done": False,
+                "message": {"role": "assistant", "content": fault.message}}) + "\n", fault.count)
+            self.chunk(json.dumps({"model": name, "created_at": now_iso(), "done": True,
+                                   "message": {"role": "assistant", "content": ""},
+                                   "done_reason": "stop", "eval_count": fault.count or 0})
+                       + "\n")
+            return self.end_chunked()
         if model is None:
             return self.send_json(404, {
                 "error": f"model \"{name}\" not found, try pulling it first"})

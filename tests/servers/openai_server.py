@@ -19,7 +19,8 @@ from .loopback import Handler, LoopbackServer
 @dataclass
 class Script:
     """One answer. ``kind``: ``stream``, ``status``, ``drop``, ``malformed``, ``error_event``,
-    ``no_done`` (ends without ``[DONE]`` or a finish reason), ``json`` (not streamed)."""
+    ``no_done`` (ends without ``[DONE]`` or a finish reason), ``json`` (not streamed),
+    ``flood`` (``pieces[0]`` as one event ``count`` times, ``None``: endless; then done)."""
 
     kind: str = "stream"
     pieces: list[str] = field(default_factory=lambda: ["Hello", ",", " world", "."])
@@ -29,6 +30,8 @@ class Script:
     retry_after: str | None = None
     after: int = 2
     reject_json_schema: bool = False
+    count: int | None = None
+    raw: bytes | None = None  # flood: these bytes as they are, built before a test measures
 
 
 class OpenAITestServer:
@@ -131,6 +134,13 @@ class _OpenAIHandler(Handler):
 
         def event(payload: dict[str, Any]) -> None:
             self.chunk(f"data: {json.dumps(payload)}\n\n")
+
+        if script.kind == "flood":
+            self.flood(script.raw or "data: " + json.dumps({
+                "id": "chatcmpl-1", "object": "chat.completion.chunk", "model": model,
+                "choices": [{"index": 0, "delta": {"content": script.pieces[0]},
+                             "finish_reason": None}]}) + "\n\n", script.count)
+            script = Script(pieces=[])
 
         for index, piece in enumerate(script.pieces):
             if index == script.after:

@@ -22,7 +22,8 @@ DASH = "—"
 # The per-run columns of the CSV, in order; evaluator scores follow as ``eval:<name>``.
 CSV_COLUMNS = (
     "run_id", "model", "scenario_id", "tier", "prompt_version", "specialist", "iteration",
-    "mode", "status", "error", "auto_score", "success", "first_success", "attempts", "retries",
+    "mode", "status", "error", "auto_score", "success", "first_success", "suspect",
+    "suspect_cleared_at", "attempts", "retries",
     "ttft_ms", "total_ms", "load_ms", "paid_load", "prompt_tokens", "completion_tokens",
     "tokens_per_s", "cost", "host", "started_at", "finished_at",
 )
@@ -126,10 +127,17 @@ RUN_HEADERS = ["model", "scenario", "tier", "version", "specialist", "#", "statu
                "pass", "attempts", "ttft ms", "tok/s"]
 
 
+def verdict_cell(run: dict[str, Any]) -> str:
+    """yes/no, or "suspect" while a run is held until a person clears it."""
+    if run.get("suspect") and not run.get("suspect_cleared_at"):
+        return "suspect"
+    return fmt(run["success"])
+
+
 def run_rows(summary: dict[str, Any]) -> list[list[str]]:
     return [[r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
              r["specialist"] or DASH, str(r["iteration"]), r["status"],
-             fmt(r["auto_score"], "{:.3f}"), fmt(r["success"]), str(r["attempts"]),
+             fmt(r["auto_score"], "{:.3f}"), verdict_cell(r), str(r["attempts"]),
              fmt(r["ttft_ms"], "{:.0f}"), fmt(r["tokens_per_s"], "{:.1f}")]
             for r in summary["runs"]]
 

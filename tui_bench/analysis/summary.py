@@ -69,6 +69,8 @@ def run_row(run: RunRecord) -> dict[str, Any]:
         "auto_score": run.auto_score,
         "success": run.success,
         "first_success": run.first_success,
+        "suspect": run.suspect,
+        "suspect_cleared_at": run.suspect_cleared_at,
         "attempts": run.attempts,
         "retries": run.retries,
         "evaluations": {e.evaluator: {"score": e.score, "weight": e.weight}

@@ -25,6 +25,7 @@ import ollama
 import pydantic
 
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
@@ -232,7 +233,9 @@ class OllamaBackend:
         client = self._clients.get(host)
         if client is None:
             client = ollama.AsyncClient(host=host, timeout=self._timeout(),
-                                        event_hooks={"response": [_raise_for_status]})
+                                        event_hooks={"response": [_raise_for_status]},
+                                        transport=LineCapTransport(
+                                            self.settings.max_answer_bytes + LINE_SLACK, host))
             self._clients[host] = client
         return client
 

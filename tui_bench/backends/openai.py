@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends.linecap import LINE_SLACK
 from tui_bench.backends.ollama import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
@@ -95,6 +96,34 @@ def parse_sse_line(line: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"data line is not a JSON object: {value[:120]!r}")
     return data
+
+
+async def bounded_lines(chunks: AsyncIterator[str], limit: int,
+                        host: str) -> AsyncIterator[str]:
+    """Lines of a text stream, none held beyond ``limit`` characters: a server that sends
+    megabytes without a newline is refused instead of buffered."""
+    pending: list[str] = []
+    size = 0
+    async for chunk in chunks:
+        start = 0
+        while True:
+            end = chunk.find("\n", start)
+            if end < 0:
+                break
+            pending.append(chunk[start:end])
+            line = "".join(pending)
+            pending, size = [], 0
+            yield line
+            start = end + 1
+        rest = chunk[start:]
+        if rest:
+            pending.append(rest)
+            size += len(rest)
+            if size > limit:
+                raise BackendError(f"{host} sent a line longer than {limit} characters; "
+                                   "refused (--max-answer-bytes)", host=host)
+    if pending:
+        yield "".join(pending)
 
 
 def _error_text(body: str) -> str:
@@ -346,7 +375,8 @@ class OpenAIBackend:
         finish: str | None = None
         usage: dict[str, Any] | None = None
         saw_done = False
-        lines = response.aiter_lines()
+        lines = bounded_lines(response.aiter_text(), self.settings.max_answer_bytes + LINE_SLACK,
+                              host)
         while True:
             try:
                 line = await lines.__anext__()

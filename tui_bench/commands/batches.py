@@ -1,4 +1,4 @@
-"""``tui-bench batches list|show|compare|gate``: the batch browser for scripts.
+"""``tui-bench batches list|show|compare|gate|suspects|clear-suspect``: batches for scripts.
 
 Tables by default, ``--json`` for machines. ``gate`` exits 1 when a batch is below the bar
 or regressed against a baseline, so a CI job can run it after any batch.
@@ -18,6 +18,7 @@ from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batc
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
 from tui_bench.analysis.summary import batch_summary, duration_text, seconds_between
+from tui_bench.commands import suspects
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
 from tui_bench.store import Store
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       f"(default {DEFAULT_MARGIN})")
     gate.add_argument("--significance", type=float, metavar="ALPHA",
                       help="fail on a drop only when it is significant at ALPHA (e.g. 0.05)")
+    suspects.add_actions(actions, shared)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         return show_batch(store, args)
     if action == "compare":
         return compare(store, args)
+    if action == "suspects":
+        return suspects.list_suspects(store, args)
+    if action == "clear-suspect":
+        return suspects.clear_suspect(store, args)
     return gate(store, args)
 
 

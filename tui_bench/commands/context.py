@@ -10,6 +10,7 @@ from rich.console import Console
 
 from tui_bench import locations
 from tui_bench.catalog import Catalog, load_catalog
+from tui_bench.commands.checks import check_db_path
 from tui_bench.commands.errors import CommandError, UsageError, split_csv
 
 __all__ = ["CommandError", "UsageError", "load", "make_console", "open_store", "settings_from",
@@ -38,12 +39,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "max_retries": getattr(args, "retries", None),
         "request_timeout_s": getattr(args, "timeout", None),
         "embedded_threads": single_threads(args),
+        "stall_timeout_s": getattr(args, "stall_timeout", None),
+        "cell_deadline_s": getattr(args, "cell_deadline", None),
+        "max_answer_bytes": getattr(args, "max_answer_bytes", None),
     }
     return Settings.from_env(**overrides)
 
 
 def open_store(args: argparse.Namespace) -> Store:
     path = locations.db_path(getattr(args, "db", None))
+    check_db_path(path)
     try:
         return Store(path)
     except StoreError as exc:

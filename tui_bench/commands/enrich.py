@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from tui_bench import locations
 from tui_bench.backends import BackendPool
@@ -18,6 +19,7 @@ from tui_bench.specialists.enrich import (
     enrich_template,
 )
 from tui_bench.specialists.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from tui_bench.specialists.fetch_policy import FetchPolicy
 from tui_bench.specialists.paths import UnsafePathError
 
 
@@ -34,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="longest wait for one document")
     parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
                         help="largest download per document")
+    parser.add_argument("--allow-path", action="append", default=[], metavar="PATH",
+                        help="a file or folder outside the template's folder its documents "
+                        "may read (repeatable)")
+    parser.add_argument("--allow-private", action="store_true",
+                        help="let documents be fetched from loopback, private and link-local "
+                        "addresses")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the file written")
 
 
@@ -49,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
             args.template, templates_dir=locations.templates_dir(args.templates_dir),
             model=args.model, pool=BackendPool(settings_from(args)), max_chars=args.max_chars,
             max_tokens=args.max_tokens, timeout_s=args.fetch_timeout, max_bytes=args.max_bytes,
-            on_progress=progress))
+            on_progress=progress,
+            policy=FetchPolicy(allowed_paths=tuple(Path(p) for p in args.allow_path),
+                               allow_private=args.allow_private)))
     except (EnrichError, UnsafePathError, ValueError) as exc:
         print(f"tui-bench: {exc}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from tui_bench.catalog import Catalog
 from tui_bench.commands.context import CommandError, load, open_store
 from tui_bench.domain import Judgment, Rubric, RunRecord, band_for, utc_now
+from tui_bench.safe_files import UnsafeFileError, load_json
 from tui_bench.store import Store
 from tui_bench.store.judging import QueueFilter, remembered_judge
 
@@ -117,16 +119,14 @@ def export(args: argparse.Namespace) -> int:
 def read_document(path: Path) -> list[Any]:
     """The file's entries; anything unreadable is one CommandError line naming file and place."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = json.loads(text)
+        data = load_json(path)
+    except UnsafeFileError as exc:
+        raise CommandError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise CommandError(f"{path} is not valid JSON: line {exc.lineno}, column {exc.colno}: "
                            f"{exc.msg}") from None
+    except ValueError as exc:  # NaN, Infinity, 1e400, a 5,000-digit integer
+        raise CommandError(f"{path}: {exc}") from None
     if isinstance(data, dict):
         runs = data.get("runs")
         if not isinstance(runs, list):
@@ -151,7 +151,8 @@ def score_problems(rubric: Rubric, scores: dict[str, Any]) -> list[str]:
         value = scores.get(crit.id)
         if value is None:
             problems.append(f"scores.{crit.id}: not set")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(value, float) and not math.isfinite(value)) or value != int(value):
             problems.append(f"scores.{crit.id}: {value!r} is not a whole number")
         elif not crit.min <= value <= crit.max:
             problems.append(f"scores.{crit.id}: {value:g} is outside {crit.min}..{crit.max}")
@@ -220,9 +221,18 @@ def apply(args: argparse.Namespace) -> int:
             print(f"refused {problem}", file=sys.stderr)
         else:
             ok.append(judgment)
+    mlflow_updated = 0
     if ok:
         store.save_judgments(ok)
+        from tui_bench.integrations.mlflow import update_judged_runs
+
+        mlflow_updated, problem = update_judged_runs(store, [j.run_id for j in ok])
+        if problem:
+            print(f"mlflow not updated ({problem}); the judgments are stored locally",
+                  file=sys.stderr)
     parts = [f"stored {len(ok)} judgment(s) by {judge}"]
+    if mlflow_updated:
+        parts.append(f"updated {mlflow_updated} MLflow run(s)")
     if refused:
         parts.append(f"refused {refused}")
     if skipped:

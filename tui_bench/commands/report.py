@@ -1,13 +1,16 @@
 """``tui-bench report``: rankings, score over time, difficulty, specialists, effort, surprises.
 
 Over every batch by default, or one with ``--batch``; ``--json`` prints the whole report as
-JSON (format ``tui-bench.report/1``) for scripts.
+JSON (format ``tui-bench.report/1``) for scripts. ``--html FILE`` writes the team dashboard,
+one self-contained page (``analysis.dashboard``), over every batch or each ``--batch`` given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -18,10 +21,12 @@ from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch", metavar="ID", help="only this batch (default: every batch)")
+    parser.add_argument("--batch", metavar="ID", action="append",
+                        help="only this batch (default: every batch); repeatable with --html")
     parser.add_argument("--category", metavar="NAME",
                         help="show only this category's ranking (default: every category)")
     parser.add_argument("--margin", type=float, default=SURPRISE_MARGIN, metavar="X",
@@ -33,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", action="store_true",
                         help="per model, each setting combination's quality, speed and the "
                         "Pareto front of quality against speed")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write the dashboard: one HTML file, charts inline, no network")
 
 
 def standings_table(title: str, rows: list[Standing]) -> Table:
@@ -140,13 +147,21 @@ def run(args: argparse.Namespace) -> int:
     if args.margin < 0:
         raise UsageError("--margin must be 0 or more")
     store = open_store(args)
-    if args.batch and store.get_batch(args.batch) is None:
-        raise CommandError(f"no batch {args.batch!r} in {store.path}")
+    for batch in args.batch or ():
+        if store.get_batch(batch) is None:
+            raise CommandError(f"no batch {batch!r} in {store.path}")
+    if args.html:
+        return _write_dashboard(args, store)
     if args.settings:
         from tui_bench.commands.settings_report import print_settings
 
-        return print_settings(store, args)
-    report = build_report(store, batch_id=args.batch, margin=args.margin)
+        if args.batch and len(args.batch) > 1:
+            raise UsageError("--batch: one batch for the settings report")
+        return print_settings(store, args, args.batch[0] if args.batch else None)
+    if args.batch and len(args.batch) > 1:
+        raise UsageError("--batch: one batch for the terminal report (several with --html)")
+    batch_id = args.batch[0] if args.batch else None
+    report = build_report(store, batch_id=batch_id, margin=args.margin)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return 0
@@ -155,4 +170,18 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(report.leaderboard.by_category) or "none"
         raise CommandError(f"no category {args.category!r} (known: {known})")
     print_report(console, report, category=args.category, top=args.top)
+    return 0
+
+
+def _write_dashboard(args: argparse.Namespace, store: Store) -> int:
+    from tui_bench.analysis.dashboard import dashboard_html
+    from tui_bench.commands.export import write_atomically
+
+    batches = list(dict.fromkeys(args.batch)) if args.batch else None
+    page = dashboard_html(store, batches, top=args.top)
+    try:
+        write_atomically(Path(args.html), page)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.html}: {exc.strerror or exc}") from None
+    print(f"dashboard written to {args.html}", file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import SelectionError
 from tui_bench.commands.axes import options_and_axes
+from tui_bench.commands.checks import check_grid, check_name, listed
 from tui_bench.commands.context import (
     CommandError,
     UsageError,
@@ -22,7 +24,14 @@ from tui_bench.commands.context import (
     settings_from,
     split_csv,
 )
-from tui_bench.domain import DEFAULT_MODEL, BatchSpec, GenerationOptions, ModelRef
+from tui_bench.domain import (
+    DEFAULT_MODEL,
+    DEFAULT_PROMPT_VERSION,
+    BatchSpec,
+    GenerationOptions,
+    ModelRef,
+    Scenario,
+)
 from tui_bench.engine.plan import (
     check_batch_id,
     new_batch_id,
@@ -31,11 +40,17 @@ from tui_bench.engine.plan import (
     plan,
 )
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
+from tui_bench.store import Store, StoreError
 
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
     """The grid the flags describe; pydantic's complaints become one-line usage errors."""
-    models = split_csv(args.models) or [DEFAULT_MODEL]
+    models = listed(args.models, "--models", [DEFAULT_MODEL])
+    tiers = listed(args.tier, "--tier", ["L2"])
+    versions = listed(args.prompt_version, "--prompt-version", ["v1"])
+    for model in models:
+        check_name(model, "--models")
+    check_name(args.judge, "--judge")
     specialists = [""]
     if args.specialist:
         from tui_bench.specialists.templates import specialist_axis, template_key
@@ -49,12 +64,14 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
         options = GenerationOptions(**singles, stop=args.stop or [])
         spec = BatchSpec(
             batch_id=batch_id, models=models, scenarios=scenario_ids,
-            tiers=split_csv(args.tier) or ["L2"], prompt_versions=split_csv(args.prompt_version) or ["v1"],
+            tiers=tiers, prompt_versions=versions,
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
             group_by_model=not args.interleave, option_axes=axes,
             model_warmup=not getattr(args, "no_model_warmup", False))
+        if spec.judge is not None:
+            ModelRef.parse(spec.judge)
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -68,10 +85,27 @@ def settings_count(spec: BatchSpec) -> int:
     return len(option_combinations(spec))
 
 
+def _check_grid(args: argparse.Namespace, scenarios: list[Scenario]) -> None:
+    """The grid's size and prompt versions, refused before any planning or storing."""
+    versions = listed(args.prompt_version, "--prompt-version", ["v1"])
+    check_grid(len(listed(args.models, "--models", [DEFAULT_MODEL])), len(scenarios),
+               len(listed(args.tier, "--tier", ["L2"])), len(versions),
+               2 if args.specialist and args.specialist_only == "both" else 1, args.iterations,
+               math.prod(len(values) for values in options_and_axes(args)[1].values()))
+    defined = {v for s in scenarios for v in s.versions}
+    unknown = [v for v in versions if v != DEFAULT_PROMPT_VERSION and v not in defined]
+    if unknown:
+        have = ", ".join(sorted(defined | {DEFAULT_PROMPT_VERSION}))
+        raise UsageError(f"--prompt-version {', '.join(unknown)}: no chosen scenario defines "
+                         f"it (defined: {have}); a scenario without a version runs its base "
+                         "prompt")
+
+
 def run_headless(args: argparse.Namespace) -> int:
     # Piped into a file or CI log, rich would wrap at 80 columns and cut model names short.
     console = make_console()
     try:
+        _refuse_damaged(args)
         store = open_store(args)
         catalog = load(args)
         if args.resume:
@@ -85,6 +119,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 raise UsageError(str(exc)) from None
             if not chosen:
                 raise CommandError("no scenarios to run (is the scenarios folder empty?)")
+            _check_grid(args, chosen)
             spec = spec_from_args(args, [s.id for s in chosen])
             if store.get_batch(spec.batch_id) is not None:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
@@ -103,16 +138,24 @@ def run_headless(args: argparse.Namespace) -> int:
         persona = None
         if any(spec.specialists) or args.mint_template:
             persona = _persona(args, spec)
+        if args.mint_template:
+            _check_mint_template(args)
         if args.fail_under is not None and not 0 <= args.fail_under <= 1:
             raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
+        mlflow = _mlflow_listener(args, store)
         try:
             result = asyncio.run(run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
-                jsonl=sys.stdout if args.progress == "jsonl" else None))
-        except ValueError as exc:
+                jsonl=sys.stdout if args.progress == "jsonl" else None,
+                listeners=[mlflow] if mlflow else []))
+        except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
+        finally:
+            if mlflow:
+                mlflow.close()
+        _verify_writes(store, spec.batch_id, result.run_ids)
         summary = batch_summary(store, spec.batch_id)
         if not args.quiet and not jsonl:
             print_report(console, store, spec.batch_id, summary)
@@ -168,6 +211,19 @@ def _warm_up(store, catalog, spec: BatchSpec, console: Console, *,  # type: igno
     return kept
 
 
+def _mlflow_listener(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+    """``--mlflow URI``: log each run as it finishes (integrations.mlflow.MlflowListener)."""
+    if not getattr(args, "mlflow", None):
+        return None
+    from tui_bench.integrations.mlflow import MlflowListener
+
+    if not args.mlflow.startswith(("http://", "https://")):
+        raise UsageError(f"--mlflow {args.mlflow!r}: give the tracking server's http(s):// "
+                         "address")
+    return MlflowListener(str(store.path), args.mlflow, args.mlflow_experiment,
+                          report=lambda line: print(f"tui-bench: {line}", file=sys.stderr))
+
+
 def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]
     """Resolve every specialist template now, so a bad name fails before any cell runs."""
     from tui_bench import locations
@@ -180,6 +236,43 @@ def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-unty
     except TemplateError as exc:
         raise UsageError(str(exc)) from None
     return persona
+
+
+def _refuse_damaged(args: argparse.Namespace) -> None:
+    """A batch never writes into a damaged file (SQLite's quick check, before opening)."""
+    from tui_bench import locations
+    from tui_bench.store.doctor import database_error_line, quick_problems
+
+    path = locations.db_path(args.db)
+    try:
+        problems = quick_problems(path)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    if problems:
+        raise CommandError(database_error_line(f"damaged ({problems[0]})", path))
+
+
+def _verify_writes(store: Store, batch_id: str, run_ids: list[str]) -> None:
+    """Success is claimed only for runs that can be read back from the file."""
+    from tui_bench.store.doctor import database_error_line, readable_run_ids
+
+    stored = readable_run_ids(store, batch_id) if run_ids else set()
+    missing = [r for r in run_ids if r not in stored]
+    if missing:
+        raise CommandError(database_error_line(
+            f"{len(missing)} of {len(run_ids)} runs of {batch_id} cannot be read back", store.path))
+
+
+def _check_mint_template(args: argparse.Namespace) -> None:
+    """Resolve ``--mint-template`` before the batch runs, not after it."""
+    from tui_bench import locations
+    from tui_bench.specialists.templates import TemplateError, resolve_template
+
+    check_name(args.mint_template, "--mint-template")
+    try:
+        resolve_template(args.mint_template, locations.templates_dir(args.templates_dir))
+    except TemplateError as exc:
+        raise UsageError(f"--mint-template: {exc}") from None
 
 
 def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> None:  # type: ignore[no-untyped-def]

@@ -35,13 +35,13 @@ def settings_table(model: str, rows: list[SettingResult]) -> Table:
     return table
 
 
-def print_settings(store: Store, args: argparse.Namespace) -> int:
-    report = settings_report(store, batch_id=args.batch)
+def print_settings(store: Store, args: argparse.Namespace, batch_id: str | None = None) -> int:
+    report = settings_report(store, batch_id=batch_id)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
     console = make_console()
-    scope = f"batch {args.batch}" if args.batch else "every batch"
+    scope = f"batch {batch_id}" if batch_id else "every batch"
     if not report.models:
         console.print(f"No finished runs in {scope} yet.")
         return 0

@@ -47,6 +47,7 @@ class CellRetrying:
 @dataclass(slots=True)
 class CellFinished:
     record: RunRecord
+    stored: bool = True  # False: left unrun by the batch's cancel; no row, resume runs it
 
 
 @dataclass(slots=True)

@@ -40,6 +40,8 @@ from tui_bench.engine.events import (
     Token,
     ignore,
 )
+from tui_bench.engine.lease import BatchLease
+from tui_bench.engine.limits import CLIENT_CUT, StreamBudget
 from tui_bench.engine.plan import cell_options, new_run_id, normalise_spec, plan
 from tui_bench.settings import Settings
 from tui_bench.store import Store
@@ -143,6 +145,8 @@ class Runner:
         self._judge: Any = None
         self._last_cancelled: dict[str, RunRecord] = {}
         self._warmer = Warmer()
+        self._deadlines: dict[str, float] = {}  # run id -> monotonic end of the cell
+        self.lease_options: dict[str, float] = {}  # heartbeat_s, stale_after_s (tests)
 
     # ---- control
 
@@ -173,12 +177,19 @@ class Runner:
         spec = normalise_spec(spec)
         self._check(spec)
         cells = plan(spec)
-        # A batch id seen before keeps its finished cells, whether or not resume was asked.
-        finished = self.store.finished_cell_keys(spec.batch_id)
-        todo = [c for c in cells if c.key not in finished]
-        self.store.save_batch(spec, len(cells))
-        self._warmer = Warmer(enabled=spec.model_warmup)
-        self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(), {})
+        lease = BatchLease(self.store, spec.batch_id, **self.lease_options)
+        lease.acquire()  # one batch, one runner: a second one refuses here (LeaseHeld)
+        try:
+            # A batch id seen before keeps its finished cells, whether or not resume was asked.
+            finished = self.store.finished_cell_keys(spec.batch_id)
+            todo = [c for c in cells if c.key not in finished]
+            self.store.save_batch(spec, len(cells))
+            self._warmer = Warmer(enabled=spec.model_warmup)
+            self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(), {})
+        except BaseException:
+            lease.release()
+            raise
+        lease.keep_alive(self.cancel)
         result = BatchResult(batch_id=spec.batch_id, status="running",
                              skipped=len(cells) - len(todo))
         self._emit(BatchStarted(spec.batch_id, len(cells), result.skipped, list(spec.models)))
@@ -215,6 +226,7 @@ class Runner:
             self._cancelled = True
             raise
         finally:
+            lease.release()
             result.elapsed_s = time.perf_counter() - started
             result.status = "cancelled" if self._cancelled else "finished"
             if self._warmer.warmups:
@@ -327,6 +339,7 @@ class Runner:
                 record.evaluations = list(scored.evaluations)
                 record.auto_score = scored.auto_score
                 record.success = scored.success
+                record.suspect, record.suspect_success = scored.suspect, scored.suspect_success
                 if attempt == 1:
                     record.first_success = scored.success
                 if scored.success or not scored.feedback or attempt == max_attempts:
@@ -341,7 +354,8 @@ class Runner:
             # row: a resume runs it. One a person cancelled, or one that had begun, is kept.
             keep = began or run_id in self._cancelled_runs
             self._finish(record, scenario, attempts, telemetry, judgments, store=keep)
-            self._last_cancelled[run_id] = record
+            if keep:  # a record never stored is neither counted nor reported
+                self._last_cancelled[run_id] = record
             raise
         except BackendError as exc:
             record.status = "error"
@@ -360,6 +374,7 @@ class Runner:
         # Past this point the cell cannot be cancelled: a listener that cancels the batch on
         # CellFinished must not turn this finished cell into a cancelled one.
         self._tasks.pop(record.run_id, None)
+        self._deadlines.pop(record.run_id, None)
         record.attempts = max(len(attempts), 1)
         if telemetry:
             record.telemetry = _sum_telemetry(telemetry)
@@ -367,7 +382,7 @@ class Runner:
         keep = attempts if len(attempts) > 1 or record.mode != "zero-shot" else []
         if store:
             self.store.save_run(record, scenario, keep, judgments)
-        self._emit(CellFinished(record))
+        self._emit(CellFinished(record, stored=store))
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b
@@ -418,15 +433,23 @@ class Runner:
         done: Done | None = None
         ttft: float | None = None
         host = getattr(backend, "name", "backend")
+        budget = self._budget(run_id, options)
         try:
             while True:
                 limit = (self.settings.request_timeout_s if ttft is None
                          else self.settings.stall_timeout_s)
+                limit, by_deadline = budget.wait_limit(limit)
+                if by_deadline and limit <= 0:
+                    budget.host = getattr(stream, "host", None) or host
+                    raise budget.deadline_passed()
                 try:
                     chunk = await asyncio.wait_for(anext(stream), timeout=limit)
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:
+                    budget.host = getattr(stream, "host", None) or host
+                    if by_deadline:
+                        raise budget.deadline_passed() from None
                     what = "no response" if ttft is None else "stream stalled"
                     # A backend's stream may say which server it was routed to.
                     raise BackendError(f"{what} for {limit:g}s",
@@ -435,7 +458,13 @@ class Runner:
                 if isinstance(chunk, TextChunk):
                     if ttft is None and chunk.text:
                         ttft = (time.perf_counter() - started) * 1000
-                    parts.append(chunk.text)
+                    budget.host = getattr(stream, "host", None) or host
+                    if budget.full and chunk.text:
+                        # The server ignored max_tokens: stop reading, as it should have.
+                        done = Done(completion_tokens=budget.pieces, done_reason=CLIENT_CUT,
+                                    host=budget.host, extra={"client_cut": "max_tokens"})
+                        break
+                    parts.append(budget.take(chunk.text))
                     self._emit(Token(run_id, chunk.text))
                 elif isinstance(chunk, Done):
                     done = chunk
@@ -445,3 +474,13 @@ class Runner:
             raise BackendError("stream ended without its final counters (cut short)",
                                host=getattr(stream, "host", None) or host, transient=True)
         return Generation("".join(parts), done, ttft, (time.perf_counter() - started) * 1000)
+
+    def _budget(self, run_id: str, options: GenerationOptions) -> StreamBudget:
+        """This generation's limits; the deadline counts from the cell's first request."""
+        seconds = self.settings.cell_deadline_s
+        deadline = None
+        if seconds is not None:
+            deadline = self._deadlines.setdefault(run_id, time.monotonic() + seconds)
+        return StreamBudget(max_pieces=options.max_tokens,
+                            max_bytes=self.settings.max_answer_bytes,
+                            deadline=deadline, deadline_s=seconds)

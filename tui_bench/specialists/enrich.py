@@ -25,6 +25,7 @@ from tui_bench.specialists.fetch import (
     fetch_document,
     http_client,
 )
+from tui_bench.specialists.fetch_policy import FetchPolicy
 from tui_bench.specialists.paths import inside, safe_segment, write_numbered
 from tui_bench.specialists.templates import (
     ENRICHED_FOLDER,
@@ -208,11 +209,14 @@ async def enrich_template(
     timeout_s: float = DEFAULT_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_BYTES,
     concurrency: int = MAX_DOCUMENTS_AT_ONCE,
     on_progress: Callable[[EnrichProgress], None] | None = None, write: bool = True,
+    policy: FetchPolicy | None = None,
 ) -> EnrichResult:
     """Enrich every documentation entry of a template and write ``enriched-NNN.json5``.
 
     Raises ``EnrichError`` when the template has no documentation or nothing could be
     enriched (then nothing is written); a single failing document is only skipped.
+    ``policy`` says what the documents may reach (default: the template's folder and public
+    hosts only).
     """
     try:
         resolved = resolve_template(template_ref, Path(templates_dir))
@@ -240,7 +244,8 @@ async def enrich_template(
             try:
                 tell(index, doc, "fetching")
                 fetched = await fetch_document(doc.source, root=resolved.root, client=client,
-                                               timeout_s=timeout_s, max_bytes=max_bytes)
+                                               timeout_s=timeout_s, max_bytes=max_bytes,
+                                               policy=policy)
                 text = fetched.text[:max_chars]
                 truncated = fetched.capped or len(fetched.text) > max_chars
                 tell(index, doc, "asking")

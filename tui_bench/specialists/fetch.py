@@ -1,8 +1,9 @@
 """Fetch a template's documents safely: bounded in time and size, HTML reduced to its text.
 
 Documents come from links in files people share, so every fetch has a timeout and a byte cap
-(the body is streamed and the download stops at the cap), and a relative path may not climb
-out of the template's folder.
+(the body is streamed and the download stops at the cap), and ``fetch_policy`` decides what
+may be reached at all: files inside the template's folder (or allowed paths), public hosts
+(unless private ones are allowed), checked on the resolved address and on every redirect.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse, urlsplit
+
+from tui_bench.specialists.fetch_policy import FetchPolicy, PolicyError, resolve_checked
 
 if TYPE_CHECKING:
     import httpx
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_BYTES = 2_000_000
 USER_AGENT = "tui-bench-enrich/1"
+MAX_REDIRECTS = 5
 
 
 class FetchError(Exception):
@@ -42,8 +46,8 @@ def http_client() -> httpx.AsyncClient:
     ``rich`` dependency, which the headless path should not pay for until it fetches."""
     import httpx
 
-    return httpx.AsyncClient(follow_redirects=True, max_redirects=5,
-                             headers={"User-Agent": USER_AGENT})
+    # Redirects are followed by hand, so each hop's address is checked before it is reached.
+    return httpx.AsyncClient(follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
 
 class _TextExtractor(HTMLParser):
@@ -151,14 +155,19 @@ def _read_file(path: Path, max_bytes: int) -> tuple[bytes, bool]:
 async def fetch_document(source: str, *, root: Path,
                          client: httpx.AsyncClient | None = None,
                          timeout_s: float = DEFAULT_TIMEOUT_S,
-                         max_bytes: int = DEFAULT_MAX_BYTES) -> Fetched:
-    """Read one document (``https``, ``http``, ``file`` or a path relative to ``root``)."""
+                         max_bytes: int = DEFAULT_MAX_BYTES,
+                         policy: FetchPolicy | None = None) -> Fetched:
+    """Read one document (``https``, ``http``, ``file`` or a path relative to ``root``), if
+    ``policy`` (default: the strict one) lets it be reached."""
+    policy = policy or FetchPolicy()
     if source.startswith(("https://", "http://")):
         own = client is None
         http = client or http_client()
         try:
-            return await asyncio.wait_for(_fetch_http(http, source, timeout_s, max_bytes),
-                                          timeout=timeout_s)
+            return await asyncio.wait_for(
+                _fetch_http(http, source, timeout_s, max_bytes, policy), timeout=timeout_s)
+        except PolicyError as exc:
+            raise FetchError(str(exc)) from None
         except TimeoutError:
             raise FetchError(f"timed out after {timeout_s:g}s") from None
         finally:
@@ -166,7 +175,10 @@ async def fetch_document(source: str, *, root: Path,
                 await http.aclose()
     if "://" in source and not source.startswith("file://"):
         raise FetchError(f"unsupported scheme in {source!r} (use https, http, file or a path)")
-    path = local_path(source, root)
+    try:
+        path = policy.check_file(local_path(source, root), root)
+    except PolicyError as exc:
+        raise FetchError(str(exc)) from None
     try:
         data, capped = await asyncio.to_thread(_read_file, path, max_bytes)
     except OSError as exc:
@@ -174,27 +186,69 @@ async def fetch_document(source: str, *, root: Path,
     return _finish(data, capped, str(path), "", None)
 
 
+async def _pinned(url: str, policy: FetchPolicy) -> tuple[str, dict[str, str],
+                                                           dict[str, str]]:
+    """``url`` with its host replaced by the checked address, plus the ``Host`` header and
+    TLS name that keep the request what it was: no second lookup between check and connect."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        raise FetchError(f"no host in {url!r}")
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError as exc:
+        raise FetchError(f"{url!r}: {exc}") from None
+    address = await resolve_checked(host, port, policy)
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    header = host if parts.port is None else f"{host}:{parts.port}"
+    if ":" in host:  # an IPv6 literal host keeps its brackets in the Host header
+        header = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
+    pinned = parts._replace(netloc=netloc).geturl()
+    return pinned, {"Host": header}, {"sni_hostname": host}
+
+
 async def _fetch_http(client: httpx.AsyncClient, url: str, timeout_s: float,
-                      max_bytes: int) -> Fetched:
+                      max_bytes: int, policy: FetchPolicy) -> Fetched:
     import httpx
 
     try:
-        async with client.stream("GET", url, timeout=timeout_s) as response:
-            if response.status_code >= 400:
-                raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
-            chunks: list[bytes] = []
-            size = 0
-            capped = False
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= max_bytes:
-                    capped = size > max_bytes
-                    break
-            data = b"".join(chunks)[:max_bytes]
-            content_type = response.headers.get("content-type", "")
-            return _finish(data, capped, url, content_type.lower(), response.charset_encoding)
+        for _ in range(MAX_REDIRECTS + 1):
+            pinned, headers, extensions = await _pinned(url, policy)
+            request = client.build_request("GET", pinned, headers=headers,
+                                           extensions=extensions, timeout=timeout_s)
+            response = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                location = response.headers.get("location")
+                if response.is_redirect and location:
+                    url = urljoin(url, location)
+                    if not url.startswith(("https://", "http://")):
+                        raise FetchError(f"redirected to {url!r}, which is not http(s)")
+                    continue
+                return await _read_body(response, url, max_bytes)
+            finally:
+                await response.aclose()
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
     except httpx.TimeoutException:
         raise FetchError(f"timed out after {timeout_s:g}s") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
+
+
+async def _read_body(response: httpx.Response, url: str, max_bytes: int) -> Fetched:
+    """The body of a final (non-redirect) response, stopped at the byte cap."""
+    if response.status_code >= 400:
+        raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+    chunks: list[bytes] = []
+    size = 0
+    capped = False
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= max_bytes:
+            capped = size > max_bytes
+            break
+    data = b"".join(chunks)[:max_bytes]
+    content_type = response.headers.get("content-type", "")
+    return _finish(data, capped, url, content_type.lower(), response.charset_encoding)

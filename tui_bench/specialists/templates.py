@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from tui_bench.catalog import LoadProblem, validation_problems
 from tui_bench.domain import Strict
+from tui_bench.safe_files import TEMPLATE_MAX_BYTES, UnsafeFileError, parse_guarded, read_text
 from tui_bench.specialists.paths import (
     UnsafePathError,
     numbered_files,
@@ -152,11 +153,10 @@ class Template(Strict):
 def read_json5(path: Path) -> Any:
     """Parse a JSON5 file; a syntax error becomes a ``TemplateError`` naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"{path}: cannot read file: {exc}") from None
-    try:
-        return json5.loads(text)
+        text = read_text(path, TEMPLATE_MAX_BYTES)
+        return parse_guarded(text, path, json5.loads)
+    except UnsafeFileError as exc:
+        raise TemplateError(str(exc)) from None
     except ValueError as exc:
         raise TemplateError(f"{path}: JSON5 syntax error: {exc}") from None
 

@@ -274,6 +274,9 @@ class CoreStore:
             "options_key": record.options_key,
             "environment": _dumps(record.environment),
             "truncated": record.truncated,
+            "suspect": record.suspect,
+            "suspect_success": record.suspect_success,
+            "suspect_cleared_at": record.suspect_cleared_at,
         }
         with self.transaction() as conn:
             if scenario is not None and record.scenario_hash:
@@ -313,7 +316,7 @@ class CoreStore:
             "telemetry", "evaluations")}
         if "environment" in fields:
             fields["environment"] = _loads(fields["environment"], {})
-        for flag in ("success", "first_success", "truncated"):
+        for flag in ("success", "first_success", "suspect_success", "truncated"):
             if fields.get(flag) is not None:
                 fields[flag] = bool(fields[flag])
         return RunRecord(**fields, telemetry=tel)

@@ -307,11 +307,46 @@ M002_SCENARIO_CONTROLS = """
         );
 """
 
+# One batch, one runner: the runner holding a batch and when it last said it is alive.
+M003_BATCH_LEASES = """
+        CREATE TABLE batch_leases (
+            batch_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        );
+"""
+
+# Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
+# `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
+M004_MLFLOW_RUNS = """
+        CREATE TABLE mlflow_runs (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            tracking_uri TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            experiment_id TEXT NOT NULL,
+            mlflow_run_id TEXT NOT NULL,
+            judge_pending INTEGER NOT NULL DEFAULT 1,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, tracking_uri, experiment)
+        );
+        CREATE INDEX idx_mlflow_runs_run ON mlflow_runs(run_id);
+"""
+
+# A run whose answer reached for the machinery scoring it (scoring/suspect.py) is stored with
+# success 0 and its held-back verdict, until a person clears it.
+M005_SUSPECT_RUNS = """
+        ALTER TABLE runs ADD COLUMN suspect TEXT;
+        ALTER TABLE runs ADD COLUMN suspect_success INTEGER;
+        ALTER TABLE runs ADD COLUMN suspect_cleared_at TEXT;
+        CREATE INDEX idx_runs_suspect ON runs(batch_id) WHERE suspect IS NOT NULL;
+"""
+
 # Settings as grid axes: a run's cell key gains its swept options (``options_key``, '' for runs
 # made before), so one batch may hold the same cell at two temperatures and resume tells them
 # apart. Each run records what it really ran with (``environment``) and whether prompt plus
 # answer filled the context (``truncated``); each batch the machine it ran on and its warmups.
-M003_SETTINGS_AXES = """
+M006_SETTINGS_AXES = """
         ALTER TABLE runs ADD COLUMN options_key TEXT NOT NULL DEFAULT '';
         ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}';
         ALTER TABLE runs ADD COLUMN truncated INTEGER;
@@ -331,7 +366,10 @@ M003_SETTINGS_AXES = """
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
-    Migration("m003_settings_axes", M003_SETTINGS_AXES),
+    Migration("m003_batch_leases", M003_BATCH_LEASES),
+    Migration("m004_mlflow_runs", M004_MLFLOW_RUNS),
+    Migration("m005_suspect_runs", M005_SUSPECT_RUNS),
+    Migration("m006_settings_axes", M006_SETTINGS_AXES),
 )
 
 

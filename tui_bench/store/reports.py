@@ -21,6 +21,7 @@ from tui_bench.store.core import CELL_COLUMNS, TELEMETRY_COLUMNS, CoreStore
 LEAN_RUN_COLUMNS = (
     "run_id", "batch_id", *CELL_COLUMNS, "mode", "category", "status", "auto_score", "success",
     "attempts", "ttft_ms", "tokens_per_s", "total_ms", "completion_tokens", "cost", "error",
+    "suspect", "suspect_cleared_at",
 )
 
 UNCATEGORISED = "uncategorised"

@@ -49,9 +49,12 @@ def created_text(stamp: str | None) -> str:
     return (stamp or "—")[:16].replace("T", " ")
 
 
-def verdict_text(status: str, success: Any) -> Text:
+def verdict_text(status: str, success: Any, suspect: str | None = None) -> Text:
+    """pass, fail, an error status, or "suspect" for a run held until a person clears it."""
     if status != "ok":
         return Text(status, style="red")
+    if suspect:
+        return Text("suspect", style="bold magenta")
     if success is None:
         return Text("—")
     return Text("pass", style="green") if success else Text("fail", style="yellow")
@@ -257,11 +260,15 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     head.add_row("Run", run.run_id)
     head.add_row("Cell", f"{run.model} · {run.scenario_id} · {run.tier}/{run.prompt_version}"
                  f"{spec} #{run.iteration}")
-    verdict = verdict_text(run.status, run.success)
+    verdict = verdict_text(run.status, run.success, run.suspect if run.held_as_suspect else None)
     score = Text.assemble(fmt(run.auto_score, "{:.3f}"), "  ", verdict)
     if run.attempts > 1:
         score.append(f"  after {run.attempts} attempts")
     head.add_row("Score", score)
+    if run.suspect:
+        state = (f"cleared {created_text(run.suspect_cleared_at)}" if run.suspect_cleared_at
+                 else "not counted as a success until cleared (s)")
+        head.add_row("Suspect", Text(f"{run.suspect} · {state}", style="magenta"))
     t = run.telemetry
     telemetry = " · ".join(p for p in (
         t.ttft_ms is not None and f"first token {t.ttft_ms:.0f} ms",
@@ -319,6 +326,7 @@ class BatchDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "compare", "Compare with previous"),
         Binding("x", "export", "Export HTML"),
+        Binding("s", "clear_suspect", "Clear suspect"),
         Binding("pagedown,n", "page(1)", "Next runs", key_display="PgDn"),
         Binding("pageup,p", "page(-1)", "Previous runs", key_display="PgUp"),
         Binding("escape", "app.pop_screen", "Back"),
@@ -391,7 +399,8 @@ class BatchDetailScreen(Screen[None]):
         for r in rows:
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
                           r["specialist"] or "—", str(r["iteration"]),
-                          verdict_text(r["status"], r["success"]),
+                          verdict_text(r["status"], r["success"],
+                                       None if r.get("suspect_cleared_at") else r.get("suspect")),
                           fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
                           key=r["run_id"])
         if rows:
@@ -433,6 +442,29 @@ class BatchDetailScreen(Screen[None]):
             self.notify("no earlier batch to compare with", severity="warning")
             return
         self.app.push_screen(BatchCompareScreen(self.store, previous, self.batch_id))
+
+    def action_clear_suspect(self) -> None:
+        """A person looked at the highlighted suspect run and found it honest."""
+        row = next((r for r in self.rows if r["run_id"] == self.shown_run), None)
+        if row is None or not row.get("suspect") or row.get("suspect_cleared_at"):
+            self.notify("the highlighted run is not held as suspect", severity="warning")
+            return
+        self._clear_suspect(row["run_id"])
+
+    @work(thread=True, exclusive=True, group="clear-suspect", exit_on_error=False)
+    def _clear_suspect(self, run_id: str) -> None:
+        from tui_bench.store import StoreError
+
+        try:
+            verdict = self.store.clear_suspect(run_id)
+        except StoreError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(
+            self.notify, f"{run_id} cleared: {'pass' if verdict else 'fail'}", title="Suspect")
+        self.shown_run = None
+        self._load_head()
+        self._load_runs(self.page)
 
     def action_export(self) -> None:
         self._export(Path.cwd() / f"{self.batch_id}.html")

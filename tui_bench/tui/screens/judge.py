@@ -72,6 +72,8 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
         auto = "none"
     else:
         verdict = "" if run.success is None else (" pass" if run.success else " fail")
+        if run.held_as_suspect:
+            verdict = " suspect"
         auto = f"{run.auto_score:.2f}{verdict}"
         if run.evaluations:
             auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations
@@ -416,8 +418,24 @@ class JudgeScreen(Screen[None]):
             return
         self.saved_count += 1
         self._show_last_saved(self.run, judgment)
+        if self.store.mlflow_runs_of([judgment.run_id]):
+            self._update_mlflow(judgment.run_id)
         self.pos += 1
         await self._show()
+
+    @work(thread=True, exit_on_error=False, group="mlflow", description="update MLflow")
+    def _update_mlflow(self, run_id: str) -> None:
+        """The run is mirrored in MLflow: send its judgment there, off the message loop."""
+        from tui_bench.integrations.mlflow import update_judged_runs
+
+        store = Store(self.store.path)  # this thread's own connection
+        try:
+            _, problem = update_judged_runs(store, [run_id])
+        finally:
+            store.close()
+        if problem:
+            self.app.call_from_thread(self.notify, f"MLflow not updated: {problem}",
+                                      severity="warning", timeout=8)
 
     def _show_last_saved(self, run: RunRecord, judgment: Judgment) -> None:
         box = self.query_one("#last-saved", Static)
