@@ -49,7 +49,7 @@ def catalog(tmp_path: Path) -> Catalog:
 def sweep(**kw: Any) -> BatchSpec:
     base: dict[str, Any] = {
         "batch_id": "sweep", "models": ["ollama:echo"], "scenarios": ["hello"],
-        "options": GenerationOptions(max_tokens=8),
+        "options": GenerationOptions(max_tokens=64),
         "option_axes": {"temperature": [0.0, 0.7], "num_ctx": [2048, 8192]}}
     base.update(kw)
     return BatchSpec(**base)
@@ -64,7 +64,7 @@ def test_option_axes_become_cells_with_canonical_keys() -> None:
     assert len(cells) == 8 and len({c.key for c in cells}) == 8
     hot = next(c for c in cells if c.options_key == "t=0.7,ctx=8192")
     options = cell_options(spec, hot)
-    assert (options.temperature, options.num_ctx, options.max_tokens) == (0.7, 8192, 8)
+    assert (options.temperature, options.num_ctx, options.max_tokens) == (0.7, 8192, 64)
     # One value is the batch's option, not an axis: keys stay empty, as in older batches.
     single = normalise_spec(sweep(option_axes={"temperature": [0.7]}))
     assert [c.options_key for c in plan(single)] == [""]
