@@ -284,7 +284,8 @@ def test_command_runs_in_the_folder_with_tui_benchs_python(tmp_path: Path) -> No
     script = "import sys; print(sys.executable); open('made.txt', 'w').write('hi')"
     result = run_command(["python", "-c", script], tmp_path, timeout_s=20)
     assert (result.exit_code, result.reason, result.timed_out) == (0, None, False)
-    assert result.output.strip() == sys.executable
+    # the venv's python (the same interpreter as python3.11 beside it)
+    assert os.path.samefile(result.output.strip(), sys.executable)
     assert (tmp_path / "made.txt").read_text() == "hi"
     assert (tmp_path / "made.txt").stat().st_uid == os.geteuid()  # given back to the caller
     tests = run_command(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path,

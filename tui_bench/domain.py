@@ -24,8 +24,10 @@ TIERS: dict[str, str] = {
 DEFAULT_TIER = "L2"
 DEFAULT_PROMPT_VERSION = "v1"
 DEFAULT_THRESHOLD = 0.7
-MODES = ("zero-shot", "iterative", "comparative")
-Mode = Literal["zero-shot", "iterative", "comparative"]
+MODES = ("zero-shot", "iterative", "comparative", "refine")
+Mode = Literal["zero-shot", "iterative", "comparative", "refine"]
+EFFORT_LEVELS = ("low", "medium", "high")
+EffortLevel = Literal["low", "medium", "high"]
 RunStatus = Literal["ok", "error", "cancelled"]
 
 BANDS: list[tuple[int, str]] = [
@@ -431,6 +433,16 @@ class BatchSpec(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     judge: str | None = None
     group_by_model: bool = True
+    cache: bool = False  # reuse a stored generation of the same model, messages and options
+    # Refine mode: the review prompt's threshold T (1..10), per model when calibrated (--effort).
+    refine_threshold: float = Field(default=7, ge=1, le=10)
+    refine_thresholds: dict[str, float] = Field(default_factory=dict)
+    max_new_answers: int = Field(default=3, ge=1, le=50)
+    effort: EffortLevel | None = None
+
+    def threshold_for(self, model: str) -> float:
+        """The refine threshold a model's cells use: its calibrated one, else the batch's."""
+        return self.refine_thresholds.get(model, self.refine_threshold)
     # Option name (a key of OPTION_AXES) -> the values it sweeps; each combination is a cell.
     option_axes: dict[str, list[float | int]] = Field(default_factory=dict)
     model_warmup: bool = True  # one untimed call per model before its first measured cell
@@ -461,6 +473,41 @@ class Cell(BaseModel):
         opts = f" [{self.options_key}]" if self.options_key else ""
         return (f"{self.model}{opts} · {self.scenario_id} · {self.tier}/{self.prompt_version}"
                 f"{spec} #{self.iteration}")
+
+
+class AgentTelemetry(BaseModel):
+    """How an agent cell worked: its tool use, what it changed and why its loop ended."""
+
+    turns: int = 0
+    tool_calls: dict[str, int] = Field(default_factory=dict)  # by tool name
+    malformed_calls: int = 0  # bad JSON, a missing argument, an unknown or refused tool
+    refused_calls: int = 0  # path escapes and tools the scenario does not allow
+    files_changed: int = 0
+    lines_added: int = 0
+    lines_removed: int = 0
+    end_reason: Literal["model_stopped", "turn_limit", "token_budget", "timeout"] | None = None
+
+
+class RefineTelemetry(BaseModel):
+    """How a refine cell spent its effort: new answers against the cap, and why it ended."""
+
+    threshold: float
+    max_new_answers: int
+    new_answer_count: int = 0
+    first_score: float | None = None  # the first answer's score by the scenario's evaluators
+    final_score: float | None = None
+    malformed: bool = False  # a reply that was not an action ended the cell
+    end_reason: Literal["stopped", "cap", "malformed"] | None = None
+    effort: EffortLevel | None = None  # the level asked for, when the threshold was calibrated
+
+    @property
+    def effort_ratio(self) -> float:
+        return self.new_answer_count / self.max_new_answers
+
+    @property
+    def collapsed(self) -> bool:
+        """One-answer collapse: the model never replaced its first answer."""
+        return self.new_answer_count == 0
 
 
 class Telemetry(BaseModel):
@@ -517,6 +564,10 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    scoring: int = 1  # which scoring of its batch the score is from (1: as it ran)
+    cached: bool = False  # the output was reused from a stored generation (--cache)
+    cached_from: str | None = None  # the run whose generation was reused
+    cache_key: str | None = None  # what identifies this generation for the response cache
     options_key: str = ""
     # What it really ran with: backend, server version, model digest, quantisation, parameters,
     # context size, warmup time (the host and tui-bench version are on the batch).
@@ -527,6 +578,8 @@ class RunRecord(BaseModel):
     suspect: str | None = None
     suspect_success: bool | None = None
     suspect_cleared_at: str | None = None
+    agent: AgentTelemetry | None = None  # agent cells: tool use, changes, why the loop ended
+    refine: RefineTelemetry | None = None  # refine cells: new answers, effort, why it ended
 
     @property
     def held_as_suspect(self) -> bool:
@@ -549,6 +602,8 @@ class Attempt(BaseModel):
     success: bool | None = None
     feedback: str | None = None
     telemetry: Telemetry = Field(default_factory=Telemetry)
+    action: str | None = None  # refine: "answer" (round 1), "new_answer", "stop", "malformed"
+    self_score: int | None = None  # refine: the model's own 1..10 score of its current answer
 
 
 class Judgment(BaseModel):
@@ -568,3 +623,20 @@ class Judgment(BaseModel):
     blind: bool = True
     created_at: str = Field(default_factory=utc_now)
     judgment_id: int | None = None
+
+
+class EffortSetting(BaseModel):
+    """A calibrated effort level of one model: the refine threshold that gives its target."""
+
+    model: str
+    level: EffortLevel
+    threshold: float
+    target_ratio: float
+    measured_ratio: float | None = None  # mean effort ratio at the threshold (interpolated)
+    one_answer_rate: float | None = None
+    quality: float | None = None  # mean final score at the threshold
+    trials: int
+    calibration_id: str
+    status: Literal["candidate", "verified"] = "candidate"
+    verified_batch: str | None = None
+    created_at: str = Field(default_factory=utc_now)

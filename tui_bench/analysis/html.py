@@ -82,11 +82,18 @@ def to_html(summary: dict[str, Any]) -> str:
         pass_at_k = {"headers": ["model", *ks],
                      "rows": [[m, *(fmt(v.get(k), "{:.3f}") for k in ks)]
                               for m, v in s["pass_at_k"].items()]}
+    specialists = None
+    if s.get("specialists"):  # baseline against specialist, as the Markdown export shows it
+        from tui_bench.analysis.specialist_table import COMPARISON_HEADERS, comparison_rows
+
+        specialists = {"headers": COMPARISON_HEADERS,
+                       "rows": comparison_rows(s["specialists"])}
     runs = summary["runs"]
     return render_page(
         "batch.html.j2", s=summary, duration=fmt(summary["duration_s"], "{:.1f} s"),
         stats=stats_rows(summary), charts=batch_charts(summary), model_headers=MODEL_HEADERS,
         models=model_rows(summary), comparative=comparative, pass_at_k=pass_at_k,
+        specialists=specialists,
         run_headers=RUN_HEADERS, runs=run_rows(summary),
         run_classes=["error" if r["status"] != "ok" else "" for r in runs],
         errors=[r for r in runs if r.get("error")])

@@ -42,11 +42,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     show = actions.add_parser("show", parents=[shared], help="one batch: figures and runs")
     show.add_argument("batch", metavar="BATCH")
+    show.add_argument("--scoring", type=int, metavar="N",
+                      help="scores from the batch's scoring N (default: the latest)")
 
     compare = actions.add_parser("compare", parents=[shared],
                                  help="two batches cell by cell: changes and flips")
     compare.add_argument("before", metavar="BEFORE", help="the earlier (baseline) batch")
-    compare.add_argument("after", metavar="AFTER", help="the later batch")
+    compare.add_argument("after", metavar="AFTER", nargs="?",
+                         help="the later batch (not with --scorings)")
+    compare.add_argument("--scorings", nargs="*", type=int, metavar="N",
+                         help="compare scorings of the batch BEFORE instead: the last two, or "
+                         "the two numbers given")
     compare.add_argument("--min-change", type=float, default=0.01, metavar="X",
                          help="smallest score change that counts (default 0.01)")
     compare.add_argument("--all", action="store_true", help="list every cell, not just changes")
@@ -125,8 +131,12 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
 
 
 def show_batch(store: Store, args: argparse.Namespace) -> int:
+    from tui_bench.commands.export import check_scoring
+
+    scoring = getattr(args, "scoring", None)
     try:
-        summary = batch_summary(store, args.batch)
+        check_scoring(store, args.batch, scoring)
+        summary = batch_summary(store, args.batch, scoring=scoring)
     except KeyError:
         raise CommandError(f"no batch {args.batch!r} in {store.path}") from None
     if args.json:
@@ -147,7 +157,10 @@ def show_batch(store: Store, args: argparse.Namespace) -> int:
                   f"mean score {fmt(s['mean_score'], '{:.3f}')} · "
                   f"{fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
     runs = store.runs(args.batch, limit=10_000, with_evaluations=True)
-    console.print(results_table(runs, title=f"Runs · {args.batch}"))
+    if scoring is not None:
+        runs = store.as_scored(runs, scoring)
+    console.print(results_table(runs, title=f"Runs · {args.batch} · scoring "
+                                f"{summary['scoring']}"))
     return 0
 
 
@@ -176,7 +189,8 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
     console.print(f"[bold]{comparison.before}[/] → [bold]{comparison.after}[/]: "
                   f"{s.cells} shared cells · [green]{s.improved} improved[/] · "
                   f"[red]{s.regressed} regressed[/] · {s.same} unchanged · "
-                  f"{s.fixed} fail→pass · {s.broke} pass→fail")
+                  f"{s.fixed} fail→pass · {s.broke} pass→fail"
+                  + (f" · {s.not_compared} not compared (cancelled)" if s.not_compared else ""))
     console.print(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                   f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                   f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
@@ -216,10 +230,24 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
 
 
 def compare(store: Store, args: argparse.Namespace) -> int:
+    scorings = getattr(args, "scorings", None)
+    if (scorings is None) == (args.after is None):
+        raise UsageError("compare takes BEFORE AFTER batches, or BATCH --scorings [N N]")
+    if scorings is not None and len(scorings) not in (0, 2):
+        raise UsageError("--scorings takes no number (the last two scorings) or two")
     try:
-        comparison = compare_batches(store, args.before, args.after, min_change=args.min_change)
+        if scorings is not None:
+            from tui_bench.analysis.scorings import compare_scorings
+
+            comparison = compare_scorings(store, args.before, *scorings,
+                                          min_change=args.min_change)
+        else:
+            comparison = compare_batches(store, args.before, args.after,
+                                         min_change=args.min_change)
     except KeyError as exc:
         raise CommandError(f"no batch {exc.args[0]!r} in {store.path}") from None
+    except ValueError as exc:
+        raise UsageError(f"--scorings: {exc}") from None
     if args.json:
         _print_json(comparison.to_dict())
         return 0

@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", action="store_true",
                         help="per model, each setting combination's quality, speed and the "
                         "Pareto front of quality against speed")
+    parser.add_argument("--effort", action="store_true",
+                        help="only the effort report: iterative attempts and refine effort "
+                        "per model and threshold or level")
     parser.add_argument("--html", metavar="FILE",
                         help="write the dashboard: one HTML file, charts inline, no network")
 
@@ -117,14 +120,7 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                           fmt(s.p_value, "{:.3g}"))
         console.print(table)
 
-    if report.effort:
-        table = Table(title="Effort in iterative runs", title_justify="left")
-        for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
-            table.add_column(name, justify="left" if name == "model" else "right")
-        for e in report.effort:
-            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
-                          pct(e.first_answer_share))
-        console.print(table)
+    print_effort(console, report)
 
     if report.surprises:
         table = Table(title=f"Surprises: beat the favoured model by ≥ {report.surprise_margin}",
@@ -141,6 +137,26 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
         console.print("No surprises (none beat the favoured model by "
                       f"{report.surprise_margin}, or no routing weights yet: "
                       "tui-bench weights --update).")
+
+
+def print_effort(console: Console, report: Report) -> None:
+    """The effort sections: attempts in iterative runs, then refine effort (tui-bench calibrate
+    and --effort batches)."""
+    if report.effort:
+        table = Table(title="Effort in iterative runs", title_justify="left")
+        for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
+            table.add_column(name, justify="left" if name == "model" else "right")
+        for e in report.effort:
+            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
+                          pct(e.first_answer_share))
+        console.print(table)
+    from tui_bench.commands.calibrate import effort_table
+
+    if report.refine.by_threshold:
+        console.print(effort_table("Refine effort by threshold", report.refine.by_threshold))
+    if report.refine.by_level:
+        console.print(effort_table("Effort levels: measured against target",
+                                   report.refine.by_level))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,6 +185,12 @@ def run(args: argparse.Namespace) -> int:
     if args.category and args.category not in report.leaderboard.by_category:
         known = ", ".join(report.leaderboard.by_category) or "none"
         raise CommandError(f"no category {args.category!r} (known: {known})")
+    if args.effort:
+        if not (report.effort or report.refine):
+            console.print("No effort to show yet: run a batch with --mode iterative or refine, "
+                          "or tui-bench calibrate.")
+        print_effort(console, report)
+        return 0
     print_report(console, report, category=args.category, top=args.top)
     return 0
 

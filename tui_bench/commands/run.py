@@ -7,11 +7,13 @@ import asyncio
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
 
 from tui_bench.backends import BackendPool
+from tui_bench.backends.reachability import unreachable
 from tui_bench.catalog import SelectionError
 from tui_bench.commands.axes import options_and_axes
 from tui_bench.commands.checks import check_grid, check_name, listed
@@ -68,10 +70,14 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
-            group_by_model=not args.interleave, option_axes=axes,
+            group_by_model=not args.interleave, cache=getattr(args, "cache", False),
+            max_new_answers=getattr(args, "max_new_answers", 3),
+            refine_threshold=getattr(args, "refine_threshold", 7), option_axes=axes,
             model_warmup=not getattr(args, "no_model_warmup", False))
         if spec.judge is not None:
             ModelRef.parse(spec.judge)
+        if spec.cache and spec.mode != "zero-shot":
+            raise UsageError("--cache works with --mode zero-shot only")
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -123,6 +129,10 @@ def run_headless(args: argparse.Namespace) -> int:
             spec = spec_from_args(args, [s.id for s in chosen])
             if store.get_batch(spec.batch_id) is not None:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
+            if getattr(args, "effort", None):
+                from tui_bench.commands.calibrate import apply_effort
+
+                spec = apply_effort(store, spec, args.effort)
             if not getattr(args, "skip_warmup", False):
                 spec = _warm_up(store, catalog, spec, console,
                                 quiet=args.quiet or args.progress == "jsonl")
@@ -144,12 +154,23 @@ def run_headless(args: argparse.Namespace) -> int:
             raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
         mlflow = _mlflow_listener(args, store)
-        try:
-            result = asyncio.run(run_batch(
+
+        async def checked_run() -> Any:
+            # A backend that cannot be reached refuses the batch before it is stored, so
+            # retrying against a dead server does not fill the history with failed batches.
+            problems = await unreachable(pool, [*spec.models, *filter(None, [spec.judge])])
+            if problems:
+                await pool.aclose()
+                raise CommandError("cannot start the batch, nothing was stored: "
+                                   + "; ".join(problems))
+            return await run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
                 jsonl=sys.stdout if args.progress == "jsonl" else None,
-                listeners=[mlflow] if mlflow else []))
+                listeners=[mlflow] if mlflow else [])
+
+        try:
+            result = asyncio.run(checked_run())
         except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
         finally:
@@ -290,8 +311,8 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
     def num(value: float | None) -> str:
         return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
 
-    console.print(f"  baseline mean {num(comp.baseline_mean)} ({comp.baseline_runs} runs), "
-                  f"specialist mean {num(comp.specialist_mean)} ({comp.specialist_runs} runs), "
+    console.print(f"  baseline mean {num(comp.baseline_avg_score)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {num(comp.specialist_avg_score)} ({comp.specialist_runs} runs), "
                   f"improvement {num(comp.improvement)}")
     for note in comp.notes:
         console.print(f"  {note}")

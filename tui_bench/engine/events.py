@@ -28,11 +28,32 @@ class CellStarted:
 
 
 @dataclass(slots=True)
+class CellRunning:
+    """The cell got its backend slot: from here it is generating (prefill first), not queued."""
+
+    run_id: str
+    attempt: int = 1
+
+
+@dataclass(slots=True)
 class Token:
     """Generated text for a running cell. Consumers should coalesce, not repaint per token."""
 
     run_id: str
     text: str
+    cached: bool = False  # reused from the response cache: no speed to count
+
+
+@dataclass(slots=True)
+class ToolCalled:
+    """An agent cell called a tool and got a result (both cut short for display)."""
+
+    run_id: str
+    turn: int
+    tool: str
+    arguments: str
+    result: str
+    problem: str | None = None  # "malformed" or "refused" when the call was not run
 
 
 @dataclass(slots=True)
@@ -60,7 +81,9 @@ class BatchFinished:
     status: str  # "finished", "cancelled" or "failed"
 
 
-Event = BatchStarted | CellStarted | Token | CellRetrying | CellFinished | BatchFinished
+Event = (BatchStarted | CellStarted | CellRunning | Token | ToolCalled | CellRetrying
+         | CellFinished
+         | BatchFinished)
 EventSink = Callable[[Event], None]
 
 

@@ -51,6 +51,8 @@ def normalise_spec(spec: BatchSpec) -> BatchSpec:
         "prompt_versions": list(dict.fromkeys(spec.prompt_versions)),
         "specialists": list(dict.fromkeys(spec.specialists)),
         "option_axes": normalise_axes(spec.option_axes),
+        "refine_thresholds": {str(ModelRef.parse(m)): t
+                              for m, t in spec.refine_thresholds.items()},
     })
 
 

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
+from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.analysis.export import fmt, pct, span
 from tui_bench.analysis.stats import PairedComparison
 from tui_bench.analysis.summary import duration_text as seconds_text
@@ -32,6 +33,8 @@ from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.widgets.agent_view import AgentRun, agent_detail
+from tui_bench.tui.widgets.refine_view import refine_detail
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
@@ -168,7 +171,7 @@ class BatchesScreen(Screen[None]):
     def action_open(self) -> None:
         batch_id = self._current()
         if batch_id is not None:
-            self.app.push_screen(BatchDetailScreen(self.store, batch_id))
+            self.app.push_screen(BatchDetailScreen(self.store, batch_id, self.catalog))
 
     def action_mark(self) -> None:
         batch_id = self._current()
@@ -251,7 +254,8 @@ class BatchesScreen(Screen[None]):
 
 
 def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt],
-               judged: dict[str, Any] | None = None) -> Group:
+               judged: dict[str, Any] | None = None, agent: AgentRun | None = None,
+               refine: Any = None) -> Group:
     """A run as rich renderables: cell, verdict, telemetry, evaluations, judgments, output."""
     head = Table.grid(padding=(0, 1))
     head.add_column(style="bold")
@@ -281,17 +285,24 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         t.host and f"host {t.host}",
     ) if p) or "no telemetry"
     head.add_row("Telemetry", telemetry)
+    if run.cached:
+        head.add_row("Cached", Text(f"output reused from {run.cached_from} (no model call, "
+                                    "no timings)", style="cyan"))
+    if run.scoring > 1:
+        head.add_row("Scoring", f"{run.scoring} (rescored)")
     parts: list[Any] = [head]
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
     if run.evaluations:
-        table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
-        for name in ("evaluator", "score", "weight", "detail"):
-            table.add_column(name, justify="right" if name in ("score", "weight") else "left")
+        # One evaluator a paragraph: its score, then what it found, in words and wrapped, so
+        # which tests failed reads the same at 80 columns as at 200.
+        text = Text("Evaluations", style="bold")
         for e in run.evaluations:
-            detail = ", ".join(f"{k}={v}" for k, v in list(e.detail.items())[:4])
-            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}", detail[:80])
-        parts.append(table)
+            text.append(f"\n{e.evaluator} ", style="bold")
+            text.append(f"{e.score:.3f} × {e.weight:g}")
+            for line in evaluation_lines(e.detail):
+                text.append(f"\n  {line}", style="red" if line.startswith("✗") else "")
+        parts.append(text)
     if judgments:
         table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
         for name in ("judge", "kind", "rubric", "total", "percent", "band", "notes"):
@@ -302,7 +313,9 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     elif judged is None:
         parts.append(Text("Not judged yet.", style="dim"))
-    if attempts:
+    if run.mode == "refine":  # every round's answer and self-score, with the run's effort
+        parts.append(refine_detail(refine, attempts))
+    elif attempts:
         table = Table(title="Attempts", title_justify="left", box=None, padding=(0, 1))
         for name in ("#", "score", "verdict", "feedback"):
             table.add_column(name)
@@ -313,6 +326,8 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     parts.append(Text("Output", style="bold"))
     parts.append(Text(run.output or "(no output)", style="" if run.output else "dim"))
+    if agent is not None:
+        parts.append(agent_detail(agent))
     return Group(*parts)
 
 
@@ -327,15 +342,19 @@ class BatchDetailScreen(Screen[None]):
         Binding("c", "compare", "Compare with previous"),
         Binding("x", "export", "Export HTML"),
         Binding("s", "clear_suspect", "Clear suspect"),
+        Binding("r", "rescore", "Rescore", tooltip="Score the stored outputs again, no model "
+                "calls; the earlier scoring is kept"),
+        Binding("v", "scorings", "Compare scorings"),
         Binding("pagedown,n", "page(1)", "Next runs", key_display="PgDn"),
         Binding("pageup,p", "page(-1)", "Previous runs", key_display="PgUp"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, store: Store, batch_id: str) -> None:
+    def __init__(self, store: Store, batch_id: str, catalog: Catalog | None = None) -> None:
         super().__init__()
         self.store = store
         self.batch_id = batch_id
+        self.catalog = catalog
         self.page = 0
         self.total = 0
         self.rows: list[dict[str, Any]] = []
@@ -361,6 +380,7 @@ class BatchDetailScreen(Screen[None]):
     def _load_head(self) -> None:
         batch = self.store.get_batch(self.batch_id)
         figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
+        figures["scoring"] = self.store.latest_scoring(self.batch_id)
         self.app.call_from_thread(self._show_head, batch, figures)
 
     def _show_head(self, batch: dict[str, Any] | None, figures: dict[str, Any]) -> None:
@@ -381,7 +401,8 @@ class BatchDetailScreen(Screen[None]):
                     if len(batch["scenarios"]) > 12 else "")),
             Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
                  f"{runs - done} failed · success {pct(passed / scored if scored else None)} · "
-                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')}"),
+                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')} · "
+                 f"scoring {figures.get('scoring', 1)}"),
         ]
         head.update(Group(*lines))
 
@@ -397,10 +418,12 @@ class BatchDetailScreen(Screen[None]):
         table = self.query_one("#run-table", DataTable)
         table.clear()
         for r in rows:
+            verdict = verdict_text(r["status"], r["success"],
+                                   None if r.get("suspect_cleared_at") else r.get("suspect"))
+            if r.get("cached"):
+                verdict.append(" cached", style="cyan")
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
-                          r["specialist"] or "—", str(r["iteration"]),
-                          verdict_text(r["status"], r["success"],
-                                       None if r.get("suspect_cleared_at") else r.get("suspect")),
+                          r["specialist"] or "—", str(r["iteration"]), verdict,
                           fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
                           key=r["run_id"])
         if rows:
@@ -421,13 +444,19 @@ class BatchDetailScreen(Screen[None]):
             return
         judgments = self.store.judgments(run_id)
         attempts = self.store.attempts(run_id)
+        agent = (AgentRun(self.store.agent_telemetry(run_id), self.store.transcript(run_id),
+                          self.store.artifact(run_id, "diff") or "")
+                 if run.mode == "agent" else None)
+        refine = self.store.refine_telemetry(run_id) if run.mode == "refine" else None
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_run, run, judgments, attempts)
+            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent, refine)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
-                  attempts: list[Attempt]) -> None:
+                  attempts: list[Attempt], agent: AgentRun | None = None,
+                  refine: Any = None) -> None:
         self.shown_run = run.run_id
-        self.query_one("#run-detail", Static).update(run_detail(run, judgments, attempts))
+        self.query_one("#run-detail", Static).update(
+            run_detail(run, judgments, attempts, agent=agent, refine=refine))
         self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, step: int) -> None:
@@ -468,6 +497,38 @@ class BatchDetailScreen(Screen[None]):
 
     def action_export(self) -> None:
         self._export(Path.cwd() / f"{self.batch_id}.html")
+
+    def action_rescore(self) -> None:
+        catalog = self.catalog or getattr(self.app, "catalog", None)
+        if catalog is None:
+            self.notify("no scenarios loaded to rescore with", severity="error")
+            return
+        self.notify(f"rescoring {self.batch_id}…")
+        self._rescore(catalog)
+
+    @work(thread=True, exclusive=True, group="rescore", exit_on_error=False)
+    def _rescore(self, catalog: Catalog) -> None:
+        from tui_bench.tui.screens.scorings import rescore_batch
+
+        try:
+            message = rescore_batch(self.store, catalog, self.batch_id)
+        except ValueError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._rescored, message)
+
+    def _rescored(self, message: str) -> None:
+        self.notify(message, title="Rescored")
+        self._load_head()
+        self._load_runs(self.page)
+
+    def action_scorings(self) -> None:
+        from tui_bench.tui.screens.scorings import ScoringCompareScreen
+
+        if self.store.latest_scoring(self.batch_id) < 2:
+            self.notify("one scoring only: r rescores the batch", severity="warning")
+            return
+        self.app.push_screen(ScoringCompareScreen(self.store, self.batch_id))
 
     @work(thread=True, exclusive=True, group="batch-export", exit_on_error=False)
     def _export(self, path: Path) -> None:
@@ -555,7 +616,9 @@ class BatchCompareScreen(Screen[None]):
             Text.assemble((comparison.before, "bold"), " → ", (comparison.after, "bold"),
                           f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
                           " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
-                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
+                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"
+                          + (f" · {s.not_compared} not compared (cancelled)"
+                             if s.not_compared else "")),
             Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                  f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
