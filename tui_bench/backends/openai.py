@@ -198,6 +198,9 @@ class OpenAIBackend:
     """An OpenAI-compatible server from ``Settings.openai_base_url`` (OpenAI's API by default)."""
 
     name = "openai"
+    # Such servers load their model when they start, and a hosted API has no cold load: a
+    # warmup call would only cost a request (and money).
+    needs_warmup = False
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
