@@ -23,6 +23,7 @@ from tui_bench.domain import (
     ModelRef,
     RunRecord,
     Scenario,
+    Telemetry,
     utc_now,
 )
 from tui_bench.engine.cache import cache_key, model_digest
