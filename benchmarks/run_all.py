@@ -8,7 +8,8 @@ It runs, each in its own process so one cannot warm the other's caches:
   llama-cpp-python directly, start-up time of `tui-bench --run`;
 - db_scale.py: the database at 100,000 runs (browser first page, leaderboard, compare);
 - judge_latency.py: key press to update in the judging screen while a batch streams;
-- tui_latency.py: key press to update in the live run screen while a batch streams.
+- tui_latency.py: key press to update in the live run screen while a batch streams;
+- agent_turn.py: the agent harness's own cost per turn and per cell (scripted instant model).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main() -> int:
         ("db_scale.py", ["--runs", "20000", "--batches", "40"] if quick else []),
         ("judge_latency.py", ["--presses", "30"] if quick else []),
         ("tui_latency.py", []),
+        ("agent_turn.py", ["--cells", "10"] if quick else []),
     ]
     failed = 0
     for script, extra in steps:

@@ -447,6 +447,19 @@ class Cell(BaseModel):
         return f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec} #{self.iteration}"
 
 
+class AgentTelemetry(BaseModel):
+    """How an agent cell worked: its tool use, what it changed and why its loop ended."""
+
+    turns: int = 0
+    tool_calls: dict[str, int] = Field(default_factory=dict)  # by tool name
+    malformed_calls: int = 0  # bad JSON, a missing argument, an unknown or refused tool
+    refused_calls: int = 0  # path escapes and tools the scenario does not allow
+    files_changed: int = 0
+    lines_added: int = 0
+    lines_removed: int = 0
+    end_reason: Literal["model_stopped", "turn_limit", "token_budget", "timeout"] | None = None
+
+
 class Telemetry(BaseModel):
     """How a generation went. Unknown counters stay ``None``: never a made-up zero."""
 
@@ -463,6 +476,7 @@ class Telemetry(BaseModel):
     cost: float | None = None
     done_reason: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    agent: AgentTelemetry | None = None  # agent cells only
 
 
 class Evaluation(BaseModel):

@@ -53,6 +53,9 @@ class Settings(BaseModel):
     """Largest answer (UTF-8 bytes) a cell accepts (``--max-answer-bytes``); a bigger one ends
     the cell as failed, so a flooding server cannot grow the process."""
 
+    agent_timeout_s: float = 900.0
+    """Longest an agent cell may work (all its turns and commands) before its loop ends."""
+
     max_retries: int = 2
     """Retries of a transient fault (refused, reset, 5xx, 429, stall) before a cell fails."""
 

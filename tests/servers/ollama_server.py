@@ -28,6 +28,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tui_bench.backends import tool_prompt
+from tui_bench.backends.base import ToolCallChunk
+
 try:
     from .loopback import Handler, LoopbackServer
 except ImportError:  # run as a script: python tests/servers/ollama_server.py
@@ -380,6 +383,12 @@ class _OllamaHandler(Handler):
             if key in options:
                 kwargs[key] = options[key]
         fmt = body.get("format")
+        tools = body.get("tools") or None
+        if tools:
+            # A tool-capable model, played by SmolLM2 through the same constrained JSON the
+            # embedded backend uses; the answer goes out as Ollama's ``message.tool_calls``.
+            kwargs["messages"] = tool_prompt.replay(kwargs["messages"], tools)
+            fmt = tool_prompt.answer_schema(tools)
         if isinstance(fmt, dict):
             kwargs["response_format"] = {"type": "json_object", "schema": fmt}
         elif fmt == "json":
@@ -404,7 +413,7 @@ class _OllamaHandler(Handler):
                     if first is None:
                         first = time.perf_counter_ns()
                     pieces.append(text)
-                    if not stream:
+                    if not stream or tools:
                         continue
                     if fault is not None and len(pieces) > fault.after_chunks and \
                             fault.kind in ("drop", "stall", "truncate", "error_line"):
@@ -438,6 +447,20 @@ class _OllamaHandler(Handler):
         # a length stop (it is returned, never evaluated).
         prompt_tokens = max(in_context - generated + (1 if finish == "length" else 0), 0)
         first = first or ended
+        if tools and stream:
+            message: dict[str, Any] = {"role": "assistant", "content": ""}
+            for part in tool_prompt.parse_answer("".join(pieces)):
+                if isinstance(part, ToolCallChunk):
+                    try:
+                        arguments = json.loads(part.arguments)
+                    except ValueError:
+                        arguments = {}
+                    message.setdefault("tool_calls", []).append(
+                        {"function": {"name": part.name, "arguments": arguments}})
+                else:
+                    message["content"] = getattr(part, "text", "")
+            self.chunk(json.dumps({"model": model.name, "created_at": now_iso(),
+                                   "message": message, "done": False}) + "\n")
         final: dict[str, Any] = {
             "model": model.name, "created_at": now_iso(),
             "message": {"role": "assistant", "content": "" if stream else "".join(pieces)},

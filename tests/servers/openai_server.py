@@ -32,6 +32,10 @@ class Script:
     reject_json_schema: bool = False
     count: int | None = None
     raw: bytes | None = None  # flood: these bytes as they are, built before a test measures
+    # Tool calls to stream after the text (``{"name": ..., "arguments": "<json text>"}``), as
+    # real servers do: the first delta of a call carries its id and name, the arguments follow
+    # in two pieces; the finish reason is then ``tool_calls``.
+    tool_calls: list[dict[str, str]] | None = None
 
 
 class OpenAITestServer:
@@ -157,8 +161,19 @@ class _OpenAIHandler(Handler):
                                 "finish_reason": None}]})
         if script.kind == "no_done":
             return self.end_chunked()
+        for number, call in enumerate(script.tool_calls or []):
+            args = call.get("arguments", "")
+            half = len(args) // 2
+            deltas = [{"index": number, "id": f"call_{number}", "type": "function",
+                       "function": {"name": call["name"], "arguments": args[:half]}},
+                      {"index": number, "function": {"arguments": args[half:]}}]
+            for delta in deltas:
+                event({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": model,
+                       "choices": [{"index": 0, "delta": {"tool_calls": [delta]},
+                                    "finish_reason": None}]})
+        finish = "tool_calls" if script.tool_calls else "stop"
         event({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": model,
-               "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+               "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if script.usage is not None:
             event({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": model,
                    "choices": [], "usage": script.usage})

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from tui_bench.backends.base import Backend, BackendError, Chunk, Done, TextChunk, collect
+from tui_bench.backends.base import (
+    Backend,
+    BackendError,
+    Chunk,
+    Done,
+    TextChunk,
+    Tool,
+    ToolCallChunk,
+    collect,
+)
 from tui_bench.domain import ModelRef
 from tui_bench.settings import Settings
 
-__all__ = ["Backend", "BackendError", "BackendPool", "Chunk", "Done", "TextChunk", "collect"]
+__all__ = ["Backend", "BackendError", "BackendPool", "Chunk", "Done", "TextChunk", "Tool",
+           "ToolCallChunk", "collect"]
 
 
 class BackendPool:

@@ -35,7 +35,20 @@ class Done:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Chunk = TextChunk | Done
+@dataclass(slots=True)
+class ToolCallChunk:
+    """A tool call the model asked for, whole (streamed pieces are assembled by the backend).
+
+    ``arguments`` is the JSON text exactly as the model produced it, so a malformed call can be
+    told apart (and counted) by whoever runs the tool; backends never repair it.
+    """
+
+    name: str
+    arguments: str
+    id: str = ""
+
+
+Chunk = TextChunk | Done | ToolCallChunk
 
 
 class BackendError(Exception):
@@ -55,7 +68,13 @@ class BackendError(Exception):
         return text
 
 
-Message = dict[str, str]
+Message = dict[str, Any]
+"""A chat message in the OpenAI shape: ``role``, ``content``; an assistant message may carry
+``tool_calls`` (``[{id, type: "function", function: {name, arguments}}]``) and a ``tool``
+message answers one with ``tool_call_id`` and ``name``. Each backend translates this shape."""
+Tool = dict[str, Any]
+"""A tool the model may call, in the OpenAI shape: ``{type: "function", function: {name,
+description, parameters}}`` (Ollama takes the same)."""
 
 
 @runtime_checkable
@@ -66,8 +85,10 @@ class Backend(Protocol):
     default_concurrency: int
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
-             schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
-        """Stream a chat completion. ``schema`` asks for JSON matching a JSON Schema."""
+             schema: dict[str, Any] | None = None,
+             tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+        """Stream a chat completion. ``schema`` asks for JSON matching a JSON Schema; ``tools``
+        lets the model answer with ``ToolCallChunk``s (yielded before ``Done``)."""
         ...
 
     async def list_models(self) -> list[ModelInfo]:
@@ -86,6 +107,6 @@ async def collect(stream: AsyncIterator[Chunk]) -> tuple[str, Done]:
     async for chunk in stream:
         if isinstance(chunk, TextChunk):
             parts.append(chunk.text)
-        else:
+        elif isinstance(chunk, Done):
             done = chunk
     return "".join(parts), done

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends import tool_prompt
+from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk, Tool
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.locations import smollm2_path
 
@@ -100,7 +101,13 @@ class EmbeddedBackend:
     # ---- generation
 
     async def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
-                   schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+                   schema: dict[str, Any] | None = None,
+                   tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+        """Stream a completion. With ``tools``, every answer is constrained JSON (one call or a
+        final answer, see ``tool_prompt``) and comes back whole once generated."""
+        if tools:
+            messages = tool_prompt.replay(messages, tools)
+            schema = tool_prompt.answer_schema(tools)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
@@ -123,6 +130,7 @@ class EmbeddedBackend:
             finally:
                 put(_END)
 
+        held: list[str] = []
         worker = threading.Thread(target=generate, name="embedded-generate", daemon=True)
         worker.start()
         try:
@@ -132,6 +140,12 @@ class EmbeddedBackend:
                     break
                 if isinstance(item, BaseException):
                     raise item
+                if tools and isinstance(item, TextChunk):
+                    held.append(item.text)  # JSON pieces: parsed into a call at the end
+                    continue
+                if tools and isinstance(item, Done):
+                    for chunk in tool_prompt.parse_answer("".join(held)):
+                        yield chunk
                 yield item
         finally:
             stop.set()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,15 @@ import httpx
 import ollama
 import pydantic
 
-from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends.base import (
+    BackendError,
+    Chunk,
+    Done,
+    Message,
+    TextChunk,
+    Tool,
+    ToolCallChunk,
+)
 from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
@@ -190,6 +199,36 @@ class HostStream:
 
     async def aclose(self) -> None:
         await self._gen.aclose()  # type: ignore[attr-defined]
+
+
+def ollama_messages(messages: list[Message]) -> list[Message]:
+    """The OpenAI message shape in Ollama's: call arguments as objects, ``tool_name``."""
+    out: list[Message] = []
+    for message in messages:
+        if message.get("role") == "tool":
+            out.append({"role": "tool", "content": message.get("content") or "",
+                        "tool_name": message.get("name") or ""})
+            continue
+        calls = message.get("tool_calls")
+        if not calls:
+            out.append(message)
+            continue
+        converted = []
+        for call in calls:
+            function = call.get("function") or {}
+            arguments = function.get("arguments") or {}
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments)
+                except ValueError:
+                    arguments = {"_raw": arguments}
+            if not isinstance(arguments, dict):
+                arguments = {"_raw": arguments}
+            converted.append({"function": {"name": function.get("name") or "",
+                                           "arguments": arguments}})
+        out.append({"role": "assistant", "content": message.get("content") or "",
+                    "tool_calls": converted})
+    return out
 
 
 class OllamaBackend:
@@ -490,25 +529,30 @@ class OllamaBackend:
     # ---- generation
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
-             schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
-        """Stream from the least busy host that has the model; ``schema`` becomes ``format``."""
-        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema))
+             schema: dict[str, Any] | None = None,
+             tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+        """Stream from the least busy host that has the model; ``schema`` becomes ``format``;
+        ``tools`` go as Ollama's ``tools`` and its ``tool_calls`` come back as chunks."""
+        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema,
+                                                    tools))
 
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
-                    options: GenerationOptions,
-                    schema: dict[str, Any] | None) -> AsyncIterator[Chunk]:
+                    options: GenerationOptions, schema: dict[str, Any] | None,
+                    tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
         host = self._pick(await self._hosts_with(model))
         stream.host = host
         self._inflight[host] += 1
         parts: AsyncIterator[Any] | None = None
         try:
             request: dict[str, Any] = {
-                "model": model, "messages": messages, "stream": True,
+                "model": model, "messages": ollama_messages(messages), "stream": True,
                 "options": ollama_options(options),
                 "keep_alive": keep_alive_value(self.settings.keep_alive),
             }
             if schema is not None:
                 request["format"] = schema
+            if tools:
+                request["tools"] = tools
             try:
                 parts = await self._client(host).chat(**request)
             except Exception as exc:
@@ -524,6 +568,10 @@ class OllamaBackend:
                 text = part.message.content if part.message is not None else None
                 if text:
                     yield TextChunk(text)
+                for number, call in enumerate(
+                        (part.message.tool_calls if part.message is not None else None) or []):
+                    yield ToolCallChunk(call.function.name, json.dumps(
+                        dict(call.function.arguments or {})), f"call_{number}")
                 if part.done:
                     final = part
             if final is None:

@@ -23,7 +23,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
+from tui_bench.backends.base import (
+    BackendError,
+    Chunk,
+    Done,
+    Message,
+    TextChunk,
+    Tool,
+    ToolCallChunk,
+)
 from tui_bench.backends.linecap import LINE_SLACK
 from tui_bench.backends.ollama import (
     CONNECT_TIMEOUT_S,
@@ -142,6 +150,42 @@ def _error_text(body: str) -> str:
         if error:
             return str(error)[:300]
     return body.strip()[:300] or "no detail"
+
+
+class ToolCallAssembler:
+    """Streamed ``delta.tool_calls`` pieces, joined by ``index`` into whole calls.
+
+    The first piece of a call carries its ``id`` and ``function.name``; later pieces append to
+    ``function.arguments``. Servers that send each call whole fit the same shape.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, str]] = {}
+
+    def add(self, pieces: Any) -> None:
+        if not isinstance(pieces, list):
+            return
+        for position, piece in enumerate(pieces):
+            if not isinstance(piece, dict):
+                continue
+            index = piece.get("index", position)
+            call = self._calls.setdefault(index if isinstance(index, int) else position,
+                                          {"id": "", "name": "", "arguments": ""})
+            if piece.get("id"):
+                call["id"] = str(piece["id"])
+            function = piece.get("function") or {}
+            if isinstance(function, dict):
+                if function.get("name"):
+                    call["name"] += str(function["name"])
+                arguments = function.get("arguments")
+                if isinstance(arguments, (dict, list)):  # a server that sends parsed JSON
+                    arguments = json.dumps(arguments)
+                if arguments:
+                    call["arguments"] += str(arguments)
+
+    def calls(self) -> list[ToolCallChunk]:
+        return [ToolCallChunk(c["name"], c["arguments"], c["id"] or f"call_{i}")
+                for i, c in sorted(self._calls.items())]
 
 
 def schema_name(schema: dict[str, Any]) -> str:
@@ -290,7 +334,8 @@ class OpenAIBackend:
     # ---- generation
 
     def _body(self, model: str, messages: list[Message], options: GenerationOptions,
-              schema: dict[str, Any] | None, mode: str) -> dict[str, Any]:
+              schema: dict[str, Any] | None, mode: str,
+              tools: list[Tool] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model, "messages": messages, "stream": True,
             "stream_options": {"include_usage": True},
@@ -302,6 +347,8 @@ class OpenAIBackend:
             body["top_p"] = options.top_p
         if options.stop:
             body["stop"] = list(options.stop)
+        if tools:
+            body["tools"] = tools
         if schema is not None:
             if mode == "json_schema":
                 body["response_format"] = {"type": "json_schema", "json_schema": {
@@ -311,20 +358,23 @@ class OpenAIBackend:
         return body
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
-             schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+             schema: dict[str, Any] | None = None,
+             tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
         """Stream a chat completion; ``schema`` asks for JSON Schema output, falling back to
-        ``json_object`` with the schema when the server rejects ``json_schema``."""
-        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema))
+        ``json_object`` with the schema when the server rejects ``json_schema``; ``tools`` are
+        sent as they are and streamed ``tool_calls`` come back whole as ``ToolCallChunk``."""
+        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema,
+                                                    tools))
 
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
-                    options: GenerationOptions,
-                    schema: dict[str, Any] | None) -> AsyncIterator[Chunk]:
+                    options: GenerationOptions, schema: dict[str, Any] | None,
+                    tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
         stream.host = self.base_url
         client = self._client()
         mode = self._schema_mode.get(model, "json_schema")
         started = time.perf_counter()
         while True:
-            body = self._body(model, messages, options, schema, mode)
+            body = self._body(model, messages, options, schema, mode, tools)
             try:
                 request = client.build_request("POST", "chat/completions", json=body)
                 response = await client.send(request, stream=True)
@@ -360,6 +410,8 @@ class OpenAIBackend:
                 data = json.loads(await response.aread())
                 text = data["choices"][0]["message"].get("content") or ""
                 finish = data["choices"][0].get("finish_reason")
+                whole = ToolCallAssembler()
+                whole.add(data["choices"][0]["message"].get("tool_calls"))
             except httpx.HTTPError as exc:
                 raise self._fault(exc, "response") from None
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
@@ -367,6 +419,8 @@ class OpenAIBackend:
                                    host=host) from None
             if text:
                 yield TextChunk(text)
+            for call in whole.calls():
+                yield call
             yield self._done(data.get("usage"), 1 if text else 0, messages, started,
                              None, finish, mode)
             return
@@ -375,6 +429,7 @@ class OpenAIBackend:
         finish: str | None = None
         usage: dict[str, Any] | None = None
         saw_done = False
+        calls = ToolCallAssembler()
         lines = bounded_lines(response.aiter_text(), self.settings.max_answer_bytes + LINE_SLACK,
                               host)
         while True:
@@ -404,6 +459,11 @@ class OpenAIBackend:
             choice = choices[0] if isinstance(choices[0], dict) else {}
             delta = choice.get("delta") or {}
             text = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(delta, dict) and delta.get("tool_calls"):
+                if first is None:
+                    first = time.perf_counter()
+                pieces += 1
+                calls.add(delta["tool_calls"])
             if text:
                 if first is None:
                     first = time.perf_counter()
@@ -413,6 +473,8 @@ class OpenAIBackend:
         if not saw_done and finish is None:
             raise BackendError(f"the stream from {host} ended before the server said it was "
                                "done (cut short)", host=host, transient=True)
+        for call in calls.calls():
+            yield call
         yield self._done(usage, pieces, messages, started, first, finish, mode)
 
     def _done(self, usage: dict[str, Any] | None, pieces: int, messages: list[Message],

@@ -36,6 +36,18 @@ class Token:
 
 
 @dataclass(slots=True)
+class ToolCalled:
+    """An agent cell called a tool and got a result (both cut short for display)."""
+
+    run_id: str
+    turn: int
+    tool: str
+    arguments: str
+    result: str
+    problem: str | None = None  # "malformed" or "refused" when the call was not run
+
+
+@dataclass(slots=True)
 class CellRetrying:
     cell: Cell
     run_id: str
@@ -60,7 +72,8 @@ class BatchFinished:
     status: str  # "finished", "cancelled" or "failed"
 
 
-Event = BatchStarted | CellStarted | Token | CellRetrying | CellFinished | BatchFinished
+Event = (BatchStarted | CellStarted | Token | ToolCalled | CellRetrying | CellFinished
+         | BatchFinished)
 EventSink = Callable[[Event], None]
 
 

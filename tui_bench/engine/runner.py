@@ -13,19 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable
 
-from tui_bench.backends import BackendError, BackendPool, Done, TextChunk
+from tui_bench.backends import BackendError, BackendPool, Done, TextChunk, Tool, ToolCallChunk
 from tui_bench.catalog import Catalog
 from tui_bench.domain import (
-    Attempt,
     BatchSpec,
     Cell,
     EvaluatorSpec,
     GenerationOptions,
-    Judgment,
     ModelRef,
     RunRecord,
     Scenario,
-    Telemetry,
     utc_now,
 )
 from tui_bench.engine.events import (
@@ -33,7 +30,6 @@ from tui_bench.engine.events import (
     BatchStarted,
     CellFinished,
     CellRetrying,
-    CellStarted,
     Event,
     EventSink,
     Token,
@@ -41,6 +37,7 @@ from tui_bench.engine.events import (
 )
 from tui_bench.engine.lease import BatchLease
 from tui_bench.engine.limits import CLIENT_CUT, StreamBudget
+from tui_bench.engine.modes import CellSession, Generation, mode_for, sum_telemetry
 from tui_bench.engine.plan import new_run_id, normalise_spec, plan
 from tui_bench.settings import Settings
 from tui_bench.store import Store
@@ -49,18 +46,7 @@ log = logging.getLogger(__name__)
 
 PersonaResolver = Callable[[str], str]
 DEFAULT_WORKERS = 4
-
-
-
-
-@dataclass
-class Generation:
-    """One answer from a backend, with the timings the engine measured itself."""
-
-    text: str
-    done: Done
-    ttft_ms: float | None
-    wall_ms: float
+__all__ = ["BatchResult", "Generation", "Runner"]
 
 
 @dataclass
@@ -73,45 +59,6 @@ class BatchResult:
     skipped: int = 0
     elapsed_s: float = 0.0
     run_ids: list[str] = field(default_factory=list)
-
-
-def _telemetry(gen: Generation, options: GenerationOptions) -> Telemetry:
-    done = gen.done
-    tokens = done.completion_tokens
-    if tokens is not None and done.eval_ms:
-        tps: float | None = tokens / (done.eval_ms / 1000)
-    elif tokens is not None and gen.ttft_ms is not None and gen.wall_ms > gen.ttft_ms:
-        tps = tokens / ((gen.wall_ms - gen.ttft_ms) / 1000)
-    else:
-        tps = None
-    paid_load = done.extra.get("paid_load")
-    if paid_load is None and done.load_ms is not None:
-        paid_load = done.load_ms > 50
-    return Telemetry(
-        ttft_ms=gen.ttft_ms, total_ms=gen.wall_ms, load_ms=done.load_ms,
-        prompt_tokens=done.prompt_tokens, completion_tokens=tokens, tokens_per_s=tps,
-        prompt_eval_ms=done.prompt_eval_ms, eval_ms=done.eval_ms, paid_load=paid_load,
-        host=done.host, cost=done.cost, done_reason=done.done_reason,
-        options=options.model_dump(exclude_none=True))
-
-
-def _sum_telemetry(parts: list[Telemetry]) -> Telemetry:
-    """The run's telemetry across attempts: first token of the first, totals of all."""
-    if len(parts) == 1:
-        return parts[0]
-
-    def total(name: str) -> Any:
-        values = [getattr(p, name) for p in parts]
-        return None if any(v is None for v in values) else sum(values)
-
-    first = parts[0]
-    tokens, eval_ms = total("completion_tokens"), total("eval_ms")
-    tps = tokens / (eval_ms / 1000) if tokens is not None and eval_ms else first.tokens_per_s
-    return first.model_copy(update={
-        "total_ms": total("total_ms"), "prompt_tokens": total("prompt_tokens"),
-        "completion_tokens": tokens, "eval_ms": eval_ms, "tokens_per_s": tps,
-        "cost": total("cost"), "done_reason": parts[-1].done_reason,
-        "load_ms": total("load_ms"), "paid_load": any(p.paid_load for p in parts)})
 
 
 class Runner:
@@ -278,59 +225,39 @@ class Runner:
         system = self.persona(cell.specialist) if cell.specialist and self.persona else None
         system = system or scenario.system_for(cell.prompt_version)
         prompt = scenario.prompt_for(cell.tier, cell.prompt_version)
-        messages = ([{"role": "system", "content": system}] if system else [])
+        messages: list[dict[str, Any]] = (
+            [{"role": "system", "content": system}] if system else [])
         messages.append({"role": "user", "content": prompt})
+        mode = mode_for(scenario, spec)
         record = RunRecord(
             run_id=run_id, batch_id=cell.batch_id, model=cell.model,
             prompt_version=cell.prompt_version, scenario_id=cell.scenario_id, tier=cell.tier,
             specialist=cell.specialist, iteration=cell.iteration, prompt=prompt, system=system,
-            scenario_hash=scenario.definition_hash(), mode=spec.mode)
-        iterate = spec.mode in ("iterative", "comparative")
-        max_attempts = spec.max_iterations if iterate else 1
-        attempts: list[Attempt] = []
-        telemetry: list[Telemetry] = []
-        began = False
-        judgments: list[Judgment] = []
+            scenario_hash=scenario.definition_hash(), mode=mode.name)
+        session = CellSession(
+            cell=cell, run_id=run_id, scenario=scenario, spec=spec, options=options,
+            messages=messages, record=record, emit=self._emit, generate_fn=self._unbound,
+            score_fn=self._score, settings=self.settings)
         try:
             ref = ModelRef.parse(cell.model)
             self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
-            semaphore = self._semaphore(ref.backend, backend.default_concurrency, spec)
-            for attempt in range(1, max_attempts + 1):
-                self._emit(CellStarted(cell, run_id, attempt))
-                async with semaphore:
-                    began = True
-                    if attempt == 1:
-                        record.started_at = utc_now()  # when it ran, not when it was queued
-                    gen, retries = await self._generate(cell, run_id, backend, name, messages,
-                                                        options)
-                record.retries += retries
-                tel = _telemetry(gen, options)
-                telemetry.append(tel)
-                record.output = gen.text  # kept even if scoring fails below
-                scored = await self._score(scenario, gen.text)
-                judgments = list(scored.judgments)
-                attempts.append(Attempt(
-                    run_id=run_id, attempt=attempt, output=gen.text,
-                    auto_score=scored.auto_score, success=scored.success,
-                    feedback=scored.feedback, telemetry=tel))
-                record.evaluations = list(scored.evaluations)
-                record.auto_score = scored.auto_score
-                record.success = scored.success
-                if attempt == 1:
-                    record.first_success = scored.success
-                if scored.success or not scored.feedback or attempt == max_attempts:
-                    break
-                messages = [*messages, {"role": "assistant", "content": gen.text},
-                            {"role": "user", "content": scored.feedback}]
+            session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+
+            def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
+                         tools: list[Tool] | None) -> Any:
+                return self._generate(cell, run_id, backend, name, msgs, opts, tools)
+
+            session.generate_fn = generate
+            await mode.run(session)
             record.status = "ok"
         except asyncio.CancelledError:
             record.status = "cancelled"
             record.error = "cancelled by the user"
             # A cell still queued for its backend when the batch stopped did nothing worth a
             # row: a resume runs it. One a person cancelled, or one that had begun, is kept.
-            keep = began or run_id in self._cancelled_runs
-            self._finish(record, scenario, attempts, telemetry, judgments, store=keep)
+            keep = session.began or run_id in self._cancelled_runs
+            self._finish(session, mode.keeps_attempts, store=keep)
             if keep:  # a record never stored is neither counted nor reported
                 self._last_cancelled[run_id] = record
             raise
@@ -342,23 +269,30 @@ class Runner:
             log.exception("cell %s failed", cell.label())
             record.status = "error"
             record.error = f"{type(exc).__name__}: {exc}"
-        self._finish(record, scenario, attempts, telemetry, judgments)
+        self._finish(session, mode.keeps_attempts)
         return record
 
-    def _finish(self, record: RunRecord, scenario: Scenario, attempts: list[Attempt],
-                telemetry: list[Telemetry], judgments: list[Judgment], *,
+    @staticmethod
+    async def _unbound(*_: Any) -> tuple[Generation, int]:
+        raise BackendError("no backend was chosen for this cell")
+
+    def _finish(self, session: CellSession, keeps_attempts: bool, *,
                 store: bool = True) -> None:
         # Past this point the cell cannot be cancelled: a listener that cancels the batch on
         # CellFinished must not turn this finished cell into a cancelled one.
+        record, attempts = session.record, session.attempts
         self._tasks.pop(record.run_id, None)
         self._deadlines.pop(record.run_id, None)
         record.attempts = max(len(attempts), 1)
-        if telemetry:
-            record.telemetry = _sum_telemetry(telemetry)
+        if session.telemetry:
+            record.telemetry = sum_telemetry(session.telemetry)
+        if session.telemetry_update:
+            record.telemetry = record.telemetry.model_copy(update=session.telemetry_update)
         record.finished_at = utc_now()
-        keep = attempts if len(attempts) > 1 or record.mode != "zero-shot" else []
+        keep = attempts if len(attempts) > 1 or keeps_attempts else []
         if store:
-            self.store.save_run(record, scenario, keep, judgments)
+            self.store.save_run(record, session.scenario, keep, session.judgments,
+                                artifacts=session.artifacts)
         self._emit(CellFinished(record, stored=store))
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
@@ -372,22 +306,26 @@ class Runner:
                 raise BackendError(
                     f"{ref} has {billions:g}B parameters, above --max-model-b {limit:g}")
 
-    async def _score(self, scenario: Scenario, output: str) -> Any:
+    async def _score(self, scenario: Scenario, output: str, *, workspace: Any = None,
+                     diff: str = "", changed_files: list[str] | None = None) -> Any:
         from tui_bench.scoring import ScoringContext, score
 
         ctx = ScoringContext(scenario=scenario, output=output,
-                             rubric=self.catalog.rubric_for(scenario), judge=self._judge)
+                             rubric=self.catalog.rubric_for(scenario), judge=self._judge,
+                             workspace=workspace, diff=diff,
+                             changed_files=list(changed_files or []))
         return await (self._scorer or score)(ctx)
 
     # ---- one generation, with retries for transient faults
 
     async def _generate(self, cell: Cell, run_id: str, backend: Any, name: str,
-                        messages: list[dict[str, str]],
-                        options: GenerationOptions) -> tuple[Generation, int]:
+                        messages: list[dict[str, Any]], options: GenerationOptions,
+                        tools: list[Tool] | None = None) -> tuple[Generation, int]:
         retries = 0
         while True:
             try:
-                return await self._stream_once(run_id, backend, name, messages, options), retries
+                return await self._stream_once(run_id, backend, name, messages, options,
+                                               tools), retries
             except BackendError as exc:
                 if not exc.transient or retries >= self.settings.max_retries:
                     if retries:
@@ -402,11 +340,13 @@ class Runner:
                 await asyncio.sleep(delay)
 
     async def _stream_once(self, run_id: str, backend: Any, name: str,
-                           messages: list[dict[str, str]],
-                           options: GenerationOptions) -> Generation:
+                           messages: list[dict[str, Any]], options: GenerationOptions,
+                           tools: list[Tool] | None = None) -> Generation:
         started = time.perf_counter()
-        stream: AsyncIterator[Any] = backend.chat(name, messages, options)
+        stream: AsyncIterator[Any] = (backend.chat(name, messages, options, tools=tools)
+                                      if tools else backend.chat(name, messages, options))
         parts: list[str] = []
+        calls: list[ToolCallChunk] = []
         done: Done | None = None
         ttft: float | None = None
         host = getattr(backend, "name", "backend")
@@ -443,6 +383,8 @@ class Runner:
                         break
                     parts.append(budget.take(chunk.text))
                     self._emit(Token(run_id, chunk.text))
+                elif isinstance(chunk, ToolCallChunk):
+                    calls.append(chunk)
                 elif isinstance(chunk, Done):
                     done = chunk
         finally:
@@ -450,7 +392,8 @@ class Runner:
         if done is None:
             raise BackendError("stream ended without its final counters (cut short)",
                                host=getattr(stream, "host", None) or host, transient=True)
-        return Generation("".join(parts), done, ttft, (time.perf_counter() - started) * 1000)
+        return Generation("".join(parts), done, ttft, (time.perf_counter() - started) * 1000,
+                          calls)
 
     def _budget(self, run_id: str, options: GenerationOptions) -> StreamBudget:
         """This generation's limits; the deadline counts from the cell's first request."""

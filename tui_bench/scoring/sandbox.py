@@ -417,10 +417,17 @@ class CommandResult:
     isolation: str
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def _command_limits(memory_mb: int, max_procs: int) -> Any:
+    import ctypes
     import resource
 
+    libc = ctypes.CDLL(None, use_errno=True)
+
     def apply() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the runner, even on kill -9
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if memory_mb > 0:
             size = int(memory_mb) << 20

@@ -12,6 +12,7 @@ from tui_bench.store.core import (
     CoreStore,
     StoreError,
 )
+from tui_bench.store.agent import AgentQueries
 from tui_bench.store.controls import ControlQueries
 from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.leases import LeaseHeld, LeaseQueries
@@ -20,7 +21,8 @@ from tui_bench.store.reports import ReportQueries
 from tui_bench.store.specialists import SpecialistQueries
 
 
-class Store(JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries, LeaseQueries,
+class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
+            LeaseQueries,
             CoreStore):
     """All reads and writes of ``bench.db``."""
 

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 
 from tui_bench.domain import (
@@ -27,6 +27,7 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
+from tui_bench.store.agent_rows import write_agent_run
 from tui_bench.store.migrations import migrations as all_migrations
 
 CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration")
@@ -236,7 +237,8 @@ class CoreStore:
         return {tuple(row) for row in rows}  # type: ignore[misc]
 
     def save_run(self, record: RunRecord, scenario: Scenario | None = None,
-                 attempts: Sequence[Attempt] = (), judgments: Sequence[Judgment] = ()) -> None:
+                 attempts: Sequence[Attempt] = (), judgments: Sequence[Judgment] = (), *,
+                 artifacts: Mapping[str, str] | None = None) -> None:
         """Commit one finished cell with its evaluations, attempts and model judgments.
 
         A cell that ran before without finishing cleanly (an error, a cancel) is replaced, so a
@@ -299,6 +301,7 @@ class CoreStore:
                   a.telemetry.model_dump_json()) for a in attempts])
             for judgment in judgments:
                 self._insert_judgment(conn, judgment.model_copy(update={"run_id": record.run_id}))
+            write_agent_run(conn, record, artifacts or {})
 
     def _row_to_run(self, row: dict[str, Any]) -> RunRecord:
         tel = Telemetry(**{name: row.get(name) for name in TELEMETRY_COLUMNS},

@@ -317,10 +317,32 @@ M003_BATCH_LEASES = """
         );
 """
 
+# Agent cells: their telemetry (a row per agent run) and the run's artifacts (transcript, diff).
+M004_AGENT_RUNS = """
+        CREATE TABLE agent_runs (
+            run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+            turns INTEGER NOT NULL DEFAULT 0,
+            tool_calls TEXT NOT NULL DEFAULT '{}',
+            malformed_calls INTEGER NOT NULL DEFAULT 0,
+            refused_calls INTEGER NOT NULL DEFAULT 0,
+            files_changed INTEGER NOT NULL DEFAULT 0,
+            lines_added INTEGER NOT NULL DEFAULT 0,
+            lines_removed INTEGER NOT NULL DEFAULT 0,
+            end_reason TEXT
+        );
+        CREATE TABLE run_artifacts (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (run_id, name)
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
     Migration("m003_batch_leases", M003_BATCH_LEASES),
+    Migration("m004_agent_runs", M004_AGENT_RUNS),
 )
 
 

@@ -21,6 +21,7 @@ from tui_bench.engine.events import (
     CellStarted,
     Event,
     Token,
+    ToolCalled,
 )
 
 RATE_POINTS = 240  # tokens/s samples kept per model for the chart
@@ -38,6 +39,8 @@ class RunningCell:
     started: float = field(default_factory=time.perf_counter)
     first_token: float | None = None
     retrying: str | None = None
+    tool_calls: int = 0  # agent cells: calls so far (each also appended to the text)
+    turn: int = 0
 
     @property
     def text(self) -> str:
@@ -89,6 +92,17 @@ class LiveState:
                     running.first_token = time.perf_counter()
                 model = running.cell.model
                 self._model_tokens[model] = self._model_tokens.get(model, 0) + 1
+                self._changed_runs.add(event.run_id)
+        elif isinstance(event, ToolCalled):
+            running = self.running.get(event.run_id)
+            if running is not None:
+                running.tool_calls += 1
+                running.turn = event.turn
+                if running.first_token is None:  # working, not waiting for a slot
+                    running.first_token = time.perf_counter()
+                mark = f" [{event.problem}]" if event.problem else ""
+                running.parts.append(f"\n▸ {event.tool}({event.arguments}){mark}\n"
+                                     f"  → {event.result}\n")
                 self._changed_runs.add(event.run_id)
         elif isinstance(event, CellStarted):
             existing = self.running.get(event.run_id)

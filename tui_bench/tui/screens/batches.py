@@ -31,6 +31,7 @@ from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.widgets.agent_view import AgentRun, agent_detail
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
@@ -247,7 +248,7 @@ class BatchesScreen(Screen[None]):
 
 
 def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt],
-               judged: dict[str, Any] | None = None) -> Group:
+               judged: dict[str, Any] | None = None, agent: AgentRun | None = None) -> Group:
     """A run as rich renderables: cell, verdict, telemetry, evaluations, judgments, output."""
     head = Table.grid(padding=(0, 1))
     head.add_column(style="bold")
@@ -305,6 +306,8 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     parts.append(Text("Output", style="bold"))
     parts.append(Text(run.output or "(no output)", style="" if run.output else "dim"))
+    if agent is not None:
+        parts.append(agent_detail(agent))
     return Group(*parts)
 
 
@@ -411,13 +414,17 @@ class BatchDetailScreen(Screen[None]):
             return
         judgments = self.store.judgments(run_id)
         attempts = self.store.attempts(run_id)
+        agent = (AgentRun(self.store.agent_telemetry(run_id), self.store.transcript(run_id),
+                          self.store.artifact(run_id, "diff") or "")
+                 if run.mode == "agent" else None)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_run, run, judgments, attempts)
+            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
-                  attempts: list[Attempt]) -> None:
+                  attempts: list[Attempt], agent: AgentRun | None = None) -> None:
         self.shown_run = run.run_id
-        self.query_one("#run-detail", Static).update(run_detail(run, judgments, attempts))
+        self.query_one("#run-detail", Static).update(
+            run_detail(run, judgments, attempts, agent=agent))
         self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, step: int) -> None:

@@ -121,8 +121,10 @@ class LiveScreen(Screen[None]):
             for run_id in changed:
                 running = state.running.get(run_id)
                 if running is not None:
+                    activity = (f"turn {running.turn} · {running.tool_calls} calls"
+                                if running.tool_calls else None)
                     table.show_running(run_id, running.tokens, running.attempt,
-                                       running.retrying, _tps(running))
+                                       running.retrying, _tps(running), activity)
             if self._follow:
                 self._follow_newest()
             if self._selected in changed or self._selected != self._shown_run:
@@ -194,8 +196,10 @@ class LiveScreen(Screen[None]):
             if run_id == self._shown_run and len(text) == self._shown_text_len:
                 return
             cell = running.cell
+            agent = (f" · turn {running.turn} · {running.tool_calls} tool calls"
+                     if running.tool_calls else "")
             title.update(Text.assemble((f"{cell.scenario_id} {cell.tier}", "bold"),
-                                       (" · running", "yellow")))
+                                       (" · running", "yellow"), (agent, "cyan")))
             body.update(text)
             self._shown_text_len = len(text)
             scroll.scroll_end(animate=False)

@@ -51,13 +51,15 @@ class CellsTable(DataTable[str | Text]):
                      key=run_id)
 
     def show_running(self, run_id: str, tokens: int, attempt: int, retrying: str | None,
-                     tps: float | None) -> None:
+                     tps: float | None, activity: str | None = None) -> None:
         """A running cell's tokens so far and live pace (its ttft comes with the record: the
         engine times it from when the cell got a backend slot, which the screen cannot see)."""
         if run_id not in self.rows:
             return
         if retrying:
             status = Text(retrying, style="dark_orange")
+        elif activity:  # an agent cell: its turn and tool calls say more than its tokens
+            status = Text(activity, style="yellow")
         elif not tokens:
             status = Text("waiting", style="dim")
         else:
