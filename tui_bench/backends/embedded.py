@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator
 
 from tui_bench.backends import tool_prompt
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk, Tool
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.locations import smollm2_path
 
@@ -40,10 +41,27 @@ class EmbeddedBackend:
     name = "embedded"
     default_concurrency = 1
 
-    def __init__(self, *, n_threads: int | None = None) -> None:
+    def __init__(self, *, n_threads: int | None = None, hosts: HostPool | None = None) -> None:
         self.n_threads = n_threads
         self._models: dict[tuple[str, int], _Loaded] = {}
         self._load_lock = threading.Lock()
+        self.pool = hosts or HostPool()
+        self._keys: list[str] = []
+
+    # ---- slots: one per loaded model (one Llama instance runs one generation at a time)
+
+    def _key(self, model: str) -> str:
+        key = f"in-process:{model}"
+        if key not in self._keys:
+            self._keys.append(key)
+            self.pool.add(key, slots=1)
+        return key
+
+    def host_keys(self) -> list[str]:
+        return list(self._keys)
+
+    async def reserve(self, model: str) -> Lease:
+        return await self.pool.acquire([self._key(model)])
 
     # ---- discovery
 
@@ -108,6 +126,21 @@ class EmbeddedBackend:
         if tools:
             messages = tool_prompt.replay(messages, tools)
             schema = tool_prompt.answer_schema(tools)
+        lease = current_lease.get()
+        own = lease is None or lease.key != self._key(model)
+        if own:
+            lease = await self.reserve(model)
+        assert lease is not None
+        try:
+            async for chunk in self._chat(model, messages, options, schema, tools):
+                yield chunk
+        finally:
+            if own:
+                lease.release()
+
+    async def _chat(self, model: str, messages: list[Message], options: GenerationOptions,
+                    schema: dict[str, Any] | None,
+                    tools: list[Tool] | None) -> AsyncIterator[Chunk]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()

@@ -1,8 +1,9 @@
 """The Ollama backend: one or more Ollama servers, spoken to through the official client.
 
-Cells are spread over the configured hosts: each call goes to the host with the fewest requests
-in flight among those that have the model (round-robin on ties), so two servers really run two
-cells at once. Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned
+Cells are spread over the configured hosts through the ``HostPool``: each call takes a slot on
+the least-loaded healthy host among those that have the model (round-robin on ties), so two
+servers really run two cells at once; a host serves one request at a time unless told
+(``--concurrency``) or probed (``--adaptive``), and one that fails sits out a cooldown. Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned
 into milliseconds); a counter Ollama did not send stays ``None``, never a made-up zero.
 
 Every fault - refused, timed out, cut mid-stream, an HTTP error, a line that is not JSON -
@@ -34,6 +35,7 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
+from tui_bench.backends.hostpool import ADAPTIVE_MAX, HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
@@ -52,6 +54,9 @@ DISCOVERY_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 MAX_RETRY_AFTER_S = 300.0
 """A server asking for a longer pause than this is capped, so a bad header cannot park a cell."""
+
+POOL_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=ADAPTIVE_MAX)
+"""One connection pool per host for the whole batch, as many kept alive as it may get slots."""
 
 REDISCOVER_AFTER_S = 5.0
 """A model missing from the cached listing is looked for again, at most this often per host."""
@@ -236,14 +241,16 @@ class OllamaBackend:
 
     name = "ollama"
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *,
+                 hosts: HostPool | None = None) -> None:
         self.settings = settings or Settings()
-        hosts = self.settings.ollama_hosts or [DEFAULT_HOST]
-        self.hosts: list[str] = list(dict.fromkeys(normalise_host(h) for h in hosts))
-        self.default_concurrency = len(self.hosts)
+        urls = self.settings.ollama_hosts or [DEFAULT_HOST]
+        self.hosts: list[str] = list(dict.fromkeys(normalise_host(h) for h in urls))
+        self.pool = hosts or HostPool()
+        for host in self.hosts:
+            # Ollama serves one request at a time unless OLLAMA_NUM_PARALLEL says otherwise.
+            self.pool.add(host, slots=1, adaptive=self.settings.adaptive)
         self._state: dict[str, _HostState] = {h: _HostState() for h in self.hosts}
-        self._inflight: dict[str, int] = {h: 0 for h in self.hosts}
-        self._turn = 0
         self._params: dict[str, float | None] = {}  # canonical name -> billions
         self._clients: dict[str, ollama.AsyncClient] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -274,7 +281,8 @@ class OllamaBackend:
             client = ollama.AsyncClient(host=host, timeout=self._timeout(),
                                         event_hooks={"response": [_raise_for_status]},
                                         transport=LineCapTransport(
-                                            self.settings.max_answer_bytes + LINE_SLACK, host))
+                                            self.settings.max_answer_bytes + LINE_SLACK, host,
+                                            httpx.AsyncHTTPTransport(limits=POOL_LIMITS)))
             self._clients[host] = client
         return client
 
@@ -314,7 +322,8 @@ class OllamaBackend:
                                     host=host, transient=True)
             if status == 429 or status >= 500:
                 return BackendError(f"Ollama answered HTTP {status} ({text})", host=host,
-                                    transient=True, retry_after=retry_after)
+                                    transient=True, retry_after=retry_after,
+                                    overloaded=status in (429, 503))
             return BackendError(f"Ollama refused the {during}: HTTP {status} ({text})",
                                 host=host)
         if isinstance(exc, (httpx.ConnectError, ConnectionError)):
@@ -514,17 +523,19 @@ class OllamaBackend:
         raise BackendError(f"model {model!r} is not on any Ollama host ({where}); "
                            f"run `ollama pull {model}`", host=where)
 
-    def _pick(self, candidates: list[str]) -> str:
-        """Fewest requests in flight; ties go round-robin so sequential calls alternate."""
-        n = len(self.hosts)
-        order = {h: i for i, h in enumerate(self.hosts)}
-        start = self._turn % n
-        host = min(candidates, key=lambda h: (self._inflight[h], (order[h] - start) % n))
-        self._turn = order[host] + 1
-        return host
+    @property
+    def default_concurrency(self) -> int:
+        return self.pool.capacity(self.hosts)
+
+    def host_keys(self) -> list[str]:
+        return list(self.hosts)
 
     def in_flight(self) -> dict[str, int]:
-        return dict(self._inflight)
+        return {h: self.pool.hosts[h].in_flight for h in self.hosts}
+
+    async def reserve(self, model: str) -> Lease:
+        """A slot on the least-loaded healthy host that has the model (waits for one)."""
+        return await self.pool.acquire(await self._hosts_with(model))
 
     # ---- generation
 
@@ -539,9 +550,13 @@ class OllamaBackend:
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
                     options: GenerationOptions, schema: dict[str, Any] | None,
                     tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
-        host = self._pick(await self._hosts_with(model))
+        lease = current_lease.get()
+        own = lease is None or lease.key not in self._state
+        if own:
+            lease = await self.reserve(model)
+        assert lease is not None
+        host = lease.key
         stream.host = host
-        self._inflight[host] += 1
         parts: AsyncIterator[Any] | None = None
         try:
             request: dict[str, Any] = {
@@ -567,6 +582,7 @@ class OllamaBackend:
                     raise self._fault(exc, host, model, during="response stream") from None
                 text = part.message.content if part.message is not None else None
                 if text:
+                    lease.first_token()
                     yield TextChunk(text)
                 for number, call in enumerate(
                         (part.message.tool_calls if part.message is not None else None) or []):
@@ -578,8 +594,12 @@ class OllamaBackend:
                 raise BackendError(f"the stream from {host} ended before Ollama said done "
                                    "(cut short)", host=host, transient=True)
             yield self._done(final, host)
+        except BackendError as exc:
+            lease.fail(exc)
+            raise
         finally:
-            self._inflight[host] -= 1
+            if own:
+                lease.release()
             if parts is not None:
                 try:
                     await parts.aclose()  # type: ignore[attr-defined]

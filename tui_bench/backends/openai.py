@@ -32,10 +32,12 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK
 from tui_bench.backends.ollama import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
+    POOL_LIMITS,
     HostStream,
     parse_retry_after,
 )
@@ -43,6 +45,10 @@ from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+START_SLOTS = 16
+"""Requests an OpenAI-compatible server is first given at once. Such servers batch (vLLM,
+llama.cpp's server with ``--parallel``) and say nothing of their capacity, so the slots are then
+probed up or down from here (see ``AdaptiveLimit``)."""
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 CHARS_PER_TOKEN = 4
 """Prompt-token estimate when the server reports no usage: ~4 characters of English a token..."""
@@ -199,13 +205,26 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, base_url: str | None = None,
+                 hosts: HostPool | None = None) -> None:
         self.settings = settings or Settings()
-        self.base_url = api_base(self.settings.openai_base_url)
-        self.default_concurrency = 1 if is_local(self.base_url) else 4
+        self.base_url = api_base(base_url or self.settings.openai_base_url)
+        self.pool = hosts or HostPool()
+        self.pool.add(self.base_url, slots=START_SLOTS, adaptive=True)
         self._client_: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
+
+    @property
+    def default_concurrency(self) -> int:
+        return self.pool.capacity([self.base_url])
+
+    def host_keys(self) -> list[str]:
+        return [self.base_url]
+
+    async def reserve(self, model: str) -> Lease:
+        """A slot on this server (waits while every slot is busy)."""
+        return await self.pool.acquire([self.base_url])
 
     # ---- the HTTP client (bound to the loop it was made in)
 
@@ -217,7 +236,7 @@ class OpenAIBackend:
                 headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
             read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
             self._client_ = httpx.AsyncClient(
-                base_url=self.base_url + "/", headers=headers,
+                base_url=self.base_url + "/", headers=headers, limits=POOL_LIMITS,
                 timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
             self._loop = loop
         return self._client_
@@ -268,7 +287,8 @@ class OpenAIBackend:
         if status in TRANSIENT_STATUS or status >= 500:
             return BackendError(f"{host} answered HTTP {status} during the {during} ({detail})",
                                 host=host, transient=True,
-                                retry_after=parse_retry_after(response.headers.get("retry-after")))
+                                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                                overloaded=status in (429, 503, 529))
         return BackendError(f"{host} rejected the {during}: HTTP {status} ({detail})", host=host)
 
     def _stream_error(self, error: Any) -> BackendError:
@@ -366,10 +386,36 @@ class OpenAIBackend:
         return HostStream(lambda stream: self._chat(stream, model, messages, options, schema,
                                                     tools))
 
+    def chat_on(self, lease: Lease, model: str, messages: list[Message],
+                options: GenerationOptions, schema: dict[str, Any] | None = None,
+                tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+        """``chat`` on a slot someone else took (and will give back)."""
+        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema,
+                                                    tools, lease))
+
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
                     options: GenerationOptions, schema: dict[str, Any] | None,
-                    tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+                    tools: list[Tool] | None = None,
+                    given: Lease | None = None) -> AsyncIterator[Chunk]:
         stream.host = self.base_url
+        lease = given or current_lease.get()
+        own = lease is None or lease.key != self.base_url
+        if own:
+            lease = await self.reserve(model)
+        assert lease is not None
+        try:
+            async for chunk in self._chat_on(model, messages, options, schema, tools, lease):
+                yield chunk
+        except BackendError as exc:
+            lease.fail(exc)
+            raise
+        finally:
+            if own:
+                lease.release()
+
+    async def _chat_on(self, model: str, messages: list[Message], options: GenerationOptions,
+                       schema: dict[str, Any] | None, tools: list[Tool] | None,
+                       lease: Lease) -> AsyncIterator[Chunk]:
         client = self._client()
         mode = self._schema_mode.get(model, "json_schema")
         started = time.perf_counter()
@@ -394,6 +440,8 @@ class OpenAIBackend:
                 if schema is not None and mode == "json_object":
                     self._schema_mode[model] = mode
                 async for chunk in self._read(response, messages, options, started, mode):
+                    if isinstance(chunk, TextChunk):
+                        lease.first_token()
                     yield chunk
                 return
             finally:
