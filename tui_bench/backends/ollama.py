@@ -594,6 +594,13 @@ class OllamaBackend:
                 raise BackendError(f"the stream from {host} ended before Ollama said done "
                                    "(cut short)", host=host, transient=True)
             yield self._done(final, host)
+            # The client reads the body to its end only when asked once more; then the
+            # connection goes back to the pool instead of being closed.
+            for _ in range(4):
+                try:
+                    await parts.__anext__()
+                except Exception:  # noqa: BLE001 - StopAsyncIteration, or a tail not worth it
+                    break
         except BackendError as exc:
             lease.fail(exc)
             raise

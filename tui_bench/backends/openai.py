@@ -524,6 +524,9 @@ class OpenAIBackend:
         for call in calls.calls():
             yield call
         yield self._done(usage, pieces, messages, started, first, finish, mode)
+        if saw_done:
+            await _drain(lines)
+
 
     def _done(self, usage: dict[str, Any] | None, pieces: int, messages: list[Message],
               started: float, first: float | None, finish: str | None, mode: str) -> Done:
@@ -553,3 +556,17 @@ class OpenAIBackend:
             eval_ms=(ended - first) * 1000 if first is not None else None,
             total_ms=(ended - started) * 1000, done_reason=finish, host=self.base_url,
             cost=cost, extra=extra)
+
+
+async def _drain(lines: AsyncIterator[str], limit: int = 64 * 1024) -> None:
+    """Read what follows ``[DONE]`` (the body's last chunk), a little at most, so the
+    connection goes back to the pool instead of being closed: a new connection per cell costs
+    more than the rest of the cell's harness work."""
+    seen = 0
+    try:
+        async for line in lines:
+            seen += len(line)
+            if seen > limit:
+                return
+    except Exception:  # noqa: BLE001 - the answer is complete; a bad tail only costs the reuse
+        return

@@ -439,7 +439,9 @@ class Runner:
                     budget.host = getattr(stream, "host", None) or host
                     raise budget.deadline_passed()
                 try:
-                    chunk = await asyncio.wait_for(anext(stream), timeout=limit)
+                    # asyncio.timeout, not wait_for: no task per chunk (wait_for makes one).
+                    async with asyncio.timeout(limit):
+                        chunk = await anext(stream)
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:
