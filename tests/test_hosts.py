@@ -145,6 +145,24 @@ async def test_adaptive_finds_more_capacity_then_backs_off_when_it_shrinks(store
     assert late and sorted(late)[len(late) // 2] <= 3, late  # median in flight, server side
 
 
+async def test_headless_progress_line_shows_slots_per_host(store: Store) -> None:
+    import io
+
+    from rich.console import Console
+
+    from tui_bench.headless import run_batch
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=250)
+    with CapacityServers([ServerSpec(slots=2, service_s=0.01) for _ in range(2)]) as servers:
+        pool = BackendPool(Settings(ollama_hosts=servers.urls))
+        result = await run_batch(spec(f"ollama:{MODEL}", 6, concurrency=2), store=store,
+                                 catalog=catalog(), pool=pool, console=console)
+        first, second = (url.split("://")[1] for url in servers.urls)
+    assert result.done == 6
+    assert f"slots {first} 0/2 · {second} 0/2" in out.getvalue()
+
+
 def test_adaptive_limit_grows_while_latency_holds_and_cuts_on_queueing() -> None:
     limit = AdaptiveLimit(2)
     for _ in range(40):

@@ -131,6 +131,25 @@ class HostStatus:
     last_error: str | None = None
 
 
+def _short(key: str) -> str:
+    """``http://gpu-box:11434`` -> ``gpu-box:11434``; ``.../v1`` dropped."""
+    text = key.split("://", 1)[-1]
+    return text[:-3] if text.endswith("/v1") else text
+
+
+def slots_line(status: list[HostStatus]) -> str:
+    """Requests in flight over slots per host (``~`` adaptive, ``down`` out of rotation), or a
+    total once there are too many hosts to list on one line."""
+    if not status:
+        return ""
+    down = sum(not h.healthy for h in status)
+    if len(status) > 4:
+        busy, slots = sum(h.in_flight for h in status), sum(h.slots for h in status)
+        return f"{len(status)} hosts {busy}/{slots} slots" + (f", {down} down" if down else "")
+    return " · ".join(f"{_short(h.key)} {h.in_flight}/{h.slots}{'~' if h.adaptive else ''}"
+                      + ("" if h.healthy else " down") for h in status)
+
+
 @dataclass
 class Lease:
     """One slot on one host, for one call. The backend says how the call went."""
