@@ -105,6 +105,7 @@ class Host:
     slots: int  # the fixed limit; an adaptive host's current limit lives in ``adaptive``
     adaptive: AdaptiveLimit | None = None
     in_flight: int = 0
+    leased: int = 0  # calls ever sent here
     served: int = 0
     failures: int = 0  # in a row
     down_until: float = 0.0
@@ -129,6 +130,7 @@ class HostStatus:
     healthy: bool
     served: int
     last_error: str | None = None
+    leased: int = 0
 
 
 def _short(key: str) -> str:
@@ -139,7 +141,9 @@ def _short(key: str) -> str:
 
 def slots_line(status: list[HostStatus]) -> str:
     """Requests in flight over slots per host (``~`` adaptive, ``down`` out of rotation), or a
-    total once there are too many hosts to list on one line."""
+    total once there are too many hosts to list on one line. Hosts never used (a backend
+    that was only asked for its models) are left out."""
+    status = [h for h in status if h.leased]
     if not status:
         return ""
     down = sum(not h.healthy for h in status)
@@ -243,7 +247,7 @@ class HostPool:
         now = self.clock()
         return [HostStatus(h.key, self.limit(h), h.in_flight,
                            h.adaptive is not None and self.fixed_slots is None, h.healthy(now),
-                           h.served, h.last_error) for h in self.hosts.values()]
+                           h.served, h.last_error, h.leased) for h in self.hosts.values()]
 
     def in_flight(self) -> dict[str, int]:
         return {k: h.in_flight for k, h in self.hosts.items()}
@@ -297,6 +301,7 @@ class HostPool:
             host = self._pick(keys)
             if host is not None:
                 host.in_flight += 1
+                host.leased += 1
                 return Lease(self, host, list(keys))
             changed.clear()
             now = self.clock()
