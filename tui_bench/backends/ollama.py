@@ -14,13 +14,11 @@ whether trying again may help. The engine decides what to do with it.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import httpx
 import ollama
@@ -35,8 +33,17 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
-from tui_bench.backends.hostpool import ADAPTIVE_MAX, HostPool, Lease, current_lease
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
+from tui_bench.backends.streams import (  # noqa: F401 - re-exported: older imports name them here
+    CONNECT_TIMEOUT_S,
+    DISCOVERY_TIMEOUT_S,
+    MAX_RETRY_AFTER_S,
+    POOL_LIMITS,
+    HostStream,
+    parse_retry_after,
+    tls_for,
+)
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
@@ -47,16 +54,6 @@ PAID_LOAD_MS = 100.0
 above this. A model already in memory reports a few milliseconds of scheduling (tens at most
 on a busy server); reading even a 100M-parameter model from disk and setting up its context
 takes longer. ``done_reason == "load"`` (a load-only request) also counts."""
-
-DISCOVERY_TIMEOUT_S = 30.0
-"""Longest wait for ``/api/tags`` and ``/api/show``: they answer from disk, without a model."""
-
-CONNECT_TIMEOUT_S = 10.0
-MAX_RETRY_AFTER_S = 300.0
-"""A server asking for a longer pause than this is capped, so a bad header cannot park a cell."""
-
-POOL_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=ADAPTIVE_MAX)
-"""One connection pool per host for the whole batch, as many kept alive as it may get slots."""
 
 REDISCOVER_AFTER_S = 5.0
 """A model missing from the cached listing is looked for again, at most this often per host."""
@@ -93,24 +90,6 @@ def parse_parameter_size(text: str | None) -> float | None:
     if unit is None:  # a bare count of parameters
         return value / 1e9
     return value * _SIZE_UNITS[unit]
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (capped), from either seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def keep_alive_value(value: str | float | None) -> str | float | None:
@@ -186,24 +165,6 @@ class _HostState:
     tags: dict[str, Any] = field(default_factory=dict)  # canonical name -> ListResponse.Model
     listed_at: float | None = None
     error: str | None = None
-
-
-class HostStream:
-    """The stream ``chat()`` returns: an async iterator that also says which host serves it,
-    so a timeout the engine measures can name the host too."""
-
-    def __init__(self, factory: Callable[["HostStream"], AsyncIterator[Chunk]]) -> None:
-        self.host: str | None = None
-        self._gen = factory(self)
-
-    def __aiter__(self) -> "HostStream":
-        return self
-
-    async def __anext__(self) -> Chunk:
-        return await self._gen.__anext__()
-
-    async def aclose(self) -> None:
-        await self._gen.aclose()  # type: ignore[attr-defined]
 
 
 def ollama_messages(messages: list[Message]) -> list[Message]:
@@ -282,7 +243,8 @@ class OllamaBackend:
                                         event_hooks={"response": [_raise_for_status]},
                                         transport=LineCapTransport(
                                             self.settings.max_answer_bytes + LINE_SLACK, host,
-                                            httpx.AsyncHTTPTransport(limits=POOL_LIMITS)))
+                                            httpx.AsyncHTTPTransport(limits=POOL_LIMITS,
+                                                                     verify=tls_for(host))))
             self._clients[host] = client
         return client
 

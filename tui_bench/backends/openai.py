@@ -34,12 +34,13 @@ from tui_bench.backends.base import (
 )
 from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK
-from tui_bench.backends.ollama import (
+from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
     POOL_LIMITS,
     HostStream,
     parse_retry_after,
+    tls_for,
 )
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
@@ -237,6 +238,7 @@ class OpenAIBackend:
             read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
             self._client_ = httpx.AsyncClient(
                 base_url=self.base_url + "/", headers=headers, limits=POOL_LIMITS,
+                verify=tls_for(self.base_url),
                 timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
             self._loop = loop
         return self._client_
