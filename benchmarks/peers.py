@@ -23,7 +23,6 @@ process of their own, and runs, each on a fresh database:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -85,7 +84,7 @@ def tui_bench(args: list[str], work: Path, cells: int) -> float:
                "--scenarios", "peer-add", "--iterations", str(cells), "-q", "--db", str(db),
                "--openai-api-key", "x", *args]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=TARGET, capture_output=True, text=True,
+    done = subprocess.run(command, check=False, cwd=TARGET, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(TARGET)})
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
@@ -147,9 +146,9 @@ def harness_cost(cells: int, target: Path) -> tuple[float, float]:
     """CPU and wall ms per cell of the tui-bench process, steady state (after a warm-up batch:
     imports, connections), against an instant server; ``target`` is the checkout measured."""
     with servers(1, 64, 0) as (urls, _), tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([sys.executable, "-c", COST_PROBE, urls[0], str(cells),
-                               str(Path(tmp) / "cost.db")], cwd=target, capture_output=True,
-                              text=True, env={**os.environ, "PYTHONPATH": str(target)})
+        probe = [sys.executable, "-c", COST_PROBE, urls[0], str(cells), str(Path(tmp) / "c.db")]
+        done = subprocess.run(probe, check=False, cwd=target, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(target)})
     if done.returncode != 0:
         raise SystemExit(f"cost probe failed: {done.stderr.strip()[-500:]}")
     cpu, wall = json.loads(done.stdout.strip().splitlines()[-1])
@@ -206,7 +205,8 @@ def inspect_rate(exe: str, url: str, cells: int, connections: int | None,
     env = {**os.environ, "OPENAI_BASE_URL": url + "/v1", "OPENAI_API_KEY": "x",
            "INSPECT_LOG_LEVEL": "error"}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, check=False, cwd=work, capture_output=True, text=True,
+                          env=env)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         print(f"  inspect failed: {done.stderr.strip()[-300:]}")
@@ -227,7 +227,8 @@ def promptfoo_rate(exe: str, url: str, cells: int, jobs: int | None, work: Path)
         command += ["-j", str(jobs)]
     env = {**os.environ, "PROMPTFOO_DISABLE_TELEMETRY": "1", "PROMPTFOO_DISABLE_UPDATE": "1"}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, check=False, cwd=work, capture_output=True, text=True,
+                          env=env)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 100):  # 100: some assertion failed, the run itself worked
         print(f"  promptfoo failed: {done.stderr.strip()[-300:]}")

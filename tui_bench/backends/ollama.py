@@ -3,8 +3,10 @@
 Cells are spread over the configured hosts through the ``HostPool``: each call takes a slot on
 the least-loaded healthy host among those that have the model (round-robin on ties), so two
 servers really run two cells at once; a host serves one request at a time unless told
-(``--concurrency``) or probed (``--adaptive``), and one that fails sits out a cooldown. Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned
-into milliseconds); a counter Ollama did not send stays ``None``, never a made-up zero.
+(``--concurrency``) or probed (``--adaptive``), and one that fails sits out a cooldown.
+
+Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned into
+milliseconds); a counter Ollama did not send stays ``None``, never a made-up zero.
 
 Every fault - refused, timed out, cut mid-stream, an HTTP error, a line that is not JSON -
 leaves ``chat()`` and ``list_models()`` as a ``BackendError`` that names the host and says
