@@ -202,10 +202,11 @@ class EmbeddedBackend:
         first: float | None = None
         pieces = 0
         finish: str | None = None
-        # Reusing the cached prompt prefix changes the logits slightly, so the same seed would
-        # give a different answer on a second call; a fresh context keeps seeds repeatable and
-        # makes every cell pay the same prefill.
-        loaded.llm.reset()
+        # No reset(): llama.cpp keeps the evaluated tokens and evaluates only what differs
+        # from the last prompt (the chat template's head, a shared system prompt, the whole
+        # prompt when a cell repeats), as llama-cpp-python used directly does. The answers a
+        # seed gives are the same either way (tests/test_embedded.py checks it on real
+        # prompts); every cell then pays only for its own part of the prompt.
         for chunk in loaded.llm.create_chat_completion(**kwargs):
             if stop.is_set():
                 finish = "cancelled"

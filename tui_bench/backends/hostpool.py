@@ -36,7 +36,7 @@ class AdaptiveLimit:
     """Slots found by probing (AIMD on latency): start low, grow while latency holds.
 
     A window is as many finished calls as there are slots. A window in which every slot was
-    busy and latency stayed within ``tolerance`` of the best seen doubles the slots (until the
+    busy at some point (calls finish in bursts, so not at every finish) and latency stayed within ``tolerance`` of the best seen doubles the slots (until the
     first back-off) or adds one (after it). An overload (429/503) or latency past the
     tolerance cuts the slots by ``backoff``, at most once a window, since calls already sent
     report the same overload. Latency is the time to the first token, where a server's queue
@@ -44,7 +44,7 @@ class AdaptiveLimit:
     """
 
     def __init__(self, start: int = 2, *, minimum: int = 1, maximum: int = ADAPTIVE_MAX,
-                 tolerance: float = 2.0, slack_s: float = 0.05, backoff: float = 0.7) -> None:
+                 tolerance: float = 1.5, slack_s: float = 0.05, backoff: float = 0.7) -> None:
         self.limit = max(minimum, min(start, maximum))
         self.minimum = minimum
         self.maximum = maximum
@@ -54,7 +54,7 @@ class AdaptiveLimit:
         self.best: float | None = None  # lowest latency seen: the unloaded server
         self.slow_start = True
         self._window = 0
-        self._saturated = True
+        self._saturated = False
         self._late = 0
         self._cut_at = float("-inf")
 
@@ -78,11 +78,11 @@ class AdaptiveLimit:
             if self._late * 5 >= max(self.limit, 5):
                 return self._cut()
         self._window += 1
-        self._saturated = self._saturated and busy >= self.limit
+        self._saturated = self._saturated or busy >= self.limit
         if self._window < self.limit:
             return False
         grow = self._saturated and self._late * 5 < max(self.limit, 5)
-        self._window, self._saturated, self._late = 0, True, 0
+        self._window, self._saturated, self._late = 0, False, 0
         if not grow or self.limit >= self.maximum:
             return False
         self.limit = min(self.maximum, self.limit * 2 if self.slow_start else self.limit + 1)
@@ -92,7 +92,7 @@ class AdaptiveLimit:
         before = self.limit
         self.slow_start = False
         self.limit = max(self.minimum, int(self.limit * self.backoff))
-        self._window, self._saturated, self._late = 0, True, 0
+        self._window, self._saturated, self._late = 0, False, 0
         self._cut_at = time.monotonic()
         return self.limit != before
 

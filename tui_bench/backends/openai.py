@@ -46,6 +46,8 @@ from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SHARD_SIZE = 8
+"""Requests under way on one HTTP client (connection pool) of a server; see ``_take_shard``."""
 START_SLOTS = 16
 """Requests an OpenAI-compatible server is first given at once. Such servers batch (vLLM,
 llama.cpp's server with ``--parallel``) and say nothing of their capacity, so the slots are then
@@ -212,7 +214,8 @@ class OpenAIBackend:
         self.base_url = api_base(base_url or self.settings.openai_base_url)
         self.pool = hosts or HostPool()
         self.pool.add(self.base_url, slots=START_SLOTS, adaptive=True)
-        self._client_: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []  # shards of the connection pool
+        self._active: list[int] = []  # requests under way on each shard
         self._loop: asyncio.AbstractEventLoop | None = None
         self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
 
@@ -229,29 +232,56 @@ class OpenAIBackend:
 
     # ---- the HTTP client (bound to the loop it was made in)
 
-    def _client(self) -> httpx.AsyncClient:
+    def _new_client(self) -> httpx.AsyncClient:
+        headers = {"Accept": "application/json"}
+        if self.settings.openai_api_key:
+            headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
+        read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
+        return httpx.AsyncClient(
+            base_url=self.base_url + "/", headers=headers, limits=POOL_LIMITS,
+            verify=tls_for(self.base_url),
+            timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
+
+    def _bind(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._client_ is None or self._loop is not loop:
-            headers = {"Accept": "application/json"}
-            if self.settings.openai_api_key:
-                headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
-            read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
-            self._client_ = httpx.AsyncClient(
-                base_url=self.base_url + "/", headers=headers, limits=POOL_LIMITS,
-                verify=tls_for(self.base_url),
-                timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
-            self._loop = loop
-        return self._client_
+        if self._loop is not loop:  # clients of a finished loop cannot be used: drop them
+            self._clients, self._active, self._loop = [], [], loop
+
+    def _client(self) -> httpx.AsyncClient:
+        """The first shard (discovery)."""
+        self._bind()
+        if not self._clients:
+            self._clients.append(self._new_client())
+            self._active.append(0)
+        return self._clients[0]
+
+    def _take_shard(self) -> int:
+        """The least busy shard of the connection pool, a new one when all are full.
+
+        httpcore scans every connection of a pool for each request and each response event,
+        so one pool of 64 busy connections costs several times the CPU per request of eight
+        pools of eight: the pool is split so a request never sees more than ``SHARD_SIZE``."""
+        self._client()
+        shard = min(range(len(self._active)), key=self._active.__getitem__)
+        if self._active[shard] >= SHARD_SIZE:
+            self._clients.append(self._new_client())
+            self._active.append(0)
+            shard = len(self._clients) - 1
+        self._active[shard] += 1
+        return shard
 
     async def aclose(self) -> None:
-        client, self._client_ = self._client_, None
-        if client is None:
-            return
+        clients, self._clients, self._active = self._clients, [], []
         try:
-            if asyncio.get_running_loop() is self._loop:
+            if asyncio.get_running_loop() is not self._loop:
+                return
+        except RuntimeError:  # pragma: no cover - called outside a loop
+            return
+        for client in clients:
+            try:
                 await client.aclose()
-        except Exception:  # pragma: no cover - closing must never fail the caller
-            pass
+            except Exception:  # noqa: BLE001 - closing must never fail the caller
+                pass
 
     # ---- faults
 
@@ -418,7 +448,19 @@ class OpenAIBackend:
     async def _chat_on(self, model: str, messages: list[Message], options: GenerationOptions,
                        schema: dict[str, Any] | None, tools: list[Tool] | None,
                        lease: Lease) -> AsyncIterator[Chunk]:
-        client = self._client()
+        shard = self._take_shard()
+        client = self._clients[shard]
+        try:
+            async for chunk in self._chat_with(client, model, messages, options, schema, tools,
+                                               lease):
+                yield chunk
+        finally:
+            if shard < len(self._active):
+                self._active[shard] -= 1
+
+    async def _chat_with(self, client: httpx.AsyncClient, model: str, messages: list[Message],
+                         options: GenerationOptions, schema: dict[str, Any] | None,
+                         tools: list[Tool] | None, lease: Lease) -> AsyncIterator[Chunk]:
         mode = self._schema_mode.get(model, "json_schema")
         started = time.perf_counter()
         while True:
