@@ -9,7 +9,11 @@ It runs, each in its own process so one cannot warm the other's caches:
 - db_scale.py: the database at 100,000 runs (browser first page, leaderboard, compare);
 - judge_latency.py: key press to update in the judging screen while a batch streams;
 - tui_latency.py: key press to update in the live run screen while a batch streams;
-- agent_turn.py: the agent harness's own cost per turn and per cell (scripted instant model).
+- agent_turn.py: the agent harness's own cost per turn and per cell (scripted instant model);
+- embedded_direct.py: the embedded backend against llama-cpp-python called directly, same
+  messages: time to first token and tokens/s;
+- peers.py: cells/s and capacity used against loopback servers (defaults, --adaptive, -j),
+  harness CPU per cell, start-up, and Inspect and promptfoo where installed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def main() -> int:
         ("judge_latency.py", ["--presses", "30"] if quick else []),
         ("tui_latency.py", []),
         ("agent_turn.py", ["--cells", "10"] if quick else []),
+        ("embedded_direct.py", ["--rounds", "2", "--cells", "2"] if quick else []),
+        ("peers.py", ["--quick"] if quick else []),
     ]
     failed = 0
     for script, extra in steps:
