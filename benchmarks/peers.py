@@ -104,10 +104,12 @@ def capacity_run(label: str, args: list[str], count: int, slots: int, service_ms
         return {"rate": 0.0, "share": 0.0}
     seen = server_stats(stats)
     capacity = count * slots / (service_ms / 1000)
-    rate = cells / elapsed
-    print(f"  {label:<44} {rate:7.1f} cells/s  {rate / capacity:6.1%} of capacity "
-          f"({capacity:.0f}/s); servers busy {seen.get('busy_share', 0):.0%}, "
-          f"most at once {seen.get('most_at_once', 0)}")
+    # The batch as the servers saw it (first request to last answer): start-up is reported
+    # on its own below.
+    rate = seen.get("served", 0) / seen["window_s"] if seen.get("window_s") else 0.0
+    print(f"  {label:<38} {rate:6.1f} cells/s = {rate / capacity:4.0%} of capacity "
+          f"({capacity:.0f}/s); slots busy {seen.get('busy_share', 0):4.0%}; most at once "
+          f"{seen.get('most_at_once', 0)}; {cells / elapsed:.1f} cells/s counting start-up")
     return {"rate": rate, "share": rate / capacity}
 
 

@@ -21,8 +21,8 @@ import asyncio
 import json
 import threading
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 ANSWER = "```python\ndef add(a, b):\n    return a + b\n```\nThe request data is added."
@@ -298,8 +298,11 @@ def main() -> None:
         await stop.wait()
         if args.stats_file:
             most, share = busy_share(servers)
+            spans = [span for s in servers for span in s.stats.spans]
+            window = (max(b for _, b in spans) - min(a for a, _ in spans)) if spans else 0.0
             Path(args.stats_file).write_text(json.dumps({
                 "served": sum(s.stats.served for s in servers), "most_at_once": most,
+                "window_s": window,
                 "busy_share": share, "refused": sum(s.stats.refused for s in servers),
                 "max_in_flight": [s.stats.max_in_flight for s in servers]}))
 
