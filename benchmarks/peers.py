@@ -101,7 +101,7 @@ def capacity_run(label: str, args: list[str], count: int, slots: int, service_ms
                  else ["--openai-base-url", urls[0]])
         elapsed = tui_bench([*hosts, *args], work, cells)
     if elapsed is None:
-        return {"rate": 0.0, "share": 0.0}
+        return {"rate": 0.0, "share": 0.0, "wall": 0.0}
     seen = server_stats(stats)
     capacity = count * slots / (service_ms / 1000)
     # The batch as the servers saw it (first request to last answer): start-up is reported
@@ -110,7 +110,7 @@ def capacity_run(label: str, args: list[str], count: int, slots: int, service_ms
     print(f"  {label:<38} {rate:6.1f} cells/s = {rate / capacity:4.0%} of capacity "
           f"({capacity:.0f}/s); slots busy {seen.get('busy_share', 0):4.0%}; most at once "
           f"{seen.get('most_at_once', 0)}; {cells / elapsed:.1f} cells/s counting start-up")
-    return {"rate": rate, "share": rate / capacity}
+    return {"rate": rate, "share": rate / capacity, "wall": cells / elapsed}
 
 
 COST_PROBE = """
@@ -243,16 +243,20 @@ def promptfoo_rate(exe: str, url: str, cells: int, jobs: int | None, work: Path)
 
 
 def peer(label: str, rate_of: object, exe: str | None, cells: int, default: int | None,
-         best: int, ours: float, work: Path, service_ms: float) -> None:
+         best: int, ours: dict[str, float], work: Path, service_ms: float) -> None:
+    """A peer at its defaults and at ``best`` at once; rates as the servers saw the batch and
+    counting start-up, each against tui-bench's at defaults."""
     if not exe:
         print(f"  {label}: not installed (see --{label.lower()})")
         return
     for name, setting in (("defaults", default), (f"best, {best} at once", best)):
-        with servers(1, 64, service_ms) as (urls, _):
-            rate = rate_of(exe, urls[0], cells, setting, work)  # type: ignore[operator]
-        ratio = ours / rate if rate else float("nan")
-        print(f"  {label} at {name:<24} {rate:7.1f} cells/s; tui-bench at defaults is "
-              f"{ratio:.1f}x")
+        with servers(1, 64, service_ms) as (urls, stats):
+            wall = rate_of(exe, urls[0], cells, setting, work)  # type: ignore[operator]
+        seen = server_stats(stats)
+        rate = seen.get("served", 0) / seen["window_s"] if seen.get("window_s") else 0.0
+        print(f"  {label} at {name:<22} {rate:6.1f} cells/s ({wall:.1f} counting start-up); "
+              f"tui-bench at defaults does {ours['rate'] / rate if rate else float('nan'):.1f}x"
+              f" ({ours['wall'] / wall if wall else float('nan'):.1f}x counting start-up)")
 
 
 def main() -> None:
@@ -275,12 +279,12 @@ def main() -> None:
     ms = args.service_ms
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        ours = 0.0
+        ours = {"rate": 0.0, "wall": 0.0}
         if "ours" not in skip:
             print(f"tui-bench, loopback servers holding each request {ms:g} ms:")
             one = ["--models", "openai:loopback"]
             ours = capacity_run("one 64-slot OpenAI server, defaults", one, 1, 64, ms, big,
-                                work)["rate"]
+                                work)
             capacity_run("one 64-slot OpenAI server, --adaptive", [*one, "--adaptive"], 1, 64,
                          ms, big, work)
             capacity_run("one 64-slot OpenAI server, -j 64", [*one, "-j", "64"], 1, 64, ms,
