@@ -34,12 +34,12 @@ from tui_bench.store import Store
 SYSTEM = "You are a careful Python programmer. Answer with one short code block."
 
 
-def through_tui_bench(runner: Runner, store: Store, catalog: Any, cells: int,
-                      options: GenerationOptions, name: str) -> list[Any]:
+async def through_tui_bench(runner: Runner, store: Store, cells: int,
+                            options: GenerationOptions, name: str) -> list[Any]:
     spec = BatchSpec(batch_id=name, models=["embedded:smollm2"], scenarios=["bench-fizzbuzz"],
                      iterations=cells, options=options)
-    result = asyncio.run(runner.run(spec))
-    assert result.done == cells, result
+    result = await runner.run(spec)
+    assert result.done == cells, [r.error for r in store.runs(name)]
     return store.runs(name)
 
 
@@ -64,6 +64,11 @@ def direct(llm: Any, messages: list[dict[str, str]], options: GenerationOptions,
 
 
 def main() -> None:
+    asyncio.run(compare())
+
+
+async def compare() -> None:
+    """One event loop for the whole comparison (a runner belongs to one loop)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cells", type=int, default=4, help="cells (and direct calls) a round")
@@ -83,7 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "embedded.db")
         runner = Runner(store, catalog, pool=BackendPool(Settings()))
-        runs = through_tui_bench(runner, store, catalog, 1, options, "warm")  # loads the model
+        runs = await through_tui_bench(runner, store, 1, options, "warm")  # loads the model
         run = runs[0]
         messages = ([{"role": "system", "content": run.system}] if run.system else []) + [
             {"role": "user", "content": run.prompt}]
@@ -92,12 +97,13 @@ def main() -> None:
                     n_threads=threads, n_threads_batch=threads)
         direct(llm, messages, options, 1)  # warm, like the first cell
         for number in range(args.rounds):
-            for r in through_tui_bench(runner, store, catalog, args.cells, options,
-                                       f"round-{number}"):
+            for r in await through_tui_bench(runner, store, args.cells, options,
+                                             f"round-{number}"):
                 assert r.prompt == run.prompt and r.system == run.system  # same messages
                 if r.telemetry.ttft_ms is not None and r.telemetry.tokens_per_s:
                     ours.append((r.telemetry.ttft_ms, r.telemetry.tokens_per_s))
             theirs.extend(direct(llm, messages, options, args.cells))
+        await runner.pool.aclose()
         store.close()
     ttft_ours = statistics.median(t for t, _ in ours)
     ttft_direct = statistics.median(t for t, _ in theirs)
