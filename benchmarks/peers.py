@@ -254,6 +254,9 @@ def peer(label: str, rate_of: object, exe: str | None, cells: int, default: int 
             wall = rate_of(exe, urls[0], cells, setting, work)  # type: ignore[operator]
         seen = server_stats(stats)
         rate = seen.get("served", 0) / seen["window_s"] if seen.get("window_s") else 0.0
+        served = int(seen.get("served", 0))
+        if served != cells:
+            print(f"  ({label} sent {served} requests for {cells} cells)")
         print(f"  {label} at {name:<22} {rate:6.1f} cells/s ({wall:.1f} counting start-up); "
               f"tui-bench at defaults does {ours['rate'] / rate if rate else float('nan'):.1f}x"
               f" ({ours['wall'] / wall if wall else float('nan'):.1f}x counting start-up)")

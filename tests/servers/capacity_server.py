@@ -202,6 +202,13 @@ class CapacityServer:
                 "prompt_eval_count": 20, "prompt_eval_duration": ms,
                 "eval_count": len(pieces), "eval_duration": 1000}).encode() + b"\n")
             kind = "application/x-ndjson"
+        elif body.get("stream") is not True:  # a client that asked for one whole answer
+            return await self._json(writer, 200, {
+                "id": "c", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                             "message": {"role": "assistant", "content": spec.answer}}],
+                "usage": {"prompt_tokens": 20, "completion_tokens": len(pieces),
+                          "total_tokens": 20 + len(pieces)}})
         else:
             for piece in pieces:
                 out.append(b"data: " + json.dumps({
