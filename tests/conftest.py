@@ -19,6 +19,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the user's config or database, or a real Ollama/OpenAI server."""
     monkeypatch.setenv("TUI_BENCH_DB", str(tmp_path / "bench.db"))
     monkeypatch.setenv("TUI_BENCH_CONFIG", str(tmp_path / "settings.json"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # no user scenarios
     for name in ("OLLAMA_HOST", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -233,7 +234,7 @@ async def test_scripted_model_drives_the_loop_through_the_openai_backend(
 
     agent = store.agent_telemetry(run.run_id)
     assert agent is not None
-    assert agent.turns == 7 and agent.end_reason == "model_stopped"
+    assert agent.turns == 7 and agent.end_reason == "model_stopped" and run.agent == agent
     assert agent.tool_calls == {"list_directory": 1, "read_file": 3, "ask_user": 1,
                                 "write_file": 1, "run_command": 1}
     assert (agent.malformed_calls, agent.refused_calls) == (1, 1)
@@ -373,13 +374,16 @@ SLEEPER = "import time; time.sleep(61.25)"
 
 
 def _sleepers() -> list[int]:
+    """The sleeping command itself (not the sandbox starting it: killed while bwrap is still
+    setting itself up, bwrap may not yet be tied to its parent)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if b"61.25" in handle.read():
-                        found.append(int(entry))
+                    argv = handle.read().split(b"\0")
+                if argv[0] == b"python" and any(b"61.25" in a for a in argv):
+                    found.append(int(entry))
             except OSError:
                 continue
     return found
@@ -435,14 +439,17 @@ def test_a_killed_agent_batch_resumes_without_repeats_or_leftovers(tmp_path: Pat
         _wait_for(lambda: not _sleepers(), timeout=30)  # the sandboxed command died with it
         assert len(list(scratch.iterdir())) == 1  # its workspace is left behind, for now
 
-        asked = len(server.requests)
+        def chats() -> int:  # generations, not the reachability probe's model listing
+            return sum(r['path'].endswith('/chat/completions') for r in server.requests)
+
+        asked = chats()
         server.queue(Script(pieces=["done"]))
         second = launch("--resume", "crash")
         out, _ = second.communicate(timeout=300)
         assert second.returncode == 0, out
     finally:
         server.close()
-    assert len(server.requests) - asked == 1  # only cell b was asked again
+    assert chats() - asked == 1  # only cell b was asked again
     store = Store(db)
     runs = store.runs("crash")
     assert sorted((r.scenario_id, r.status) for r in runs) == [
@@ -491,3 +498,64 @@ def test_the_agent_engine_imports_no_ui() -> None:
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
     assert "tui_bench" in loaded and "textual" not in loaded and "rich" not in loaded
+
+
+async def test_a_scripted_model_passes_a_shipped_scenario(
+        tmp_path: Path, store: Store, shipped_catalog: Catalog) -> None:
+    """The loop and the shipped evaluators together: a model that writes the reference fix
+    through the tools passes validation, oracle and scope, and its diff is the fix."""
+    from tests.agent_support import apply_patch
+    from tui_bench.agent_files import fixture_dir, reference_patch_path
+
+    scenario = shipped_catalog.scenarios["agent-fix-word-count"]
+    fixed = tmp_path / "fixed"
+    shutil.copytree(fixture_dir(scenario), fixed)
+    apply_patch(reference_patch_path(scenario), fixed)  # type: ignore[arg-type]
+    content = (fixed / "textstats.py").read_text()
+    server = OpenAITestServer().start()
+    try:
+        server.queue(
+            Script(pieces=[], tool_calls=[{"name": "read_file",
+                                           "arguments": '{"path": "textstats.py"}'}]),
+            Script(pieces=[], tool_calls=[{"name": "write_file", "arguments": json.dumps(
+                {"path": "textstats.py", "content": content})}]),
+            Script(pieces=[], tool_calls=[{"name": "run_command",
+                                           "arguments": '{"command": "python -m pytest -q"}'}]),
+            Script(pieces=["word_count now splits on any whitespace."]))
+        settings = Settings(openai_base_url=server.url, max_retries=0)
+        runner = Runner(store, shipped_catalog, pool=BackendPool(settings), settings=settings)
+        result = await runner.run(BatchSpec(batch_id="b-shipped", models=["openai:m"],
+                                            scenarios=[scenario.id]))
+        await runner.pool.aclose()
+    finally:
+        server.close()
+    run = store.get_run(result.run_ids[0])
+    assert run is not None and run.status == "ok" and run.success is True, run
+    scores = {e.evaluator: e.score for e in run.evaluations if e.weight > 0}
+    assert scores["validation"] == scores["oracle"] == scores["scope"] == 1.0, run.evaluations
+    patch = reference_patch_path(scenario).read_text()  # type: ignore[union-attr]
+    diff = store.artifact(run.run_id, "diff") or ""
+    assert [line for line in diff.splitlines() if line[:1] in "+-"] == \
+        [line for line in patch.splitlines() if line[:1] in "+-"]
+    agent = store.agent_telemetry(run.run_id)
+    assert agent is not None and agent.end_reason == "model_stopped" and agent.files_changed == 1
+
+
+def test_headless_prints_each_tool_call() -> None:
+    from rich.console import Console
+
+    from tui_bench.domain import Cell
+    from tui_bench.engine.events import CellStarted
+    from tui_bench.headless import ProgressPrinter
+
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))  # noqa: SIM115
+    printer = ProgressPrinter(console)
+    cell = Cell(batch_id="b", model="openai:m", prompt_version="v1", scenario_id="agent-x",
+                tier="L2")
+    printer(CellStarted(cell, "r1"))
+    printer(ToolCalled("r1", 2, "read_file", '{"path": "[x].py"}', "error: nope", "refused"))
+    assert 'agent-x turn 2 · read_file({"path": "[x].py"}) [refused] → error: nope' in \
+        console.export_text()
+    printer_quiet = ProgressPrinter(console, quiet=True)
+    printer_quiet(ToolCalled("r1", 4, "list_directory", "{}", "a.py", None))
+    assert "list_directory" not in console.export_text()

@@ -167,7 +167,7 @@ async def test_warmup_reports_broken_scenarios_and_records_them(tmp_path: Path) 
     bad = await control(broken)
     assert not bad.ok and bad.reason is not None
     assert "already passes 'already'" in bad.reason
-    assert "'missing' (no-such-program --flag) could not run: program not found" in bad.reason
+    assert "'missing' (no-such-program --flag) could not run: not found: no-such-program" in bad.reason
     assert "'hangs'" in bad.reason and "timed out" in bad.reason
     assert "module 'no_such_module_xyz' is not installed" in bad.reason
     assert "'regressed'" in bad.reason and "fails on the untouched fixture" in bad.reason

@@ -91,7 +91,9 @@ def _hostile_folder(root: Path) -> dict[str, str]:
     (root / "rubrics").mkdir(parents=True)
     for rubric in (SCENARIOS / "rubrics").glob("*.yaml"):
         (root / "rubrics" / rubric.name).write_text(rubric.read_text())
-    good = (SCENARIOS / "writing" / f"{SCENARIO}.yaml").read_text()
+    # A user folder adds to the shipped suites, so the good file takes an id of its own.
+    good = (SCENARIOS / "writing" / f"{SCENARIO}.yaml").read_text().replace(
+        f"id: {SCENARIO}", f"id: {SCENARIO}-mine")
     (root / "good.yaml").write_text(good)
     (root / "bomb.yaml").write_text(ALIAS_BOMB)
     (root / "deep.yaml").write_text("id: deep\nx: " + "[" * 20_000 + "]" * 20_000 + "\n")
@@ -99,7 +101,8 @@ def _hostile_folder(root: Path) -> dict[str, str]:
     with open(root / "huge.yaml", "wb") as handle:  # 50 MB, sparse: cheap to make
         handle.truncate(50 << 20)
     os.mkfifo(root / "pipe.yaml")
-    (root / "twin.yaml").write_text(good.replace(f"id: {SCENARIO}", f"id: {SCENARIO}\u200b"))
+    (root / "twin.yaml").write_text(good.replace(f"id: {SCENARIO}-mine",
+                                                 f"id: {SCENARIO}-mine\u200b"))
     return {"bomb.yaml": "alias bomb", "deep.yaml": "nested too deeply",
             "nested.yaml": "nested deeper than", "huge.yaml": "byte limit",
             "pipe.yaml": "not a regular file", "twin.yaml": "U+200B"}
@@ -119,7 +122,7 @@ def test_hostile_scenario_files_are_each_one_line_and_the_good_one_loads(tmp_pat
         assert word in line, line
     # The good file still loads and runs would see it.
     code, out, _ = run_cli("scenarios", "--scenarios-dir", str(folder))
-    assert SCENARIO in out
+    assert f"{SCENARIO}-mine" in out
 
 
 def _template(folder: Path, name: str, body: str) -> None:

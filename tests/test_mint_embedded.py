@@ -58,7 +58,7 @@ async def test_mint_from_a_real_embedded_batch(store: Store, shipped_catalog: Ca
     for row in bench["runs"]:
         stored = by_id[row["run_id"]]
         assert row["overall_score"] == pytest.approx(stored.auto_score)
-        assert row["specialist"] is bool(stored.specialist)
+        assert row["specialist_enabled"] is bool(stored.specialist)
         assert {e["evaluator"] for e in row["evaluations"]} == \
             {e.evaluator for e in stored.evaluations}
         assert row["telemetry"]["completion_tokens"] == stored.telemetry.completion_tokens
@@ -67,13 +67,13 @@ async def test_mint_from_a_real_embedded_batch(store: Store, shipped_catalog: Ca
     special = mean(r.auto_score for r in runs if r.specialist)
     comparison = bench["comparison"]
     assert (comparison["baseline_runs"], comparison["specialist_runs"]) == (2, 2)
-    assert comparison["baseline_mean"] == pytest.approx(base)
-    assert comparison["specialist_mean"] == pytest.approx(special)
+    assert comparison["baseline_avg_score"] == pytest.approx(base)
+    assert comparison["specialist_avg_score"] == pytest.approx(special)
     assert comparison["improvement"] == pytest.approx(special - base)
     if base:
-        assert comparison["improvement_percent"] == pytest.approx(100 * (special - base) / base)
+        assert comparison["improvement_pct"] == pytest.approx(100 * (special - base) / base)
     else:
-        assert comparison["improvement_percent"] is None
-    assert comparison["per_model"]["embedded:smollm2"]["baseline_mean"] == pytest.approx(base)
+        assert comparison["improvement_pct"] is None
+    assert comparison["per_model"]["embedded:smollm2"]["baseline_avg_score"] == pytest.approx(base)
     assert data["snapshot_metadata"]["batch_id"] == spec.batch_id
     assert store.snapshots("python-craftsman")[0]["path"] == str(minted.path)

@@ -63,13 +63,13 @@ def test_comparison_means_improvement_and_per_model(store: Store) -> None:
     got = comparison_for_batch(store, BATCH, "python-craftsman")
     assert (got.baseline_runs, got.specialist_runs) == (3, 3)
     assert (got.baseline_scored, got.specialist_scored) == (3, 2)
-    assert got.baseline_mean == pytest.approx(0.5)
-    assert got.specialist_mean == pytest.approx((0.9 + 0.25) / 2)
+    assert got.baseline_avg_score == pytest.approx(0.5)
+    assert got.specialist_avg_score == pytest.approx((0.9 + 0.25) / 2)
     assert got.improvement == pytest.approx(0.075)
-    assert got.improvement_percent == pytest.approx(15.0)
+    assert got.improvement_pct == pytest.approx(15.0)
     assert got.notes == []
     a, b = got.per_model["embedded:a"], got.per_model["embedded:b"]
-    assert (a.baseline_mean, a.specialist_mean) == (pytest.approx(0.5), pytest.approx(0.9))
+    assert (a.baseline_avg_score, a.specialist_avg_score) == (pytest.approx(0.5), pytest.approx(0.9))
     assert b.improvement == pytest.approx(-0.25)
     # The store's aggregates and the runs themselves give the same figures.
     runs = store.runs(BATCH, with_evaluations=True)
@@ -79,8 +79,8 @@ def test_comparison_means_improvement_and_per_model(store: Store) -> None:
 def test_a_missing_side_is_said_not_divided(store: Store) -> None:
     add_runs(store, BATCH, [("embedded:a", "python-craftsman", "ok", 0.8)])
     got = comparison_for_batch(store, BATCH, "python-craftsman")
-    assert got.baseline_mean is None and got.improvement is None
-    assert got.improvement_percent is None
+    assert got.baseline_avg_score is None and got.improvement is None
+    assert got.improvement_pct is None
     assert "no baseline runs in this batch" in got.notes
     only_base = build_comparison([{"specialist": "", "model": "m", "runs": 2, "scored": 0,
                                    "score_sum": None, "judged": 0, "successes": None}], "x")
@@ -92,7 +92,7 @@ def test_a_zero_baseline_has_no_percent_and_says_why(store: Store) -> None:
     add_runs(store, BATCH, [("embedded:a", "", "ok", 0.0), ("embedded:a", "demo", "ok", 0.5)])
     got = comparison_for_batch(store, BATCH, "demo")
     assert got.improvement == pytest.approx(0.5)
-    assert got.improvement_percent is None
+    assert got.improvement_pct is None
     assert any("baseline mean is 0" in n for n in got.notes)
 
 
@@ -110,10 +110,10 @@ def test_mint_writes_a_valid_numbered_snapshot_and_records_it(store: Store,
     data = json5.loads(first.path.read_text())
     assert data["persona"] == first.resolved.template.persona
     assert data["benchmarks"]["excluded_runs"] == 1
-    assert {r["specialist"] for r in data["benchmarks"]["runs"]} == {True, False}
+    assert {r["specialist_enabled"] for r in data["benchmarks"]["runs"]} == {True, False}
     assert data["benchmarks"]["runs"][0]["overall_score"] is not None
     assert data["benchmarks"]["runs"][0]["telemetry"]["ttft_ms"] == 10.0
-    assert data["benchmarks"]["comparison"]["improvement_percent"] == pytest.approx(50.0)
+    assert data["benchmarks"]["comparison"]["improvement_pct"] == pytest.approx(50.0)
     meta = data["snapshot_metadata"]
     assert meta["batch_id"] == BATCH and meta["template_version"] == "1.0.0"
     assert meta["minted_by"] and meta["tool_version"].startswith("tui-bench ")
@@ -161,9 +161,9 @@ def minimal_snapshot() -> dict:
         "benchmarks": {"batch_id": "b", "test_suites": [], "scenarios": [], "models": [],
                        "runs": [], "comparison": {
                            "baseline_runs": 0, "specialist_runs": 0, "baseline_scored": 0,
-                           "specialist_scored": 0, "baseline_mean": None,
-                           "specialist_mean": None, "improvement": None,
-                           "improvement_percent": None}},
+                           "specialist_scored": 0, "baseline_avg_score": None,
+                           "specialist_avg_score": None, "improvement": None,
+                           "improvement_pct": None}},
         "snapshot_metadata": {"created_at": "now", "minted_by": "me", "template_version": "1",
                               "template_source": "x", "template_kind": "file",
                               "batch_id": "b", "tool_version": "t"}}))
@@ -180,7 +180,7 @@ def test_schema_rejects_a_snapshot_missing_required_fields(
     good = minimal_snapshot()
     assert check(good) == []
     for path in (("persona",), ("benchmarks",), ("snapshot_metadata", "batch_id"),
-                 ("benchmarks", "comparison", "baseline_mean")):
+                 ("benchmarks", "comparison", "baseline_avg_score")):
         broken = minimal_snapshot()
         node = broken
         for part in path[:-1]:

@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tests.test_tui_support import fixed_pool, instant_pool, tiny_catalog, wait_until
 from tui_bench.catalog import LoadProblem
@@ -83,8 +83,10 @@ async def test_home_shows_database_models_waiting_runs_and_problems(store: Store
             problems)
         models = home.query_one("#home-models", DataTable)
         cells = [str(c) for row in range(models.row_count) for c in models.get_row_at(row)]
-        assert "embedded:smollm2" in cells and "ollama:*" in cells and "down" in cells
-        assert "ollama unreachable" in _text(home.query_one("#backend-problems", Static))
+        # Nobody asked for Ollama: no red "down" row, one calm line on how to point at one.
+        assert "embedded:smollm2" in cells and "ollama:*" not in cells and "down" not in cells
+        calm = _text(home.query_one("#backend-problems", Static))
+        assert "unreachable" not in calm and "--ollama-host" in calm and calm.count("ollama") == 2
         recent = home.query_one("#recent", DataTable)
         assert recent.get_row("b1")[2] == "1/2"
         unfinished = home.query_one("#unfinished", DataTable)
@@ -176,10 +178,14 @@ async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
         screen = app.screen
         assert isinstance(screen, ChooseScreen)
         summary = screen.query_one("#grid-summary", Static)
-        assert "pick at least one model" in _text(summary)
+        # A first run starts with the embedded model picked, the model table focused.
+        assert screen.query_one(ModelPicker).selected == ["embedded:smollm2"]
         table = screen.query_one("#model-table", DataTable)
-        table.focus()
-        await pilot.press("enter")  # the first row: embedded:smollm2
+        assert table.has_focus
+        await pilot.press("enter")  # the first row: embedded:smollm2, unpicked
+        await pilot.pause()
+        assert "pick at least one model" in _text(summary)
+        await pilot.press("enter")
         assert screen.query_one(ModelPicker).selected == ["embedded:smollm2"]
         tree = screen.query_one(ScenarioTree)
         tree.focus()
@@ -196,6 +202,9 @@ async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
         assert spec.models == ["embedded:smollm2"]
         assert spec.scenarios == ["coding-add", "coding-double"]
         assert spec.tiers == ["L0", "L3"] and spec.batch_id.startswith("batch_")
+        assert not spec.cache
+        screen.query_one("#opt-cache", Checkbox).value = True
+        assert screen.build_spec().cache  # the response cache, as --cache
         screen.query_one("#opt-tiers", Input).value = "L9"
         await pilot.pause()
         assert "unknown tier" in _text(summary)
@@ -203,7 +212,8 @@ async def test_choose_models_and_scenarios_shows_the_grid(store: Store) -> None:
         await pilot.press(*"olla")
         await pilot.pause()
         assert screen.query_one("#model-filter", Input).value == "olla"
-        assert table.row_count == 1, [table.get_row_at(i) for i in range(table.row_count)]
+        # Ollama nobody asked for has no "down" row to match.
+        assert table.row_count == 0, [table.get_row_at(i) for i in range(table.row_count)]
 
 
 async def test_humaneval_is_read_only_when_its_suite_opens(store: Store) -> None:

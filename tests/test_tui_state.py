@@ -31,16 +31,14 @@ def test_live_state_buffers_tokens_and_counts() -> None:
         state.on_event(Token("run_a", piece))
     state.on_event(Token("run_unknown", "ignored"))
     assert state.running["run_a"].text == "def f(): pass"
-    assert state.take_started() == ["run_a"]
-    assert state.take_started() == []
-    assert state.take_changed() == {"run_a"}
+    assert state.order == ["run_a"] and state.running["run_a"].chunks == 3
     state.on_event(CellRetrying(_cell("a"), "run_a", 1, "reset", 0.1))
     assert state.retries == 1 and state.running["run_a"].text == ""
     record = RunRecord(run_id="run_a", batch_id="b", model="embedded:smollm2",
                        prompt_version="v1", scenario_id="a", tier="L2", status="ok",
                        telemetry=Telemetry(prompt_tokens=10, completion_tokens=3, cost=0.5))
     state.on_event(CellFinished(record))
-    assert state.ok == 1 and not state.running and state.take_finished() == ["run_a"]
+    assert state.ok == 1 and not state.running and state.finished_order == ["run_a"]
     assert (state.tokens_in, state.tokens_out, state.cost) == (10, 3, 0.5)
     assert state.to_run == 2 and state.remaining == 1 and state.eta_s is not None
     state.sample_rates()

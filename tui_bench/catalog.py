@@ -187,6 +187,7 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
     """Load every ``*.yaml`` under the folders; rubrics live in a ``rubrics`` subfolder."""
     catalog = Catalog()
     seen_from: dict[str, str] = {}
+    rubric_from: dict[str, str] = {}
     for base in dirs:
         if not base.is_dir():
             catalog.problems.append(LoadProblem(str(base), None, "scenario folder not found"))
@@ -205,8 +206,14 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
             if "rubrics" in path.relative_to(base).parts:
                 rubric, problems = _validate(Rubric, data, path)
                 catalog.problems.extend(problems)
-                if rubric is not None:
+                if rubric is not None and rubric.id in catalog.rubrics \
+                        and catalog.rubrics[rubric.id] != rubric:
+                    catalog.problems.append(LoadProblem(
+                        str(path), "id", f"duplicate rubric id {rubric.id!r}, also in "
+                        f"{rubric_from[rubric.id]}; this one is not used"))
+                elif rubric is not None and rubric.id not in catalog.rubrics:
                     catalog.rubrics[rubric.id] = rubric
+                    rubric_from[rubric.id] = str(path)
                 continue
             if isinstance(data, dict):
                 data = {**data, "source": str(path)}
@@ -220,7 +227,8 @@ def load_catalog(dirs: Iterable[Path]) -> Catalog:
                 continue
             if scenario.id in seen_from:
                 catalog.problems.append(LoadProblem(
-                    str(path), "id", f"duplicate id {scenario.id!r}, also in {seen_from[scenario.id]}"))
+                    str(path), "id", f"duplicate id {scenario.id!r}, also in "
+                    f"{seen_from[scenario.id]}; this one is not used"))
                 continue
             seen_from[scenario.id] = str(path)
             catalog.scenarios[scenario.id] = scenario

@@ -27,6 +27,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
     "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
     "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT saves what is left"),
+    "serve": ("tui_bench.commands.serve", "the full app in a browser (textual-serve, 127.0.0.1)"),
+    "mlflow": ("tui_bench.commands.mlflow", "log runs to an MLflow tracking server: mlflow sync"),
+    "rescore": ("tui_bench.commands.rescore", "score stored outputs again; compare scorings"),
+    "import": ("tui_bench.commands.imports", "a JSONL or CSV data set as scenario files"),
+    "calibrate": ("tui_bench.commands.calibrate",
+                  "measure effort over refine thresholds; set low/medium/high per model"),
 }
 
 
@@ -36,7 +42,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--db", metavar="PATH", help="database file (default: $TUI_BENCH_DB or "
                        "./bench.db)")
     group.add_argument("--scenarios-dir", action="append", metavar="DIR",
-                       help="scenario folder (repeatable; default: the shipped scenarios/)")
+                       help="a scenario folder added to the shipped ones (repeatable; also "
+                       "$TUI_BENCH_SCENARIOS and $XDG_DATA_HOME/tui-bench/scenarios)")
     group.add_argument("--templates-dir", metavar="DIR", help="specialist templates folder")
     group.add_argument("--ollama-host", action="append", metavar="URL",
                        help="Ollama server (repeatable; default: $OLLAMA_HOST)")
@@ -91,10 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="prompt versions to compare (default v1)")
     run.add_argument("--iterations", "-n", type=int, default=1, metavar="N",
                      help="repeat each cell N times (for pass@k and spread)")
-    run.add_argument("--mode", choices=("zero-shot", "iterative", "comparative"),
-                     default="zero-shot", help="iterative sends failing tests back")
+    run.add_argument("--mode", choices=("zero-shot", "iterative", "comparative", "refine"),
+                     default="zero-shot", help="iterative sends failing tests back; refine "
+                     "lets the model review and replace its own answer")
     run.add_argument("--max-iterations", type=int, default=3, metavar="N",
                      help="most attempts per cell in iterative mode")
+    run.add_argument("--max-new-answers", type=int, default=3, metavar="N",
+                     help="refine: most new answers per cell (the effort ratio's denominator)")
+    run.add_argument("--refine-threshold", type=float, default=7, metavar="T",
+                     help="refine: replace the answer while it self-scores below T (1..10)")
+    run.add_argument("--effort", choices=("low", "medium", "high"),
+                     help="refine with each model's calibrated threshold (tui-bench calibrate)")
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
                      help="requests at once per host (default: each host's own: 1 per Ollama "
                      "host and embedded model, probed from 16 up for OpenAI-compatible ones)")
@@ -111,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top-p", type=float)
     run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
+    run.add_argument("--cache", action="store_true",
+                     help="reuse a stored generation of the same model, messages, options, seed "
+                     "and iteration instead of calling the model (zero-shot; marked cached)")
     run.add_argument("--interleave", action="store_true",
                      help="alternate models instead of running each model's cells together")
     run.add_argument("--specialist", metavar="TEMPLATE",
@@ -130,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                      help="jsonl: one JSON line per finished cell on stdout, for scripts")
+    run.add_argument("--mlflow", metavar="URI",
+                     help="log each run to this MLflow tracking server as it finishes")
+    run.add_argument("--mlflow-experiment", metavar="NAME", default="tui-bench",
+                     help="the MLflow experiment for --mlflow (default tui-bench)")
     add_common(parser)
     return parser
 

@@ -24,8 +24,10 @@ TIERS: dict[str, str] = {
 DEFAULT_TIER = "L2"
 DEFAULT_PROMPT_VERSION = "v1"
 DEFAULT_THRESHOLD = 0.7
-MODES = ("zero-shot", "iterative", "comparative")
-Mode = Literal["zero-shot", "iterative", "comparative"]
+MODES = ("zero-shot", "iterative", "comparative", "refine")
+Mode = Literal["zero-shot", "iterative", "comparative", "refine"]
+EFFORT_LEVELS = ("low", "medium", "high")
+EffortLevel = Literal["low", "medium", "high"]
 RunStatus = Literal["ok", "error", "cancelled"]
 
 BANDS: list[tuple[int, str]] = [
@@ -422,6 +424,16 @@ class BatchSpec(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     judge: str | None = None
     group_by_model: bool = True
+    cache: bool = False  # reuse a stored generation of the same model, messages and options
+    # Refine mode: the review prompt's threshold T (1..10), per model when calibrated (--effort).
+    refine_threshold: float = Field(default=7, ge=1, le=10)
+    refine_thresholds: dict[str, float] = Field(default_factory=dict)
+    max_new_answers: int = Field(default=3, ge=1, le=50)
+    effort: EffortLevel | None = None
+
+    def threshold_for(self, model: str) -> float:
+        """The refine threshold a model's cells use: its calibrated one, else the batch's."""
+        return self.refine_thresholds.get(model, self.refine_threshold)
 
 
 class Cell(BaseModel):
@@ -460,6 +472,28 @@ class AgentTelemetry(BaseModel):
     end_reason: Literal["model_stopped", "turn_limit", "token_budget", "timeout"] | None = None
 
 
+class RefineTelemetry(BaseModel):
+    """How a refine cell spent its effort: new answers against the cap, and why it ended."""
+
+    threshold: float
+    max_new_answers: int
+    new_answer_count: int = 0
+    first_score: float | None = None  # the first answer's score by the scenario's evaluators
+    final_score: float | None = None
+    malformed: bool = False  # a reply that was not an action ended the cell
+    end_reason: Literal["stopped", "cap", "malformed"] | None = None
+    effort: EffortLevel | None = None  # the level asked for, when the threshold was calibrated
+
+    @property
+    def effort_ratio(self) -> float:
+        return self.new_answer_count / self.max_new_answers
+
+    @property
+    def collapsed(self) -> bool:
+        """One-answer collapse: the model never replaced its first answer."""
+        return self.new_answer_count == 0
+
+
 class Telemetry(BaseModel):
     """How a generation went. Unknown counters stay ``None``: never a made-up zero."""
 
@@ -476,7 +510,6 @@ class Telemetry(BaseModel):
     cost: float | None = None
     done_reason: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
-    agent: AgentTelemetry | None = None  # agent cells only
 
 
 class Evaluation(BaseModel):
@@ -515,6 +548,22 @@ class RunRecord(BaseModel):
     retries: int = 0
     first_success: bool | None = None
     mode: str = "zero-shot"
+    scoring: int = 1  # which scoring of its batch the score is from (1: as it ran)
+    cached: bool = False  # the output was reused from a stored generation (--cache)
+    cached_from: str | None = None  # the run whose generation was reused
+    cache_key: str | None = None  # what identifies this generation for the response cache
+    # Why the answer is suspect (it reached for its own scoring), its held-back success, and
+    # when a person cleared it; a suspect run's success is False until then.
+    suspect: str | None = None
+    suspect_success: bool | None = None
+    suspect_cleared_at: str | None = None
+    agent: AgentTelemetry | None = None  # agent cells: tool use, changes, why the loop ended
+    refine: RefineTelemetry | None = None  # refine cells: new answers, effort, why it ended
+
+    @property
+    def held_as_suspect(self) -> bool:
+        """Suspect and not yet cleared by a person: shown as such, never a success."""
+        return self.suspect is not None and self.suspect_cleared_at is None
 
     @property
     def cell_key(self) -> tuple[str, str, str, str, str, int]:
@@ -532,6 +581,8 @@ class Attempt(BaseModel):
     success: bool | None = None
     feedback: str | None = None
     telemetry: Telemetry = Field(default_factory=Telemetry)
+    action: str | None = None  # refine: "answer" (round 1), "new_answer", "stop", "malformed"
+    self_score: int | None = None  # refine: the model's own 1..10 score of its current answer
 
 
 class Judgment(BaseModel):
@@ -551,3 +602,20 @@ class Judgment(BaseModel):
     blind: bool = True
     created_at: str = Field(default_factory=utc_now)
     judgment_id: int | None = None
+
+
+class EffortSetting(BaseModel):
+    """A calibrated effort level of one model: the refine threshold that gives its target."""
+
+    model: str
+    level: EffortLevel
+    threshold: float
+    target_ratio: float
+    measured_ratio: float | None = None  # mean effort ratio at the threshold (interpolated)
+    one_answer_rate: float | None = None
+    quality: float | None = None  # mean final score at the threshold
+    trials: int
+    calibration_id: str
+    status: Literal["candidate", "verified"] = "candidate"
+    verified_batch: str | None = None
+    created_at: str = Field(default_factory=utc_now)

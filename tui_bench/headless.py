@@ -10,12 +10,14 @@ import asyncio
 import json
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from tui_bench.analysis.summary import batch_summary, counted
 from tui_bench.catalog import Catalog
@@ -27,7 +29,9 @@ from tui_bench.engine.events import (
     CellRetrying,
     CellStarted,
     Event,
+    EventSink,
     Token,
+    ToolCalled,
 )
 from tui_bench.engine.runner import BatchResult, Runner
 from tui_bench.backends import BackendPool
@@ -56,6 +60,7 @@ class ProgressPrinter:
             console=console, transient=False, disable=quiet)
         self.task: Any = None
         self.running: set[str] = set()
+        self.scenarios: dict[str, str] = {}  # run id -> scenario, to name an agent's tool calls
         self.ok = self.failed = 0
         self.tokens = 0
         self.started = time.perf_counter()
@@ -72,13 +77,21 @@ class ProgressPrinter:
                                    "finished, not run again")
         elif isinstance(event, CellStarted):
             self.running.add(event.run_id)
+            self.scenarios[event.run_id] = event.cell.scenario_id
             self._update()
         elif isinstance(event, Token):
-            self.tokens += 1
+            self.tokens += 0 if event.cached else 1
             now = time.perf_counter()
             if now - self._last_refresh > 0.25:
                 self._last_refresh = now
                 self._update()
+        elif isinstance(event, ToolCalled):
+            if not self.quiet:  # an agent cell at work: one dim line per call
+                mark = f" [{event.problem}]" if event.problem else ""
+                self.console.print(Text(
+                    f"{self.scenarios.get(event.run_id, '')} turn {event.turn} · {event.tool}("
+                    f"{event.arguments[:60]}){mark} → {event.result[:60]}", style="dim"),
+                    highlight=False)
         elif isinstance(event, CellRetrying):
             if not self.quiet:
                 self.console.print(f"[yellow]retry {event.retry}[/] {event.cell.label()}: "
@@ -123,7 +136,7 @@ class JsonLinesPrinter:
             line = {"event": "cell_finished", "run_id": r.run_id, "model": r.model,
                     "scenario_id": r.scenario_id, "tier": r.tier, "iteration": r.iteration,
                     "status": r.status, "auto_score": r.auto_score, "success": r.success,
-                    "error": r.error}
+                    "error": r.error, "suspect": r.suspect, "cached": r.cached}
         elif isinstance(event, BatchStarted):
             line = {"event": "batch_started", "batch_id": event.batch_id, "total": event.total,
                     "skipped": event.skipped}
@@ -147,6 +160,10 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for name in ("model", "scenario"):
         table.add_column(name, no_wrap=True)
+    # Baseline and specialist rows of one cell would otherwise read as duplicates.
+    with_specialist = any(r.specialist for r in runs)
+    if with_specialist:
+        table.add_column("specialist", no_wrap=True)
     for name in ("tier", "score", "pass"):
         table.add_column(name, justify="right" if name == "score" else "left")
     for name in evaluators:
@@ -157,13 +174,20 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         by_name = {e.evaluator: e for e in run.evaluations}
         if run.status != "ok":
             verdict = f"[red]{run.status}[/]"
+        elif run.held_as_suspect:
+            verdict = "[bold magenta]suspect[/]"
         elif run.success:
             verdict = "[green]pass[/]"
         else:
             verdict = "[yellow]fail[/]"
         if run.attempts > 1:
             verdict += f" ({run.attempts} tries)"
-        cells = [run.model, run.scenario_id, run.tier, _fmt(run.auto_score), verdict]
+        if run.cached:
+            verdict += " [cyan](cached)[/]"
+        cells = [run.model, run.scenario_id]
+        if with_specialist:
+            cells.append(run.specialist or "—")
+        cells += [run.tier, _fmt(run.auto_score), verdict]
         for name in evaluators:
             e = by_name.get(name)
             if e is None:
@@ -197,22 +221,33 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
             f"{_fmt(final['attempts'], '{:.2f}')}, completion tokens "
             f"{zero['completion_tokens']} → {final['completion_tokens']}, "
             f"{comp['fixed_by_iterating']} cells fixed by iterating")
+    for line in refine_lines(store, batch_id):
+        console.print(line)
     if s.get("pass_at_k"):
         for model, values in s["pass_at_k"].items():
             console.print(f"{model}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+    for e in s.get("specialists", []):
+        pct = "" if e["improvement_pct"] is None else f", {e['improvement_pct']:+.1f}%"
+        change = "" if e["improvement"] is None else f" ({e['improvement']:+.3f}{pct})"
+        console.print(f"specialist {e['specialist']}: baseline "
+                      f"{_fmt(e['baseline_avg_score'], '{:.3f}')} → "
+                      f"{_fmt(e['specialist_avg_score'], '{:.3f}')}{change} over "
+                      f"{e['baseline_runs']} + {e['specialist_runs']} runs")
     console.print(f"batch id: [bold]{batch_id}[/]   (resume with --resume {batch_id})")
 
 
 async def run_batch(spec: BatchSpec, *, store: Store, catalog: Catalog, pool: BackendPool,
                     console: Console, resume: bool = False, quiet: bool = False,
-                    persona: Any = None, jsonl: Any = None) -> BatchResult:
+                    persona: Any = None, jsonl: Any = None,
+                    listeners: Sequence[EventSink] = ()) -> BatchResult:
     """Run a batch with a progress bar; Ctrl+C stops it cleanly, keeping what finished."""
     printer = ProgressPrinter(console, quiet=quiet or jsonl is not None, hosts=pool.hosts)
-    listeners: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+    sinks: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
+    sinks += listeners  # e.g. integrations.mlflow.MlflowListener
 
     def on_event(event: Event) -> None:
-        for listener in listeners:
-            listener(event)
+        for sink in sinks:
+            sink(event)
 
     runner = Runner(store, catalog, pool=pool, on_event=on_event, persona=persona)
     loop = asyncio.get_running_loop()
@@ -253,3 +288,22 @@ def write_json(path: Path, summary: dict[str, Any]) -> None:
 
 __all__ = ["ProgressPrinter", "batch_summary", "print_report", "results_table", "run_batch",
            "write_json"]
+
+
+def refine_lines(store: Store, batch_id: str) -> list[str]:
+    """One line per model of a refine batch: its effort, collapse rate and quality change."""
+    from tui_bench.analysis.effort import rows_by_level, rows_by_threshold
+
+    outcomes = store.refine_outcomes([batch_id])
+    targets: dict[tuple[str, str], float] = {
+        (s.model, s.level): s.target_ratio for s in store.effort_settings()}
+    rows = rows_by_level(outcomes, targets) or rows_by_threshold(outcomes)
+    lines = []
+    for r in rows:
+        held = "" if r.held is None else (
+            f", {'held' if r.held else 'missed'} its target {r.target:.2f}")
+        lines.append(
+            f"refine {r.model} {r.group}: effort ratio {_fmt(r.mean_ratio)}{held}, one-answer "
+            f"{_fmt(r.one_answer_rate, '{:.0%}')}, mean rounds {_fmt(r.mean_rounds, '{:.1f}')}, "
+            f"score {_fmt(r.first_quality)} → {_fmt(r.quality)}, {r.malformed} malformed")
+    return lines

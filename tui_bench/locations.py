@@ -33,13 +33,40 @@ def _shipped(name: str) -> Path:
     return PROJECT_ROOT / name
 
 
+def user_data_scenarios() -> Path:
+    """The per-user scenario folder: ``$XDG_DATA_HOME/tui-bench/scenarios``."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "tui-bench" / "scenarios"
+
+
+def user_scenarios_dirs(flag: list[str] | None = None) -> list[Path]:
+    """Scenario folders a user adds: ``--scenarios-dir``, ``$TUI_BENCH_SCENARIOS``, then the
+    working folder's ``scenarios/`` and the per-user data folder when they exist."""
+    dirs = [Path(p) for p in flag or []]
+    dirs += [Path(p) for p in os.environ.get(SCENARIOS_ENV, "").split(os.pathsep) if p]
+    dirs += [p for p in (Path.cwd() / "scenarios", user_data_scenarios()) if p.is_dir()]
+    return dirs
+
+
 def scenarios_dirs(flag: list[str] | None = None) -> list[Path]:
+    """The shipped scenarios first, then every user folder: user folders extend, not replace
+    (a user scenario with a shipped id is reported by the catalog, not used)."""
+    shipped = _shipped("scenarios")
+    out, seen = [shipped], {shipped.resolve()}
+    for folder in user_scenarios_dirs(flag):
+        if folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            out.append(folder)
+    return out
+
+
+def import_dir(flag: list[str] | None = None) -> Path:
+    """Where ``tui-bench import`` writes: the first ``--scenarios-dir``, else the first folder
+    of ``$TUI_BENCH_SCENARIOS``, else the working folder's ``scenarios/``."""
     if flag:
-        return [Path(p) for p in flag]
-    env = os.environ.get(SCENARIOS_ENV)
-    if env:
-        return [Path(p) for p in env.split(os.pathsep) if p]
-    return [_shipped("scenarios")]
+        return Path(flag[0])
+    env = [p for p in os.environ.get(SCENARIOS_ENV, "").split(os.pathsep) if p]
+    return Path(env[0]) if env else Path.cwd() / "scenarios"
 
 
 def templates_dir(flag: str | None = None) -> Path:

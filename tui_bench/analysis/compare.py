@@ -18,6 +18,8 @@ CellKey = tuple[str, str, str, str, str, int]
 
 # A score change smaller than this is noise, not an improvement or a regression.
 MIN_CHANGE = 0.01
+# A cell cancelled on either side was never measured there: no verdict, no flip.
+UNMEASURED = "not compared"
 
 
 def _passed(run: dict[str, Any] | None) -> bool:
@@ -75,14 +77,22 @@ class CellChange:
         return _delta(self.tps_before, self.tps_after)
 
     @property
+    def cancelled(self) -> bool:
+        """Cancelled on either side: it did not run there, so nothing changed or flipped."""
+        return "cancelled" in (self.status_before, self.status_after)
+
+    @property
     def flip(self) -> str | None:
         """``fixed`` (fail -> pass), ``broke`` (pass -> fail) or ``None``."""
-        if self.passed_before == self.passed_after:
+        if self.passed_before == self.passed_after or self.cancelled:
             return None
         return "fixed" if self.passed_after else "broke"
 
     def verdict(self, min_change: float = MIN_CHANGE) -> str:
-        """``improved``, ``regressed`` or ``same``: a flip decides, else the score change."""
+        """``improved``, ``regressed`` or ``same``: a flip decides, else the score change;
+        ``not compared`` when either side was cancelled."""
+        if self.cancelled:
+            return UNMEASURED
         if self.flip == "fixed":
             return "improved"
         if self.flip == "broke":
@@ -120,6 +130,7 @@ class GroupChange:
     same: int = 0
     fixed: int = 0
     broke: int = 0
+    not_compared: int = 0  # cancelled on one side
     mean_before: float | None = None
     mean_after: float | None = None
     mean_change: float | None = None
@@ -140,6 +151,7 @@ def summarise(cells: list[CellChange], min_change: float = MIN_CHANGE) -> GroupC
     return GroupChange(
         cells=len(cells), improved=verdicts.count("improved"),
         regressed=verdicts.count("regressed"), same=verdicts.count("same"),
+        not_compared=verdicts.count(UNMEASURED),
         fixed=sum(c.flip == "fixed" for c in cells), broke=sum(c.flip == "broke" for c in cells),
         mean_before=before, mean_after=after, mean_change=_delta(before, after),
         success_before=mean(float(c.passed_before) for c in cells),

@@ -22,9 +22,11 @@ DASH = "—"
 # The per-run columns of the CSV, in order; evaluator scores follow as ``eval:<name>``.
 CSV_COLUMNS = (
     "run_id", "model", "scenario_id", "tier", "prompt_version", "specialist", "iteration",
-    "mode", "status", "error", "auto_score", "success", "first_success", "attempts", "retries",
+    "mode", "status", "error", "auto_score", "success", "first_success", "suspect",
+    "suspect_cleared_at", "attempts", "retries",
     "ttft_ms", "total_ms", "load_ms", "paid_load", "prompt_tokens", "completion_tokens",
-    "tokens_per_s", "cost", "host", "started_at", "finished_at",
+    "tokens_per_s", "cost", "host", "started_at", "finished_at", "cached", "cached_from",
+    "scoring",
 )
 
 
@@ -116,14 +118,22 @@ def model_rows(summary: dict[str, Any]) -> list[list[str]]:
 
 
 RUN_HEADERS = ["model", "scenario", "tier", "version", "specialist", "#", "status", "score",
-               "pass", "attempts", "ttft ms", "tok/s"]
+               "pass", "attempts", "ttft ms", "tok/s", "cached"]
+
+
+def verdict_cell(run: dict[str, Any]) -> str:
+    """yes/no, or "suspect" while a run is held until a person clears it."""
+    if run.get("suspect") and not run.get("suspect_cleared_at"):
+        return "suspect"
+    return fmt(run["success"])
 
 
 def run_rows(summary: dict[str, Any]) -> list[list[str]]:
     return [[r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
              r["specialist"] or DASH, str(r["iteration"]), r["status"],
-             fmt(r["auto_score"], "{:.3f}"), fmt(r["success"]), str(r["attempts"]),
-             fmt(r["ttft_ms"], "{:.0f}"), fmt(r["tokens_per_s"], "{:.1f}")]
+             fmt(r["auto_score"], "{:.3f}"), verdict_cell(r), str(r["attempts"]),
+             fmt(r["ttft_ms"], "{:.0f}"), fmt(r["tokens_per_s"], "{:.1f}"),
+             "cached" if r.get("cached") else ""]
             for r in summary["runs"]]
 
 
@@ -158,7 +168,12 @@ def to_markdown(summary: dict[str, Any]) -> str:
         parts += ["## pass@k", md_table(
             ["model", *ks], [[m, *(fmt(v.get(k), "{:.3f}") for k in ks)]
                              for m, v in s["pass_at_k"].items()], "l" + "r" * len(ks))]
-    parts += ["## Runs", md_table(RUN_HEADERS, run_rows(summary), "llllllllrrrr")]
+    if s.get("specialists"):
+        from tui_bench.analysis.specialist_table import COMPARISON_HEADERS, comparison_rows
+
+        parts += ["## Baseline against specialist", md_table(
+            COMPARISON_HEADERS, comparison_rows(s["specialists"]), "llrrrrl")]
+    parts += ["## Runs", md_table(RUN_HEADERS, run_rows(summary), "llllllllrrrrl")]
     return "\n\n".join(parts) + "\n"
 
 
@@ -173,6 +188,7 @@ def render(summary: dict[str, Any], fmt_name: str) -> str:
     return writers[fmt_name](summary)
 
 
-def export_batch(store: Store, batch_id: str, fmt_name: str) -> str:
+def export_batch(store: Store, batch_id: str, fmt_name: str, *,
+                 scoring: int | None = None) -> str:
     """A stored batch in one of ``FORMATS``; ``KeyError`` if there is no such batch."""
-    return render(batch_summary(store, batch_id), fmt_name)
+    return render(batch_summary(store, batch_id, scoring=scoring), fmt_name)

@@ -6,10 +6,11 @@ CLI, the TUI and exports present the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui_bench.analysis.leaderboard import ratio
+from tui_bench.analysis.leaderboard import ratio, rows_over
 from tui_bench.analysis.weights import favoured_models
 from tui_bench.store import Store
 
@@ -39,10 +40,11 @@ class ScenarioDifficulty:
         return ratio(self.models_failed, self.models)
 
 
-def difficulty(store: Store, *, batch_id: str | None = None) -> list[ScenarioDifficulty]:
+def difficulty(store: Store, *, batch_id: str | None = None,
+               batch_ids: Sequence[str] | None = None) -> list[ScenarioDifficulty]:
     """Scenarios ordered hardest first: the share of models that fail them, then mean score."""
     per_model: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in store.scenario_model_sums(batch_id=batch_id):
+    for row in rows_over(store.scenario_model_sums, batch_id, batch_ids):
         key = (row["scenario_id"], row["model"])
         merged = per_model.setdefault(key, {"category": row["category"], "runs": 0,
                                             "decided": 0, "passed": 0, "scored": 0,
@@ -100,15 +102,24 @@ class SpecialistEffect:
         return self.specialist_success - self.baseline_success
 
 
-def specialist_effect(store: Store, *, batch_id: str | None = None) -> list[SpecialistEffect]:
+def specialist_effect(store: Store, *, batch_id: str | None = None,
+                      batch_ids: Sequence[str] | None = None) -> list[SpecialistEffect]:
     """Paired comparison within batches that ran both: what the specialist prompt bought."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows_over(store.specialist_sums, batch_id, batch_ids):
+        into = merged.setdefault((row["model"], row["specialist"]), dict.fromkeys(row, 0))
+        for name, value in row.items():
+            if name in ("model", "specialist"):
+                into[name] = value
+            else:
+                into[name] = (into[name] or 0) + (value or 0)
     return [SpecialistEffect(
         model=r["model"], specialist=r["specialist"], pairs=r["pairs"], batches=r["batches"],
         baseline_score=ratio(r["baseline_sum"], r["scored"]),
         specialist_score=ratio(r["specialist_sum"], r["scored"]),
         baseline_success=ratio(r["baseline_passed"], r["baseline_decided"]),
         specialist_success=ratio(r["specialist_passed"], r["specialist_decided"]))
-        for r in store.specialist_sums(batch_id=batch_id)]
+        for _, r in sorted(merged.items())]
 
 
 # --------------------------------------------------------------------------- effort

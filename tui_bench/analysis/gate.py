@@ -102,7 +102,8 @@ def _against_baseline(store: Store, result: GateResult, baseline: str, margin: f
         return
     result.regressed_cells = [
         c for c in comparison.cells
-        if c.flip == "broke" or (c.score_change is not None and c.score_change < -margin - EPS)]
+        if c.flip == "broke" or (c.score_change is not None and c.score_change < -margin - EPS)
+        or (c.passed_before and c.status_after == "cancelled")]  # a pass that did not run
     summary = comparison.summary
     if summary.mean_change is not None and summary.mean_change < -margin - EPS:
         result.passed = False

@@ -8,7 +8,7 @@ as "—"), never 0, and the overall ranking is exact, not a mean of category mea
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -122,10 +122,21 @@ class Leaderboard:
                                 for c, rows in self.by_category.items()}}
 
 
-def leaderboard(store: Store, *, batch_id: str | None = None) -> Leaderboard:
-    """Rank every (model, prompt version) over finished runs, overall and per category."""
+def rows_over(query: Callable[..., list[dict[str, Any]]], batch_id: str | None,
+              batch_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+    """A per-batch store query over several chosen batches: their rows, one batch after another
+    (sums and counts, so the callers' merging stays exact)."""
+    if batch_ids is None:
+        return query(batch_id=batch_id)
+    return [row for one in batch_ids for row in query(batch_id=one)]
+
+
+def leaderboard(store: Store, *, batch_id: str | None = None,
+                batch_ids: Sequence[str] | None = None) -> Leaderboard:
+    """Rank every (model, prompt version) over finished runs, overall and per category
+    (over every batch, one, or the chosen ``batch_ids``)."""
     groups: dict[tuple[str, str, str], Sums] = {}
-    for row in store.leaderboard_sums(batch_id=batch_id):
+    for row in rows_over(store.leaderboard_sums, batch_id, batch_ids):
         groups.setdefault((row["category"], row["model"], row["prompt_version"]), Sums()).add(row)
     overall: dict[tuple[str, str], Sums] = {}
     by_category: dict[str, list[Standing]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tui_bench.analysis.effort import RefineEffort, refine_effort
 from tui_bench.analysis.findings import (
     SURPRISE_MARGIN,
     Effort,
@@ -34,6 +35,7 @@ class Report:
     effort: list[Effort] = field(default_factory=list)
     surprises: list[Surprise] = field(default_factory=list)
     surprise_margin: float = SURPRISE_MARGIN
+    refine: RefineEffort = field(default_factory=RefineEffort)  # refine runs' effort
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class Report:
             "effort": [asdict(e) for e in self.effort],
             "surprises": [asdict(s) for s in self.surprises],
             "surprise_margin": self.surprise_margin,
+            "refine_effort": asdict(self.refine),
         }
 
 
@@ -65,4 +68,5 @@ def build_report(store: Store, *, batch_id: str | None = None,
         effort=effort(store, batch_id=batch_id),
         surprises=surprises(store, margin=margin, batch_id=batch_id),
         surprise_margin=margin,
+        refine=refine_effort(store, batch_id=batch_id),
     )

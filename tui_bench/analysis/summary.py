@@ -69,6 +69,8 @@ def run_row(run: RunRecord) -> dict[str, Any]:
         "auto_score": run.auto_score,
         "success": run.success,
         "first_success": run.first_success,
+        "suspect": run.suspect,
+        "suspect_cleared_at": run.suspect_cleared_at,
         "attempts": run.attempts,
         "retries": run.retries,
         "evaluations": {e.evaluator: {"score": e.score, "weight": e.weight}
@@ -84,6 +86,9 @@ def run_row(run: RunRecord) -> dict[str, Any]:
         "host": tel.host,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        "cached": run.cached,
+        "cached_from": run.cached_from,
+        "scoring": run.scoring,
     }
 
 
@@ -97,8 +102,10 @@ def stats(runs: list[RunRecord]) -> dict[str, Any]:
         "success_rate": rate(r.success for r in ok),
         "mean_score": mean(r.auto_score for r in ok),
         "score_spread": spread(r.auto_score for r in ok),
-        "mean_ttft_ms": mean(r.telemetry.ttft_ms for r in ok),
-        "mean_tokens_per_s": mean(r.telemetry.tokens_per_s for r in ok),
+        # Cached runs reused a stored answer: they have no speed of their own.
+        "mean_ttft_ms": mean(r.telemetry.ttft_ms for r in ok if not r.cached),
+        "mean_tokens_per_s": mean(r.telemetry.tokens_per_s for r in ok if not r.cached),
+        "cached": sum(r.cached for r in runs),
         "prompt_tokens": sum(r.telemetry.prompt_tokens or 0 for r in ok),
         "completion_tokens": sum(r.telemetry.completion_tokens or 0 for r in ok),
         "cost": (sum(r.telemetry.cost for r in ok if r.telemetry.cost is not None)
@@ -163,8 +170,11 @@ def pass_at_k_table(runs: list[RunRecord], ks: Iterable[int] = (1, 5, 10)) -> di
             for model, by_k in per_model.items()}
 
 
-def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
-    """Everything about a batch in one JSON-ready dict (format ``tui-bench.batch-summary/1``)."""
+def batch_summary(store: Store, batch_id: str, *, scoring: int | None = None) -> dict[str, Any]:
+    """Everything about a batch in one JSON-ready dict (format ``tui-bench.batch-summary/1``).
+
+    Scores are each run's latest scoring, or scoring ``scoring`` of the batch when given.
+    """
     batch = store.get_batch(batch_id)
     if batch is None:
         raise KeyError(batch_id)
@@ -176,6 +186,8 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         if len(page) < 2000:
             break
         offset += 2000
+    if scoring is not None:
+        runs = store.as_scored(runs, scoring)
     by_model: dict[str, list[RunRecord]] = {}
     for run in runs:
         by_model.setdefault(run.model, []).append(run)
@@ -191,6 +203,7 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         "duration_s": seconds_between(batch["started_at"], batch["finished_at"]),
         "config": spec,
         "cells": batch["total_cells"],
+        "scoring": scoring if scoring is not None else store.latest_scoring(batch_id),
         "summary": {
             **stats(runs),
             "evaluators": evaluator_means([r for r in runs if r.status == "ok"]),
@@ -206,4 +219,8 @@ def batch_summary(store: Store, batch_id: str) -> dict[str, Any]:
         summary["summary"]["comparative"] = compared
     if spec.get("iterations", 1) > 1:
         summary["summary"]["pass_at_k"] = pass_at_k_table(runs)
+    if any(r.specialist for r in runs):  # baseline against specialist, as snapshots name it
+        from tui_bench.analysis.specialist_table import specialist_comparison
+
+        summary["summary"]["specialists"] = specialist_comparison(summary["runs"])
     return summary

@@ -32,7 +32,8 @@ class InstantBackend:
         self.requests: list[dict[str, Any]] = []
 
     async def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
-                   schema: dict[str, Any] | None = None) -> AsyncIterator[Chunk]:
+                   schema: dict[str, Any] | None = None,
+                   tools: list[Any] | None = None) -> AsyncIterator[Chunk]:
         self.calls += 1
         self.requests.append({"model": model, "messages": messages, "options": options,
                               "schema": schema})
@@ -44,7 +45,7 @@ class InstantBackend:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             yield TextChunk(self.answer[start:start + step])
-        yield Done(prompt_tokens=sum(len(m["content"]) for m in messages) // 4,
+        yield Done(prompt_tokens=sum(len(m.get("content") or "") for m in messages) // 4,
                    completion_tokens=self.pieces, total_ms=0.0, done_reason="stop",
                    host="instant.test", extra={"paid_load": False})
 

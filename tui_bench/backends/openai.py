@@ -232,6 +232,14 @@ class OpenAIBackend:
 
     # ---- the HTTP client (bound to the loop it was made in)
 
+    def _require_key(self) -> None:
+        """OpenAI's own API without a key cannot work: say the key is missing, before a
+        connection error (offline) or a 401 hides the real cause."""
+        if self.base_url == DEFAULT_BASE_URL and not self.settings.openai_api_key:
+            raise BackendError(
+                f"no OpenAI API key: set OPENAI_API_KEY or --openai-api-key for {self.base_url}, "
+                "or --openai-base-url for a local OpenAI-compatible server", host=self.base_url)
+
     def _new_client(self) -> httpx.AsyncClient:
         headers = {"Accept": "application/json"}
         if self.settings.openai_api_key:
@@ -249,6 +257,7 @@ class OpenAIBackend:
 
     def _client(self) -> httpx.AsyncClient:
         """The first shard (discovery)."""
+        self._require_key()
         self._bind()
         if not self._clients:
             self._clients.append(self._new_client())

@@ -1,4 +1,4 @@
-"""``tui-bench batches list|show|compare|gate``: the batch browser for scripts.
+"""``tui-bench batches list|show|compare|gate|suspects|clear-suspect``: batches for scripts.
 
 Tables by default, ``--json`` for machines. ``gate`` exits 1 when a batch is below the bar
 or regressed against a baseline, so a CI job can run it after any batch.
@@ -18,6 +18,7 @@ from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batc
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
 from tui_bench.analysis.summary import batch_summary, duration_text, seconds_between
+from tui_bench.commands import suspects
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
 from tui_bench.store import Store
@@ -41,11 +42,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     show = actions.add_parser("show", parents=[shared], help="one batch: figures and runs")
     show.add_argument("batch", metavar="BATCH")
+    show.add_argument("--scoring", type=int, metavar="N",
+                      help="scores from the batch's scoring N (default: the latest)")
 
     compare = actions.add_parser("compare", parents=[shared],
                                  help="two batches cell by cell: changes and flips")
     compare.add_argument("before", metavar="BEFORE", help="the earlier (baseline) batch")
-    compare.add_argument("after", metavar="AFTER", help="the later batch")
+    compare.add_argument("after", metavar="AFTER", nargs="?",
+                         help="the later batch (not with --scorings)")
+    compare.add_argument("--scorings", nargs="*", type=int, metavar="N",
+                         help="compare scorings of the batch BEFORE instead: the last two, or "
+                         "the two numbers given")
     compare.add_argument("--min-change", type=float, default=0.01, metavar="X",
                          help="smallest score change that counts (default 0.01)")
     compare.add_argument("--all", action="store_true", help="list every cell, not just changes")
@@ -59,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gate.add_argument("--margin", type=float, default=DEFAULT_MARGIN, metavar="X",
                       help=f"largest drop against the baseline that passes "
                       f"(default {DEFAULT_MARGIN})")
+    suspects.add_actions(actions, shared)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         return show_batch(store, args)
     if action == "compare":
         return compare(store, args)
+    if action == "suspects":
+        return suspects.list_suspects(store, args)
+    if action == "clear-suspect":
+        return suspects.clear_suspect(store, args)
     return gate(store, args)
 
 
@@ -117,8 +129,12 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
 
 
 def show_batch(store: Store, args: argparse.Namespace) -> int:
+    from tui_bench.commands.export import check_scoring
+
+    scoring = getattr(args, "scoring", None)
     try:
-        summary = batch_summary(store, args.batch)
+        check_scoring(store, args.batch, scoring)
+        summary = batch_summary(store, args.batch, scoring=scoring)
     except KeyError:
         raise CommandError(f"no batch {args.batch!r} in {store.path}") from None
     if args.json:
@@ -139,7 +155,10 @@ def show_batch(store: Store, args: argparse.Namespace) -> int:
                   f"mean score {fmt(s['mean_score'], '{:.3f}')} · "
                   f"{fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
     runs = store.runs(args.batch, limit=10_000, with_evaluations=True)
-    console.print(results_table(runs, title=f"Runs · {args.batch}"))
+    if scoring is not None:
+        runs = store.as_scored(runs, scoring)
+    console.print(results_table(runs, title=f"Runs · {args.batch} · scoring "
+                                f"{summary['scoring']}"))
     return 0
 
 
@@ -168,7 +187,8 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
     console.print(f"[bold]{comparison.before}[/] → [bold]{comparison.after}[/]: "
                   f"{s.cells} shared cells · [green]{s.improved} improved[/] · "
                   f"[red]{s.regressed} regressed[/] · {s.same} unchanged · "
-                  f"{s.fixed} fail→pass · {s.broke} pass→fail")
+                  f"{s.fixed} fail→pass · {s.broke} pass→fail"
+                  + (f" · {s.not_compared} not compared (cancelled)" if s.not_compared else ""))
     console.print(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                   f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                   f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
@@ -199,10 +219,24 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
 
 
 def compare(store: Store, args: argparse.Namespace) -> int:
+    scorings = getattr(args, "scorings", None)
+    if (scorings is None) == (args.after is None):
+        raise UsageError("compare takes BEFORE AFTER batches, or BATCH --scorings [N N]")
+    if scorings is not None and len(scorings) not in (0, 2):
+        raise UsageError("--scorings takes no number (the last two scorings) or two")
     try:
-        comparison = compare_batches(store, args.before, args.after, min_change=args.min_change)
+        if scorings is not None:
+            from tui_bench.analysis.scorings import compare_scorings
+
+            comparison = compare_scorings(store, args.before, *scorings,
+                                          min_change=args.min_change)
+        else:
+            comparison = compare_batches(store, args.before, args.after,
+                                         min_change=args.min_change)
     except KeyError as exc:
         raise CommandError(f"no batch {exc.args[0]!r} in {store.path}") from None
+    except ValueError as exc:
+        raise UsageError(f"--scorings: {exc}") from None
     if args.json:
         _print_json(comparison.to_dict())
         return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from tui_bench.analysis.export import FORMATS, export_batch
 from tui_bench.commands.context import open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.store import Store
 
 SUFFIXES = {".json": "json", ".csv": "csv", ".md": "md", ".markdown": "md", ".html": "html",
             ".htm": "html"}
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="json (the portable summary), csv (one row per run), md or html "
                         "(default: from --output's suffix, else json)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
+    parser.add_argument("--scoring", type=int, metavar="N",
+                        help="scores from the batch's scoring N (default: the latest; see "
+                        "tui-bench rescore BATCH --list)")
 
 
 def chosen_format(args: argparse.Namespace) -> str:
@@ -45,11 +49,24 @@ def write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def check_scoring(store: Store, batch_id: str, number: int | None) -> None:
+    """``--scoring N`` must name a scoring the batch has (``KeyError`` if no batch)."""
+    if number is None:
+        return
+    if store.get_batch(batch_id) is None:
+        raise KeyError(batch_id)
+    numbers = [row["number"] for row in store.scorings(batch_id)]
+    if number not in numbers:
+        raise UsageError(f"--scoring: batch {batch_id} has no scoring {number} (it has "
+                         f"{', '.join(map(str, numbers))})")
+
+
 def run(args: argparse.Namespace) -> int:
     fmt_name = chosen_format(args)
     store = open_store(args)
     try:
-        text = export_batch(store, args.batch, fmt_name)
+        check_scoring(store, args.batch, args.scoring)
+        text = export_batch(store, args.batch, fmt_name, scoring=args.scoring)
     except KeyError:
         raise CommandError(f"no batch {args.batch!r} in {store.path}") from None
     if args.output:

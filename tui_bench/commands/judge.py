@@ -221,9 +221,18 @@ def apply(args: argparse.Namespace) -> int:
             print(f"refused {problem}", file=sys.stderr)
         else:
             ok.append(judgment)
+    mlflow_updated = 0
     if ok:
         store.save_judgments(ok)
+        from tui_bench.integrations.mlflow import update_judged_runs
+
+        mlflow_updated, problem = update_judged_runs(store, [j.run_id for j in ok])
+        if problem:
+            print(f"mlflow not updated ({problem}); the judgments are stored locally",
+                  file=sys.stderr)
     parts = [f"stored {len(ok)} judgment(s) by {judge}"]
+    if mlflow_updated:
+        parts.append(f"updated {mlflow_updated} MLflow run(s)")
     if refused:
         parts.append(f"refused {refused}")
     if skipped:

@@ -28,11 +28,11 @@ def describe(figures: Figures) -> str:
     """One line: baseline and specialist means, and the change, or why there is none."""
     change = ""
     if figures.improvement is not None:
-        pct = ("" if figures.improvement_percent is None
-               else f" ({figures.improvement_percent:+.1f}%)")
+        pct = ("" if figures.improvement_pct is None
+               else f" ({figures.improvement_pct:+.1f}%)")
         change = f" · improvement {figures.improvement:+.3f}{pct}"
-    text = (f"baseline {_score(figures.baseline_mean)} over {figures.baseline_scored}/"
-            f"{figures.baseline_runs} runs · specialist {_score(figures.specialist_mean)} over "
+    text = (f"baseline {_score(figures.baseline_avg_score)} over {figures.baseline_scored}/"
+            f"{figures.baseline_runs} runs · specialist {_score(figures.specialist_avg_score)} over "
             f"{figures.specialist_scored}/{figures.specialist_runs} runs{change}")
     return text + "".join(f"\n    note: {n}" for n in figures.notes)
 

@@ -1,13 +1,16 @@
 """``tui-bench report``: rankings, score over time, difficulty, specialists, effort, surprises.
 
 Over every batch by default, or one with ``--batch``; ``--json`` prints the whole report as
-JSON (format ``tui-bench.report/1``) for scripts.
+JSON (format ``tui-bench.report/1``) for scripts. ``--html FILE`` writes the team dashboard,
+one self-contained page (``analysis.dashboard``), over every batch or each ``--batch`` given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -18,10 +21,12 @@ from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch", metavar="ID", help="only this batch (default: every batch)")
+    parser.add_argument("--batch", metavar="ID", action="append",
+                        help="only this batch (default: every batch); repeatable with --html")
     parser.add_argument("--category", metavar="NAME",
                         help="show only this category's ranking (default: every category)")
     parser.add_argument("--margin", type=float, default=SURPRISE_MARGIN, metavar="X",
@@ -30,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=15, metavar="N",
                         help="rows per section for difficulty, surprises, score over time")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--effort", action="store_true",
+                        help="only the effort report: iterative attempts and refine effort "
+                        "per model and threshold or level")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write the dashboard: one HTML file, charts inline, no network")
 
 
 def standings_table(title: str, rows: list[Standing]) -> Table:
@@ -96,14 +106,7 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                           f"{pct(s.baseline_success)} → {pct(s.specialist_success)}")
         console.print(table)
 
-    if report.effort:
-        table = Table(title="Effort in iterative runs", title_justify="left")
-        for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
-            table.add_column(name, justify="left" if name == "model" else "right")
-        for e in report.effort:
-            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
-                          pct(e.first_answer_share))
-        console.print(table)
+    print_effort(console, report)
 
     if report.surprises:
         table = Table(title=f"Surprises: beat the favoured model by ≥ {report.surprise_margin}",
@@ -122,13 +125,39 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                       "tui-bench weights --update).")
 
 
+def print_effort(console: Console, report: Report) -> None:
+    """The effort sections: attempts in iterative runs, then refine effort (tui-bench calibrate
+    and --effort batches)."""
+    if report.effort:
+        table = Table(title="Effort in iterative runs", title_justify="left")
+        for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
+            table.add_column(name, justify="left" if name == "model" else "right")
+        for e in report.effort:
+            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
+                          pct(e.first_answer_share))
+        console.print(table)
+    from tui_bench.commands.calibrate import effort_table
+
+    if report.refine.by_threshold:
+        console.print(effort_table("Refine effort by threshold", report.refine.by_threshold))
+    if report.refine.by_level:
+        console.print(effort_table("Effort levels: measured against target",
+                                   report.refine.by_level))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.margin < 0:
         raise UsageError("--margin must be 0 or more")
     store = open_store(args)
-    if args.batch and store.get_batch(args.batch) is None:
-        raise CommandError(f"no batch {args.batch!r} in {store.path}")
-    report = build_report(store, batch_id=args.batch, margin=args.margin)
+    for batch in args.batch or ():
+        if store.get_batch(batch) is None:
+            raise CommandError(f"no batch {batch!r} in {store.path}")
+    if args.html:
+        return _write_dashboard(args, store)
+    if args.batch and len(args.batch) > 1:
+        raise UsageError("--batch: one batch for the terminal report (several with --html)")
+    batch_id = args.batch[0] if args.batch else None
+    report = build_report(store, batch_id=batch_id, margin=args.margin)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return 0
@@ -136,5 +165,25 @@ def run(args: argparse.Namespace) -> int:
     if args.category and args.category not in report.leaderboard.by_category:
         known = ", ".join(report.leaderboard.by_category) or "none"
         raise CommandError(f"no category {args.category!r} (known: {known})")
+    if args.effort:
+        if not (report.effort or report.refine):
+            console.print("No effort to show yet: run a batch with --mode iterative or refine, "
+                          "or tui-bench calibrate.")
+        print_effort(console, report)
+        return 0
     print_report(console, report, category=args.category, top=args.top)
+    return 0
+
+
+def _write_dashboard(args: argparse.Namespace, store: Store) -> int:
+    from tui_bench.analysis.dashboard import dashboard_html
+    from tui_bench.commands.export import write_atomically
+
+    batches = list(dict.fromkeys(args.batch)) if args.batch else None
+    page = dashboard_html(store, batches, top=args.top)
+    try:
+        write_atomically(Path(args.html), page)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.html}: {exc.strerror or exc}") from None
+    print(f"dashboard written to {args.html}", file=sys.stderr)
     return 0

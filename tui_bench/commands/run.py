@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
 
 from tui_bench.backends import BackendPool
+from tui_bench.backends.reachability import unreachable
 from tui_bench.catalog import SelectionError
 from tui_bench.commands.checks import check_grid, check_name, listed
 from tui_bench.commands.context import (
@@ -61,9 +63,13 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             specialists=specialists,
             iterations=args.iterations, mode=args.mode, max_iterations=args.max_iterations,
             options=options, concurrency=args.concurrency, judge=args.judge,
-            group_by_model=not args.interleave)
+            group_by_model=not args.interleave, cache=getattr(args, "cache", False),
+            max_new_answers=getattr(args, "max_new_answers", 3),
+            refine_threshold=getattr(args, "refine_threshold", 7))
         if spec.judge is not None:
             ModelRef.parse(spec.judge)
+        if spec.cache and spec.mode != "zero-shot":
+            raise UsageError("--cache works with --mode zero-shot only")
         return normalise_spec(spec)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -110,6 +116,10 @@ def run_headless(args: argparse.Namespace) -> int:
             spec = spec_from_args(args, [s.id for s in chosen])
             if store.get_batch(spec.batch_id) is not None:
                 raise UsageError(f"batch {spec.batch_id!r} exists; use --resume {spec.batch_id}")
+            if getattr(args, "effort", None):
+                from tui_bench.commands.calibrate import apply_effort
+
+                spec = apply_effort(store, spec, args.effort)
             if not getattr(args, "skip_warmup", False):
                 spec = _warm_up(store, catalog, spec, console,
                                 quiet=args.quiet or args.progress == "jsonl")
@@ -129,13 +139,29 @@ def run_headless(args: argparse.Namespace) -> int:
         if args.fail_under is not None and not 0 <= args.fail_under <= 1:
             raise UsageError("--fail-under must be between 0 and 1")
         pool = BackendPool(settings_from(args))
-        try:
-            result = asyncio.run(run_batch(
+        mlflow = _mlflow_listener(args, store)
+
+        async def checked_run() -> Any:
+            # A backend that cannot be reached refuses the batch before it is stored, so
+            # retrying against a dead server does not fill the history with failed batches.
+            problems = await unreachable(pool, [*spec.models, *filter(None, [spec.judge])])
+            if problems:
+                await pool.aclose()
+                raise CommandError("cannot start the batch, nothing was stored: "
+                                   + "; ".join(problems))
+            return await run_batch(
                 spec, store=store, catalog=catalog, pool=pool, console=console,
                 resume=bool(args.resume), quiet=args.quiet, persona=persona,
-                jsonl=sys.stdout if args.progress == "jsonl" else None))
+                jsonl=sys.stdout if args.progress == "jsonl" else None,
+                listeners=[mlflow] if mlflow else [])
+
+        try:
+            result = asyncio.run(checked_run())
         except (ValueError, StoreError) as exc:  # StoreError: LeaseHeld, a failed write
             raise CommandError(str(exc)) from None
+        finally:
+            if mlflow:
+                mlflow.close()
         _verify_writes(store, spec.batch_id, result.run_ids)
         summary = batch_summary(store, spec.batch_id)
         if not args.quiet and not jsonl:
@@ -190,6 +216,19 @@ def _warm_up(store, catalog, spec: BatchSpec, console: Console, *,  # type: igno
         console.print(f"warmup: {len(results)} agent scenario(s) checked, "
                       f"{len(spec.scenarios) - len(kept.scenarios)} broken")
     return kept
+
+
+def _mlflow_listener(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+    """``--mlflow URI``: log each run as it finishes (integrations.mlflow.MlflowListener)."""
+    if not getattr(args, "mlflow", None):
+        return None
+    from tui_bench.integrations.mlflow import MlflowListener
+
+    if not args.mlflow.startswith(("http://", "https://")):
+        raise UsageError(f"--mlflow {args.mlflow!r}: give the tracking server's http(s):// "
+                         "address")
+    return MlflowListener(str(store.path), args.mlflow, args.mlflow_experiment,
+                          report=lambda line: print(f"tui-bench: {line}", file=sys.stderr))
 
 
 def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]
@@ -258,8 +297,8 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
     def num(value: float | None) -> str:
         return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
 
-    console.print(f"  baseline mean {num(comp.baseline_mean)} ({comp.baseline_runs} runs), "
-                  f"specialist mean {num(comp.specialist_mean)} ({comp.specialist_runs} runs), "
+    console.print(f"  baseline mean {num(comp.baseline_avg_score)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {num(comp.specialist_avg_score)} ({comp.specialist_runs} runs), "
                   f"improvement {num(comp.improvement)}")
     for note in comp.notes:
         console.print(f"  {note}")

@@ -28,11 +28,20 @@ class CellStarted:
 
 
 @dataclass(slots=True)
+class CellRunning:
+    """The cell got its backend slot: from here it is generating (prefill first), not queued."""
+
+    run_id: str
+    attempt: int = 1
+
+
+@dataclass(slots=True)
 class Token:
     """Generated text for a running cell. Consumers should coalesce, not repaint per token."""
 
     run_id: str
     text: str
+    cached: bool = False  # reused from the response cache: no speed to count
 
 
 @dataclass(slots=True)
@@ -72,7 +81,8 @@ class BatchFinished:
     status: str  # "finished", "cancelled" or "failed"
 
 
-Event = (BatchStarted | CellStarted | Token | ToolCalled | CellRetrying | CellFinished
+Event = (BatchStarted | CellStarted | CellRunning | Token | ToolCalled | CellRetrying
+         | CellFinished
          | BatchFinished)
 EventSink = Callable[[Event], None]
 

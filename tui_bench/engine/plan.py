@@ -41,6 +41,8 @@ def normalise_spec(spec: BatchSpec) -> BatchSpec:
         "scenarios": list(dict.fromkeys(spec.scenarios)),
         "prompt_versions": list(dict.fromkeys(spec.prompt_versions)),
         "specialists": list(dict.fromkeys(spec.specialists)),
+        "refine_thresholds": {str(ModelRef.parse(m)): t
+                              for m, t in spec.refine_thresholds.items()},
     })
 
 

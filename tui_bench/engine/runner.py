@@ -33,11 +33,13 @@ from tui_bench.domain import (
     Scenario,
     utc_now,
 )
+from tui_bench.engine.cache import cache_key, model_digest
 from tui_bench.engine.events import (
     BatchFinished,
     BatchStarted,
     CellFinished,
     CellRetrying,
+    CellRunning,
     Event,
     EventSink,
     Token,
@@ -92,6 +94,7 @@ class Runner:
         self._last_cancelled: dict[str, RunRecord] = {}
         self._deadlines: dict[str, float] = {}  # run id -> monotonic end of the cell
         self.lease_options: dict[str, float] = {}  # heartbeat_s, stale_after_s (tests)
+        self._digests: dict[str, str | None] = {}  # model -> digest, for the response cache
 
     # ---- control
 
@@ -164,6 +167,8 @@ class Runner:
             lease.release()
             result.elapsed_s = time.perf_counter() - started
             result.status = "cancelled" if self._cancelled else "finished"
+            if result.status == "finished" and todo and result.failed == len(todo):
+                result.status = "failed"  # every cell errored: nothing here "finished"
             self.store.set_batch_status(spec.batch_id, result.status)
             self._emit(BatchFinished(spec.batch_id, result.done, result.failed,
                                      result.cancelled, result.elapsed_s, result.status))
@@ -296,10 +301,16 @@ class Runner:
             backend, name = self.pool.for_model(ref)
             if getattr(backend, "reserve", None) is None:  # no hosts: one limit per backend
                 session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            else:
+                session.host_slots = True
+            if mode.name == "zero-shot":  # --cache: a stored generation instead of a model call
+                session.cached = await self._cached(spec, cell, record, ref, backend, messages,
+                                                    options)
 
             def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
-                         tools: list[Tool] | None) -> Any:
-                return self._generate(cell, run_id, backend, name, msgs, opts, tools)
+                         tools: list[Tool] | None, schema: dict[str, Any] | None = None) -> Any:
+                return self._generate(cell, run_id, backend, name, msgs, opts, tools, schema,
+                                      lambda: session.attempt)
 
             session.generate_fn = generate
             await mode.run(session)
@@ -339,14 +350,24 @@ class Runner:
         record.attempts = max(len(attempts), 1)
         if session.telemetry:
             record.telemetry = sum_telemetry(session.telemetry)
-        if session.telemetry_update:
-            record.telemetry = record.telemetry.model_copy(update=session.telemetry_update)
         record.finished_at = utc_now()
         keep = attempts if len(attempts) > 1 or keeps_attempts else []
         if store:
             self.store.save_run(record, session.scenario, keep, session.judgments,
                                 artifacts=session.artifacts)
         self._emit(CellFinished(record, stored=store))
+
+    async def _cached(self, spec: BatchSpec, cell: Cell, record: RunRecord, ref: ModelRef,
+                      backend: Any, messages: list[dict[str, str]],
+                      options: GenerationOptions) -> dict[str, Any] | None:
+        """With ``--cache`` (zero-shot cells): key the generation, return a stored one."""
+        if not spec.cache or spec.mode != "zero-shot":
+            return None
+        if str(ref) not in self._digests:
+            self._digests[str(ref)] = await model_digest(backend, ref)
+        record.cache_key = cache_key(str(ref), self._digests[str(ref)], messages, options,
+                                     cell.iteration)
+        return self.store.cached_generation(record.cache_key)
 
     def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b
@@ -373,12 +394,14 @@ class Runner:
 
     async def _generate(self, cell: Cell, run_id: str, backend: Any, name: str,
                         messages: list[dict[str, Any]], options: GenerationOptions,
-                        tools: list[Tool] | None = None) -> tuple[Generation, int]:
+                        tools: list[Tool] | None = None,
+                        schema: dict[str, Any] | None = None,
+                        attempt: Callable[[], int] | None = None) -> tuple[Generation, int]:
         retries = 0
         while True:
             try:
                 return await self._stream_once(run_id, backend, name, messages, options,
-                                               tools), retries
+                                               tools, schema, attempt), retries
             except BackendError as exc:
                 if not exc.transient or retries >= self.settings.max_retries:
                     if retries:
@@ -394,16 +417,22 @@ class Runner:
 
     async def _stream_once(self, run_id: str, backend: Any, name: str,
                            messages: list[dict[str, Any]], options: GenerationOptions,
-                           tools: list[Tool] | None = None) -> Generation:
+                           tools: list[Tool] | None = None,
+                           schema: dict[str, Any] | None = None,
+                           attempt: Callable[[], int] | None = None) -> Generation:
         """One request on a host slot taken first (waiting for a slot is not the server's
         silence); a host that failed while others are healthy is retried elsewhere at once."""
         reserve = getattr(backend, "reserve", None)
         if reserve is None:
-            return await self._stream_on(run_id, backend, name, messages, options, tools)
+            return await self._stream_on(run_id, backend, name, messages, options, tools,
+                                         schema)
         lease = await reserve(name)
+        # Holding a host slot: from here the cell is running (prefill first), not queued.
+        self._emit(CellRunning(run_id, attempt() if attempt is not None else 1))
         token = current_lease.set(lease)
         try:
-            return await self._stream_on(run_id, backend, name, messages, options, tools)
+            return await self._stream_on(run_id, backend, name, messages, options, tools,
+                                         schema)
         except BackendError as exc:
             lease.fail(exc)
             lease.release()
@@ -420,10 +449,13 @@ class Runner:
 
     async def _stream_on(self, run_id: str, backend: Any, name: str,
                          messages: list[dict[str, Any]], options: GenerationOptions,
-                         tools: list[Tool] | None = None) -> Generation:
+                         tools: list[Tool] | None = None,
+                         schema: dict[str, Any] | None = None) -> Generation:
         started = time.perf_counter()
-        stream: AsyncIterator[Any] = (backend.chat(name, messages, options, tools=tools)
-                                      if tools else backend.chat(name, messages, options))
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        if schema is not None:
+            extra["schema"] = schema
+        stream: AsyncIterator[Any] = backend.chat(name, messages, options, **extra)
         parts: list[str] = []
         calls: list[ToolCallChunk] = []
         done: Done | None = None

@@ -24,6 +24,7 @@ from tui_bench.scoring.registry import EvalInput, EvalResult, evaluator, registe
 from tui_bench.scoring.registry import get as get_evaluator
 from tui_bench.scoring.registry import names as evaluator_names
 from tui_bench.scoring.sandbox import SandboxResult, run_python
+from tui_bench.scoring.suspect import suspect_reason
 
 __all__ = [
     "BackendJudge", "EvalInput", "EvalResult", "JudgeClient", "SandboxResult", "ScoreResult",
@@ -56,6 +57,8 @@ class ScoreResult:
     success: bool | None
     feedback: str | None
     judgments: list[Judgment] = field(default_factory=list)
+    suspect: str | None = None  # the answer reached for its own scoring: success held back
+    suspect_success: bool | None = None  # the success it would have had
 
 
 INLINE_MAX_CHARS = 20_000
@@ -149,6 +152,11 @@ async def score(ctx: ScoringContext) -> ScoreResult:
                 feedback = tests_feedback(scenario, result.detail)
                 break
     judgments = [r.judgment for r in results if r.judgment is not None]
+    suspect = suspect_reason([c for e in evaluations for c in e.detail.get("suspect") or []])
+    held = success
+    if suspect is not None and success is not None:
+        success = False
     return ScoreResult(evaluations=evaluations,
                        auto_score=None if auto_score is None else round(auto_score, 6),
-                       success=success, feedback=feedback, judgments=judgments)
+                       success=success, feedback=feedback, judgments=judgments,
+                       suspect=suspect, suspect_success=held if suspect else None)

@@ -16,10 +16,11 @@ import unicodedata
 from typing import Any
 
 from tui_bench.domain import OracleAnswer
-from tui_bench.scoring import agent_checks
+from tui_bench.scoring import agent_checks, pyparse
 from tui_bench.scoring.extract import defines, fenced_blocks, strip_thinking
 from tui_bench.scoring.registry import EvalInput, EvalResult, evaluator
 from tui_bench.scoring.sandbox import planned_tests, run_python
+from tui_bench.scoring.suspect import suspect_constructs
 
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -28,7 +29,7 @@ def _parse(code: str) -> tuple[ast.Module | None, str | None]:
     if not code.strip():
         return None, "no code found"
     try:
-        return ast.parse(code), None
+        return pyparse.parse(code), None
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         return None, f"syntax error{f' at line {line}' if line else ''}: {getattr(exc, 'msg', exc)}"
@@ -309,7 +310,7 @@ def complete_from_prompt(code: str, prompt_block: str, entry_point: str) -> tupl
     prompt's code is what the task started from, so it is fair to put it back.
     """
     try:
-        tree = ast.parse(prompt_block)
+        tree = pyparse.parse(prompt_block)
     except SyntaxError:
         return code, "prompt does not parse"
     if defines(code, entry_point):
@@ -350,6 +351,7 @@ def tests(inp: EvalInput) -> EvalResult:
         planned = planned_tests(scenario.tests, scenario.entry_point)
         return EvalResult(0.0, {**detail, "passed": 0, "total": len(planned), "failures": [],
                                 "reason": "no code found in the answer"})
+    answer = code
     if inp.options.get("complete_from_prompt") and scenario.entry_point:
         block = prompt_code(scenario.prompt)
         if block:
@@ -364,6 +366,9 @@ def tests(inp: EvalInput) -> EvalResult:
     if result.total == 0 and result.reason and result.reason.startswith("tests error"):
         raise ValueError(f"the scenario's tests are broken: {result.reason}")
     score = result.passed / result.total if result.total else 0.0
+    constructs = suspect_constructs(answer)  # after the run: the other evaluators' parses are done
+    if constructs:
+        detail["suspect"] = constructs
     return EvalResult(score, {**detail, **result.as_detail()})
 
 

@@ -12,6 +12,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from tui_bench.scoring import pyparse
+
 PYTHON_TAGS = {"python", "py", "python3", "py3", "pycon", "ipython"}
 THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 FENCE_OPEN_RE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+.#-]*)")
@@ -77,7 +79,7 @@ def defines(code: str, name: str) -> bool:
 
 def parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        pyparse.parse(code)
     except (SyntaxError, ValueError):
         return False
     return True

@@ -1,21 +1,24 @@
-"""Run untrusted Python (a model's answer) against tests, in a child process that cannot hurt us.
+"""Run untrusted code (a model's answer, an agent's command) where it cannot hurt us or its score.
 
 Layers, outermost first:
 
-* a fresh temporary folder as working directory and ``HOME``, removed afterwards;
+* OS isolation (``isolation.py``): Bubblewrap with no network, its own PID namespace, a
+  read-only view of the system and the interpreter only, a private ``/tmp`` and one writable
+  folder, dying with its parent; where the kernel refuses, the "fallback": the layers below;
+* a fresh folder ``tui-bench-sandbox-<pid>-...`` as working directory and ``HOME``, removed
+  afterwards (and at the next start if a killed run left it);
 * a minimal environment (``PATH``, ``HOME``, ``LANG``): no inherited secrets;
-* its own session (``start_new_session``), and the whole process group killed at the end,
-  always, plus (as root) every process left under the sandbox uid;
-* resource limits: CPU seconds, address space, file size, open files, no core files;
-* as root: a throwaway unprivileged uid per run, so ``RLIMIT_NPROC`` stops fork bombs, the
-  user's files are out of reach, and two sandboxes running at once cannot touch each other;
-* inside the child, an audit hook that refuses writes outside the folder, process creation and
-  network use (see ``_harness.py``);
+* its own session, and the whole process group killed at the end, always, plus (as root)
+  every process left under the sandbox uids;
+* resource limits: CPU seconds, address space, file size, open files, processes, no core files;
+* as root: throwaway unprivileged uids, so ``RLIMIT_NPROC`` stops fork bombs and the user's
+  files are out of reach;
 * the parent enforces a wall-clock timeout and a cap on printed output.
 
-Results come back as JSON lines on a dedicated pipe, not stdout. The candidate shares a process
-with the harness, so a model deliberately built to forge results could do so; the sandbox
-protects the machine, and the tests protect the score from honest mistakes.
+For code under test, the harness (``_harness.py``) runs the answer in one process and the tests
+in another, the judge, which alone holds the result pipe; values cross as plain data. An
+audit hook in both names what the code tried (a write outside, a process, the network) so the
+failure reason is clear; it is a tripwire, not the wall.
 """
 
 from __future__ import annotations
@@ -31,14 +34,27 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_bench.scoring.isolation import (
+    BWRAP,
+    TOOLS_DIR,
+    bwrap_argv,
+    isolation,
+    new_folder,
+    remove_folder,
+)
+from tui_bench.scoring.pyparse import parse
+
 HARNESS = Path(__file__).with_name("_harness.py")
+LAUNCHER = Path(__file__).with_name("_launch.py")
+COMMAND_FILE_BYTES = 64 * 1024 * 1024
+MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 TAIL_CHARS = 4_000
 MAX_FAILURES = 50
 RESULT_CHANNEL_CAP = 1_000_000
@@ -59,6 +75,7 @@ class SandboxResult:
     stdout: str = ""
     returncode: int | None = None
     workdir: str = ""
+    isolation: str = ""
 
     @property
     def ok(self) -> bool:
@@ -73,12 +90,13 @@ class SandboxResult:
             "reason": self.reason,
             "duration_s": round(self.duration_s, 3),
             "stdout": self.stdout[-1000:],
+            "isolation": self.isolation,
         }
 
 
 def planned_tests(tests: str, entry_point: str | None) -> list[str]:
     """The tests the harness will run, known before anything runs: used when it dies early."""
-    tree = ast.parse(tests, "tests.py")
+    tree = parse(tests, "tests.py")
     names = [n.name for n in tree.body
              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")]
     names = list(dict.fromkeys(names))
@@ -96,6 +114,12 @@ def _minimal_env(home: str) -> dict[str, str]:
     }
 
 
+def _site_packages() -> list[str]:
+    """The interpreter's package folders, for a harness started without ``site``."""
+    return [p for p in sys.path if p.endswith("-packages") and os.path.isdir(p)
+            and p.startswith((sys.prefix, sys.base_prefix))]
+
+
 def _private_roots() -> list[str]:
     """Folders whose files the candidate must not read (the audit hook enforces it)."""
     roots = {str(Path.home())}
@@ -104,22 +128,22 @@ def _private_roots() -> list[str]:
     return sorted(roots)
 
 
-def _claim_folder(workdir: str) -> int | None:
-    """Pick the uid the child will drop to and give it the folder.
+def _claim_uids(workdir: str) -> tuple[int | None, int | None]:
+    """Pick the uids the judge and the solution will drop to; give the folder to the solution.
 
-    A fresh uid far above real accounts, so concurrent sandboxes cannot signal or read each
-    other and ``RLIMIT_NPROC`` counts only this run. Where such a uid is not mapped (a user
-    namespace), fall back to ``nobody``; where even that fails, run without dropping (the audit
-    hook still guards).
+    Fresh uids far above real accounts, so concurrent sandboxes cannot signal or read each
+    other, ``RLIMIT_NPROC`` counts only this run, and the solution cannot touch the judge.
+    Where such a uid is not mapped (a user namespace), fall back to ``nobody`` for both; where
+    even that fails, run without dropping (the judge is still undumpable).
     """
     fresh = SANDBOX_UID_RANGE[0] + secrets.randbelow(SANDBOX_UID_RANGE[1] - SANDBOX_UID_RANGE[0])
-    for uid in (fresh, NOBODY):
+    for judge, solution in ((fresh, fresh + 1), (NOBODY, NOBODY)):
         try:
-            os.chown(workdir, uid, uid)
+            os.chown(workdir, solution, solution)
         except OSError:
             continue
-        return uid
-    return None
+        return judge, solution
+    return None, None
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -143,16 +167,16 @@ def _processes_of(uid: int) -> list[int]:
     return pids
 
 
-def _kill_everything(pgid: int, uid: int | None) -> None:
-    """Kill the process group, then (as root) anything still running as the sandbox uid."""
+def _kill_everything(pgid: int, uids: Sequence[int]) -> None:
+    """Kill the process group, then (as root) anything still running as a sandbox uid."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if uid is None or not os.path.isdir("/proc"):
+    if not uids or not os.path.isdir("/proc"):
         return
     for _ in range(50):  # a fork bomb that left the group refills while we sweep
-        pids = _processes_of(uid)
+        pids = [pid for uid in uids for pid in _processes_of(uid)]
         if not pids:
             return
         for pid in pids:
@@ -164,19 +188,7 @@ def _kill_everything(pgid: int, uid: int | None) -> None:
 
 
 def _remove_tree(path: str) -> None:
-    def retry(func: Any, target: str, _exc: Any) -> None:
-        try:
-            parent = os.path.dirname(target)
-            os.chmod(parent, stat.S_IRWXU)
-            if os.path.isdir(target) and not os.path.islink(target):
-                os.chmod(target, stat.S_IRWXU)
-            func(target)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=retry)
-    if os.path.exists(path):
-        shutil.rmtree(path, ignore_errors=True)
+    remove_folder(path)
 
 
 def _signal_name(number: int) -> str:
@@ -186,48 +198,59 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _write_private(path: str, data: dict[str, Any]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+
+
 def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: float = 10,
                memory_mb: int = 512, output_cap: int = 64_000) -> SandboxResult:
-    """Run ``code`` then ``tests`` in one namespace, in a sandbox; count passing tests.
+    """Run ``code`` and score it with ``tests`` in the sandbox; count passing tests.
 
     Every ``test_*`` function in ``tests`` is one test, and so is ``check(entry_point)`` when
-    the tests define ``check`` (HumanEval style). Blocking: call it through
-    ``asyncio.to_thread`` from async code.
+    the tests define ``check`` (HumanEval style). The tests see the answer's names (not one
+    that shadows a builtin) as in one module. Blocking: call it through ``asyncio.to_thread``.
     """
+    mode = isolation()
     started = time.monotonic()
     try:
         plan = planned_tests(tests, entry_point)
     except SyntaxError as exc:
         return SandboxResult(0, 0, reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}",
-                             duration_s=time.monotonic() - started)
-    workdir = tempfile.mkdtemp(prefix="tui-bench-sandbox-")
-    uid: int | None = None
-    sweep_uid: int | None = None  # only a uid of our own may have all its processes killed
+                             duration_s=time.monotonic() - started, isolation=mode)
+    workdir = new_folder()
+    judge_uid: int | None = None
+    solution_uid: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     out_r = res_r = -1
     try:
         if os.geteuid() == 0:
-            uid = _claim_folder(workdir)
-            sweep_uid = uid if uid is not None and uid != NOBODY else None
-        payload = {
+            judge_uid, solution_uid = _claim_uids(workdir)
+        _write_private(os.path.join(workdir, "payload.json"), {
             "code": code,
-            "tests": tests,
-            "entry_point": entry_point,
-            "uid": uid,
+            "judge_uid": judge_uid,
+            "solution_uid": solution_uid,
             "private_roots": _private_roots(),
+            "site_packages": _site_packages(),
             "limits": {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20},
-        }
-        payload_path = os.path.join(workdir, "payload.json")
-        fd = os.open(payload_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
+        })
+        _write_private(os.path.join(workdir, "tests.json"),
+                       {"tests": tests, "entry_point": entry_point})
         os.chmod(workdir, 0o700)
 
         out_r, out_w = os.pipe()
         res_r, res_w = os.pipe()
+        harness = str(HARNESS)
+        prefix: list[str] = []
+        if mode == BWRAP:
+            harness = f"{TOOLS_DIR}/_harness.py"
+            prefix = bwrap_argv(workdir, files={str(HARNESS): harness},
+                                keep_capabilities=("CAP_SETUID", "CAP_SETGID",
+                                                   "CAP_DAC_OVERRIDE"))
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(HARNESS), str(res_w)],
+                [*prefix, sys.executable, "-I", "-S", "-B", harness, str(res_w)],
                 cwd=workdir, env=_minimal_env(workdir), stdin=subprocess.DEVNULL,
                 stdout=out_w, stderr=out_w, pass_fds=(res_w,), close_fds=True,
                 start_new_session=True,
@@ -239,21 +262,28 @@ def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: flo
                              output_cap=output_cap)
     finally:
         if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            _kill_everything(proc.pid, sweep_uid)
+            _stop(proc, [u for u in (judge_uid, solution_uid) if u is not None and u != NOBODY])
         for fd_ in (out_r, res_r):
             if fd_ >= 0:
                 os.close(fd_)
         _remove_tree(workdir)
     assert proc is not None
-    return _interpret(collected, plan, proc.returncode, time.monotonic() - started, workdir)
+    result = _interpret(collected, plan, proc.returncode, time.monotonic() - started, workdir)
+    result.isolation = mode
+    return result
+
+
+def _stop(proc: subprocess.Popen[bytes], uids: Sequence[int]) -> None:
+    """Kill the sandbox's process group, reap it, and sweep its uids (only uids of our own)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    _kill_everything(proc.pid, uids)
 
 
 @dataclass
@@ -400,115 +430,174 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
     )
 
 
-# run_command: provisional until the sandbox branch lands
-# (a minimal stand-in with the agreed signature; the lead replaces this block at merge)
+# ----------------------------------------------------------------------------- commands
 
 
 @dataclass
 class CommandResult:
-    """How one command ended in the sandbox; ``reason`` is None when it ran and exited."""
+    """How one sandboxed command ended, for an agent's tool or a validation step."""
 
-    exit_code: int | None
-    output: str
+    exit_code: int | None  # None when killed (timeout, output limit)
+    output: str  # stdout and stderr interleaved, at most output_bytes
     timed_out: bool
     truncated: bool
     duration_s: float
-    reason: str | None
-    isolation: str
+    reason: str | None  # "timeout", "output limit", "memory", "not found: NAME", None
+    isolation: str  # "bwrap" or "fallback"
 
 
-PR_SET_PDEATHSIG = 1
+def command_path() -> str:
+    """``PATH`` inside the sandbox: tui-bench's own interpreter first, then the system's."""
+    return f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
 
 
-def _command_limits(memory_mb: int, max_procs: int) -> Any:
-    import ctypes
-    import resource
+def _find_program(name: str, workdir: Path, path: str) -> bool:
+    if "/" in name:
+        target = Path(name) if os.path.isabs(name) else workdir / name
+        return target.is_file() and os.access(target, os.X_OK)
+    return shutil.which(name, path=path) is not None
 
-    libc = ctypes.CDLL(None, use_errno=True)
 
-    def apply() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the runner, even on kill -9
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if memory_mb > 0:
-            size = int(memory_mb) << 20
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        if max_procs > 0:
-            resource.setrlimit(resource.RLIMIT_NPROC, (max_procs, max_procs))
+def _others_can_run(program: str) -> bool:
+    """Whether an unprivileged uid could start ``program`` (every folder on its way searchable).
 
-    return apply
+    In the fallback an interpreter under ``/root`` is out of a throwaway uid's reach (bwrap
+    makes its folders reachable); there the command keeps our uid and only its rlimits.
+    """
+    path = Path(os.path.realpath(program))
+    try:
+        if not path.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
+
+
+@contextmanager
+def _lent_to(workdir: Path, uid: int | None) -> Iterator[None]:
+    """Hand the caller's folder to the sandbox uid for the run, and every file back after."""
+    if uid is None:
+        yield
+        return
+    owner = workdir.stat()
+    _chown_tree(workdir, uid, uid)
+    try:
+        yield
+    finally:
+        _chown_tree(workdir, owner.st_uid, owner.st_gid)
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.chown(root, uid, gid, follow_symlinks=False)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            try:
+                os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
+            except OSError:
+                continue
 
 
 def run_command(argv: Sequence[str], workdir: Path, *, timeout_s: float = 30,
                 memory_mb: int = 1024, max_procs: int = 64, output_bytes: int = 64_000,
                 env: Mapping[str, str] | None = None) -> CommandResult:
-    """Run ``argv`` in ``workdir`` with limits; never raises for what the command does.
+    """Run one command in the sandbox with ``workdir`` (the caller's folder) as its only
+    writable place and working folder; no network; output capped; killed at the deadline.
 
-    Its own session (the whole group is killed at the end), a minimal environment whose
-    ``PATH`` starts with this Python's folder (``env`` adds to it), a wall-clock timeout and a
-    cap on the output kept. Blocking: call through ``asyncio.to_thread`` from async code.
+    ``python`` and ``python -m pytest`` resolve to tui-bench's interpreter. As root the
+    command runs as a throwaway uid (the folder is lent to it and given back). Blocking:
+    callers use ``asyncio.to_thread``.
     """
+    mode = isolation()
     started = time.monotonic()
-    base = {"PATH": os.pathsep.join([os.path.dirname(sys.executable),
-                                     "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(workdir), "LANG": "C.UTF-8"}
-    base.update(env or {})
-    if not argv:
-        return CommandResult(None, "", False, False, 0.0, "empty command", "rlimits")
-    program = shutil.which(argv[0], path=base["PATH"]) if "/" not in argv[0] else argv[0]
-    if program is None:
-        return CommandResult(None, "", False, False, 0.0,
-                             f"program not found: {argv[0]}", "rlimits")
-    try:
-        proc = subprocess.Popen(
-            [program, *argv[1:]], cwd=str(workdir), env=base, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_command_limits(memory_mb, max_procs))  # noqa: PLW1509 - provisional
-    except OSError as exc:
+    workdir = Path(workdir).resolve()
+    environment = {"PATH": command_path(), "HOME": str(workdir), "LANG": "C.UTF-8",
+                   "TMPDIR": "/tmp" if mode == BWRAP else str(workdir)}
+    environment.update(env or {})
+    if not argv or not argv[0]:
+        return CommandResult(None, "", False, False, 0.0, "empty command", mode)
+    if not _find_program(argv[0], workdir, environment["PATH"]):
         return CommandResult(None, "", False, False, time.monotonic() - started,
-                             f"cannot start {argv[0]}: {exc.strerror or exc}", "rlimits")
-    assert proc.stdout is not None
-    kept = bytearray()
-    truncated = timed_out = False
+                             f"not found: {argv[0]}", mode)
+    uid: int | None = None
+    if os.geteuid() == 0 and (mode == BWRAP or _others_can_run(sys.executable)):
+        uid = SANDBOX_UID_RANGE[0] + secrets.randbelow(SANDBOX_UID_RANGE[1] - SANDBOX_UID_RANGE[0])
+    config = {"cpu_s": math.ceil(timeout_s) + 1, "memory_bytes": int(memory_mb) << 20,
+              "file_bytes": COMMAND_FILE_BYTES, "max_procs": int(max_procs), "uid": uid}
+    launcher = str(LAUNCHER)
+    prefix: list[str] = []
+    if mode == BWRAP:
+        launcher = f"{TOOLS_DIR}/_launch.py"
+        prefix = bwrap_argv(str(workdir), files={str(LAUNCHER): launcher},
+                            keep_capabilities=("CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE"))
+    command = [*prefix, sys.executable, "-I", "-S", "-B", launcher, json.dumps(config), "--",
+               *argv]
+    proc: subprocess.Popen[bytes] | None = None
+    out_r = -1
+    with _lent_to(workdir, uid):
+        try:
+            out_r, out_w = os.pipe()
+            try:
+                proc = subprocess.Popen(command, cwd=workdir, env=environment,
+                                        stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                        close_fds=True, start_new_session=True)
+            finally:
+                os.close(out_w)
+            output, killed = _pump(proc, out_r, deadline=started + timeout_s, cap=output_bytes)
+        finally:
+            if proc is not None:
+                _stop(proc, [uid] if uid is not None else [])
+            if out_r >= 0:
+                os.close(out_r)
+    assert proc is not None
+    text = output.decode("utf-8", "replace")
+    exit_code = None if killed else proc.returncode
+    reason = killed
+    if reason is None and exit_code not in (0, None) \
+            and any(sign in text for sign in MEMORY_SIGNS):
+        reason = "memory"
+    return CommandResult(exit_code=exit_code, output=text, timed_out=killed == "timeout",
+                         truncated=killed == "output limit", duration_s=time.monotonic() - started,
+                         reason=reason, isolation=mode)
+
+
+def _pump(proc: subprocess.Popen[bytes], fd: int, *, deadline: float,
+          cap: int) -> tuple[bytes, str | None]:
+    """Read a command's output until it ends, the deadline passes or the cap is reached."""
     selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    deadline = started + timeout_s
+    selector.register(fd, selectors.EVENT_READ)
+    output = bytearray()
+    killed: str | None = None
+    exited_at: float | None = None
     try:
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
+            now = time.monotonic()
+            if now >= deadline:
+                killed = "timeout"
                 break
-            events = selector.select(timeout=min(left, 0.25))
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > EXIT_GRACE_S:
+                break
+            wait = min(deadline - now, EXIT_GRACE_S if exited_at is not None else 0.25)
+            events = selector.select(timeout=wait)
             if not events:
                 continue
-            data = os.read(proc.stdout.fileno(), 65536)
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
             if not data:
                 break
-            room = output_bytes - len(kept)
-            if len(data) > room:
-                kept += data[:max(room, 0)]
-                truncated = True
+            output += data
+            if len(output) > cap:
+                del output[cap:]
+                killed = "output limit"
                 break
-            kept += data
-        if not timed_out and not truncated:
-            try:  # the output closed; give the command what is left of its time to exit
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.05))
-            except subprocess.TimeoutExpired:
-                timed_out = True
     finally:
         selector.close()
+    if killed:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        proc.stdout.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    code = None if timed_out or truncated else proc.returncode
-    reason = "timeout" if timed_out else "output limit" if truncated else None
-    if code is not None and code < 0:
-        reason = f"killed by {_signal_name(-code)}"
-    return CommandResult(code, kept.decode("utf-8", "replace"), timed_out, truncated,
-                         time.monotonic() - started, reason, "rlimits")
+    return bytes(output), killed

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from tui_bench.backends import BackendError, BackendPool, collect
 from tui_bench.domain import DEFAULT_MODEL, GenerationOptions, ModelRef, utc_now
 from tui_bench.settings import Settings
+from tui_bench.specialists.comments import comment_safe
 from tui_bench.specialists.fetch import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
@@ -315,4 +316,4 @@ def enriched_text(template: Template) -> str:
     if info is not None:
         head += f" with {info.model} at {info.enriched_at} from {info.source}"
     data = template.model_dump(mode="json", exclude_none=True)
-    return head + ".\n" + json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return comment_safe(head) + ".\n" + json.dumps(data, indent=2, ensure_ascii=False) + "\n"

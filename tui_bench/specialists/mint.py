@@ -19,11 +19,13 @@ from pydantic import ValidationError
 
 from tui_bench import __version__
 from tui_bench.domain import RunRecord, utc_now
+from tui_bench.specialists.comments import comment_safe
 from tui_bench.specialists.paths import UnsafePathError, version_folder, write_numbered
 from tui_bench.specialists.snapshot import (
     Benchmarks,
     Comparison,
     Figures,
+    ModelCompared,
     Snapshot,
     SnapshotMetadata,
     SnapshotRun,
@@ -125,10 +127,10 @@ def _figures(base: SideTotals, spec: SideTotals, scope: str) -> dict[str, Any]:
     return {
         "baseline_runs": base.runs, "specialist_runs": spec.runs,
         "baseline_scored": base.scored, "specialist_scored": spec.scored,
-        "baseline_mean": base.mean, "specialist_mean": spec.mean,
+        "baseline_avg_score": base.mean, "specialist_avg_score": spec.mean,
         "baseline_success_rate": base.success_rate,
         "specialist_success_rate": spec.success_rate,
-        "improvement": improvement, "improvement_percent": percent, "notes": notes,
+        "improvement": improvement, "improvement_pct": percent, "notes": notes,
     }
 
 
@@ -157,7 +159,10 @@ def build_comparison(rows: Iterable[dict[str, Any]], key: str) -> Comparison:
     overall = _figures(base, spec, "in this batch")
     models = {model: Figures(**_figures(b, s, f"for {model}"))
               for model, (b, s) in sorted(per_model.items())}
-    return Comparison(**overall, per_model=models)
+    compared = [ModelCompared(model=m, baseline_score=f.baseline_avg_score,
+                              specialist_score=f.specialist_avg_score,
+                              improvement=f.improvement) for m, f in models.items()]
+    return Comparison(**overall, models_compared=compared, per_model=models)
 
 
 def comparison_for_batch(store: Store, batch_id: str, template_ref: str) -> Comparison:
@@ -191,18 +196,20 @@ def batch_runs(store: Store, batch_id: str) -> list[RunRecord]:
         offset += PAGE
 
 
-def snapshot_run(run: RunRecord) -> SnapshotRun:
+def snapshot_run(run: RunRecord, suite: str | None = None) -> SnapshotRun:
     return SnapshotRun(
-        run_id=run.run_id, model=run.model, scenario_id=run.scenario_id, tier=run.tier,
-        prompt_version=run.prompt_version, iteration=run.iteration,
-        specialist=bool(run.specialist), template=run.specialist or None, status=run.status,
+        run_id=run.run_id, suite=suite, scenario=run.scenario_id, tier=run.tier,
+        agent=run.model, prompt_version=run.prompt_version, iteration=run.iteration,
+        specialist_enabled=bool(run.specialist), template=run.specialist or None,
+        status=run.status,
         overall_score=run.auto_score, success=run.success, error=run.error,
         evaluations=run.evaluations, telemetry=run.telemetry, started_at=run.started_at,
         finished_at=run.finished_at)
 
 
 def build_snapshot(resolved: ResolvedTemplate, batch_id: str, runs: list[RunRecord],
-                   suites: list[str], *, created_at: str | None = None) -> Snapshot:
+                   suites: list[str], *, created_at: str | None = None,
+                   run_suites: dict[str, str] | None = None) -> Snapshot:
     """The snapshot for a template and a batch's runs; validated by pydantic on the way."""
     key = resolved.key
     kept = [r for r in runs if not r.specialist or is_template_run(r.specialist, key)]
@@ -215,7 +222,8 @@ def build_snapshot(resolved: ResolvedTemplate, batch_id: str, runs: list[RunReco
     benchmarks = Benchmarks(
         batch_id=batch_id, test_suites=suites,
         scenarios=sorted({r.scenario_id for r in kept}), models=sorted({r.model for r in kept}),
-        runs=[snapshot_run(r) for r in kept], comparison=comparison,
+        runs=[snapshot_run(r, (run_suites or {}).get(r.run_id)) for r in kept],
+        comparison=comparison,
         excluded_runs=len(runs) - len(kept))
     try:
         return Snapshot.model_validate({**template, "benchmarks": benchmarks.model_dump(),
@@ -240,9 +248,10 @@ def snapshot_text(snapshot: Snapshot) -> str:
     """The file's text: JSON (which is JSON5) under a comment saying what it is."""
     data = snapshot.model_dump(mode="json")
     meta = snapshot.snapshot_metadata
-    head = (f"// Specialist snapshot of {snapshot.name} {snapshot.version}, minted by "
-            f"{meta.minted_by} at {meta.created_at} from batch {meta.batch_id}.\n"
-            "// Schema: schemas/snapshot.schema.json\n")
+    head = comment_safe(
+        f"// Specialist snapshot of {snapshot.name} {snapshot.version}, minted by "
+        f"{meta.minted_by} at {meta.created_at} from batch {meta.batch_id}.") + "\n" + (
+        "// Schema: schemas/snapshot.schema.json\n")
     return head + json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -265,7 +274,8 @@ def mint_snapshot(store: Store, template_ref: str, batch_id: str, *, templates_d
     if store.get_batch(batch_id) is None:
         raise MintError(f"no batch {batch_id!r} in {store.path}")
     runs = batch_runs(store, batch_id)
-    snapshot = build_snapshot(resolved, batch_id, runs, store.batch_suites(batch_id))
+    snapshot = build_snapshot(resolved, batch_id, runs, store.batch_suites(batch_id),
+                              run_suites=store.run_suites(batch_id))
     if not snapshot.benchmarks.runs:
         others = sorted({r.specialist for r in runs if r.specialist})
         hint = f" (it has runs for: {', '.join(others)})" if others else ""

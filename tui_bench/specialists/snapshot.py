@@ -29,15 +29,20 @@ class Record(BaseModel):
 
 
 class SnapshotRun(Record):
-    """One run of the batch, as the snapshot carries it."""
+    """One run of the batch, as the snapshot carries it. The field names are those of the
+    specialist snapshot format ze-benchmarks users read (``run_id``, ``suite``, ``scenario``,
+    ``tier``, ``agent``, ``overall_score``, ``specialist_enabled``); tui-bench's own figures
+    sit beside them."""
 
     run_id: str
-    model: str
-    scenario_id: str
+    suite: str | None = Field(description="the test suite the scenario belongs to")
+    scenario: str
     tier: str
+    agent: str = Field(description="the model that answered, as backend:name")
     prompt_version: str
     iteration: int
-    specialist: bool = Field(description="true when the template's persona was the system prompt")
+    specialist_enabled: bool = Field(
+        description="true when the template's persona was the system prompt")
     template: str | None = Field(default=None, description="the specialist value the run used")
     status: str
     overall_score: float | None = Field(description="weighted evaluator mean, 0..1")
@@ -56,20 +61,31 @@ class Figures(Record):
     specialist_runs: int
     baseline_scored: int
     specialist_scored: int
-    baseline_mean: float | None
-    specialist_mean: float | None
+    baseline_avg_score: float | None
+    specialist_avg_score: float | None
     baseline_success_rate: float | None = None
     specialist_success_rate: float | None = None
-    improvement: float | None = Field(description="specialist mean minus baseline mean")
-    improvement_percent: float | None = Field(
-        description="improvement as a percentage of the baseline mean")
+    improvement: float | None = Field(
+        description="specialist average score minus baseline average score")
+    improvement_pct: float | None = Field(
+        description="improvement as a percentage of the baseline average score")
     notes: list[str] = Field(default_factory=list,
                              description="why a figure is missing, said in words")
+
+
+class ModelCompared(Record):
+    """One model's baseline against specialist, as ``models_compared`` lists it."""
+
+    model: str
+    baseline_score: float | None
+    specialist_score: float | None
+    improvement: float | None
 
 
 class Comparison(Figures):
     """The whole batch, and the same per model."""
 
+    models_compared: list[ModelCompared] = Field(default_factory=list)
     per_model: dict[str, Figures] = Field(default_factory=dict)
 
 

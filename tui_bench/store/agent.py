@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tui_bench.domain import AgentTelemetry
+from tui_bench.domain import AgentTelemetry, RunRecord
 from tui_bench.store.agent_rows import DIFF, TRANSCRIPT
 from tui_bench.store.core import CoreStore
 
@@ -28,6 +28,13 @@ class AgentQueries(CoreStore):
             malformed_calls=row["malformed_calls"], refused_calls=row["refused_calls"],
             files_changed=row["files_changed"], lines_added=row["lines_added"],
             lines_removed=row["lines_removed"], end_reason=row["end_reason"])
+
+    def get_run(self, run_id: str, *, with_evaluations: bool = True) -> RunRecord | None:
+        """A run; an agent run carries its agent telemetry too."""
+        record = super().get_run(run_id, with_evaluations=with_evaluations)
+        if record is not None and record.mode == "agent":
+            record.agent = self.agent_telemetry(run_id)
+        return record
 
     def artifact_names(self, run_id: str) -> list[str]:
         return [r["name"] for r in self.query(

@@ -19,7 +19,7 @@ DIFF = "diff"  # unified diff of the final workspace against the fixture
 def write_agent_run(conn: sqlite3.Connection, record: RunRecord,
                     artifacts: Mapping[str, str]) -> None:
     """Insert the run's agent telemetry and artifacts (inside the caller's transaction)."""
-    agent = record.telemetry.agent
+    agent = record.agent
     if agent is not None:
         conn.execute(
             "INSERT INTO agent_runs (run_id, turns, tool_calls, malformed_calls, refused_calls, "

@@ -29,6 +29,7 @@ from tui_bench.domain import (
 )
 from tui_bench.store.agent_rows import write_agent_run
 from tui_bench.store.migrations import migrations as all_migrations
+from tui_bench.store.refine_rows import write_refine_run
 
 CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration")
 TELEMETRY_COLUMNS = (
@@ -203,7 +204,9 @@ class CoreStore:
                        (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
                            AND r.status = 'ok') AS done,
                        (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
-                           AND r.status != 'ok') AS failed,
+                           AND r.status NOT IN ('ok', 'cancelled')) AS failed,
+                       (SELECT count(*) FROM runs r WHERE r.batch_id = b.batch_id
+                           AND r.status = 'cancelled') AS cancelled,
                        (SELECT avg(auto_score) FROM runs r WHERE r.batch_id = b.batch_id
                            AND r.status = 'ok') AS mean_score
                 FROM batches b {where}
@@ -272,6 +275,12 @@ class CoreStore:
             "attempts": record.attempts,
             "retries": record.retries,
             "first_success": record.first_success,
+            "suspect": record.suspect,
+            "suspect_success": record.suspect_success,
+            "suspect_cleared_at": record.suspect_cleared_at,
+            "cached": int(record.cached),
+            "cached_from": record.cached_from,
+            "cache_key": record.cache_key,
         }
         with self.transaction() as conn:
             if scenario is not None and record.scenario_hash:
@@ -296,12 +305,13 @@ class CoreStore:
                  for e in record.evaluations])
             conn.executemany(
                 "INSERT INTO attempts (run_id, attempt, output, auto_score, success, feedback, "
-                "telemetry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "telemetry, action, self_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(record.run_id, a.attempt, a.output, a.auto_score, a.success, a.feedback,
-                  a.telemetry.model_dump_json()) for a in attempts])
+                  a.telemetry.model_dump_json(), a.action, a.self_score) for a in attempts])
             for judgment in judgments:
                 self._insert_judgment(conn, judgment.model_copy(update={"run_id": record.run_id}))
             write_agent_run(conn, record, artifacts or {})
+            write_refine_run(conn, record)
 
     def _row_to_run(self, row: dict[str, Any]) -> RunRecord:
         tel = Telemetry(**{name: row.get(name) for name in TELEMETRY_COLUMNS},
@@ -310,7 +320,7 @@ class CoreStore:
             tel.paid_load = bool(tel.paid_load)
         fields = {k: row[k] for k in RunRecord.model_fields if k in row and k not in (
             "telemetry", "evaluations")}
-        for flag in ("success", "first_success"):
+        for flag in ("success", "first_success", "suspect_success", "cached"):
             if fields.get(flag) is not None:
                 fields[flag] = bool(fields[flag])
         return RunRecord(**fields, telemetry=tel)
@@ -368,13 +378,18 @@ class CoreStore:
     def evaluations(self, run_id: str) -> list[Evaluation]:
         return self.evaluations_for([run_id]).get(run_id, [])
 
-    def evaluations_for(self, run_ids: Sequence[str]) -> dict[str, list[Evaluation]]:
+    def evaluations_for(self, run_ids: Sequence[str], *,
+                        scoring: int | None = None) -> dict[str, list[Evaluation]]:
+        """Each run's evaluations from its latest scoring, or from scoring ``scoring``."""
         out: dict[str, list[Evaluation]] = {}
         for start in range(0, len(run_ids), 500):
             chunk = list(run_ids[start:start + 500])
+            which = "r.scoring" if scoring is None else "?"
             rows = self.query(
-                f"SELECT * FROM evaluations WHERE run_id IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY run_id, evaluator", chunk)
+                f"SELECT e.* FROM evaluations e JOIN runs r ON r.run_id = e.run_id "
+                f"AND e.scoring = {which} WHERE e.run_id IN ({', '.join('?' * len(chunk))}) "
+                "ORDER BY e.run_id, e.evaluator",
+                chunk if scoring is None else [scoring, *chunk])
             for row in rows:
                 out.setdefault(row["run_id"], []).append(Evaluation(
                     evaluator=row["evaluator"], score=row["score"], weight=row["weight"],
@@ -387,7 +402,8 @@ class CoreStore:
                         auto_score=r["auto_score"],
                         success=None if r["success"] is None else bool(r["success"]),
                         feedback=r["feedback"],
-                        telemetry=Telemetry.model_validate(_loads(r["telemetry"], {})))
+                        telemetry=Telemetry.model_validate(_loads(r["telemetry"], {})),
+                        action=r.get("action"), self_score=r.get("self_score"))
                 for r in rows]
 
     def scenario_definition(self, scenario_hash: str) -> dict[str, Any] | None:

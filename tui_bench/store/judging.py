@@ -259,6 +259,13 @@ class JudgingQueries(CoreStore):
                 ids.append(self._insert_judgment(conn, j))
         return ids
 
+    def withdraw_judgment(self, saved: Judgment, replaced: Judgment | None = None) -> None:
+        """Take back a judgment just saved (undo), putting back the one it replaced, if any."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM judgments WHERE judgment_id = ?", (saved.judgment_id,))
+            if replaced is not None:
+                self._insert_judgment(conn, replaced)
+
     def known_runs(self, run_ids: Sequence[str]) -> set[str]:
         """Which of these run ids exist (for validating an applied file in one query per 500)."""
         found: set[str] = set()

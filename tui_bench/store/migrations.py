@@ -317,8 +317,87 @@ M003_BATCH_LEASES = """
         );
 """
 
+# Which MLflow run holds each tui-bench run, per tracking server and experiment: what makes
+# `tui-bench mlflow sync` idempotent and lets later judgments reach the same MLflow run.
+M004_MLFLOW_RUNS = """
+        CREATE TABLE mlflow_runs (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            tracking_uri TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            experiment_id TEXT NOT NULL,
+            mlflow_run_id TEXT NOT NULL,
+            judge_pending INTEGER NOT NULL DEFAULT 1,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, tracking_uri, experiment)
+        );
+        CREATE INDEX idx_mlflow_runs_run ON mlflow_runs(run_id);
+"""
+
+# A run whose answer reached for the machinery scoring it (scoring/suspect.py) is stored with
+# success 0 and its held-back verdict, until a person clears it.
+M005_SUSPECT_RUNS = """
+        ALTER TABLE runs ADD COLUMN suspect TEXT;
+        ALTER TABLE runs ADD COLUMN suspect_success INTEGER;
+        ALTER TABLE runs ADD COLUMN suspect_cleared_at TEXT;
+        CREATE INDEX idx_runs_suspect ON runs(batch_id) WHERE suspect IS NOT NULL;
+"""
+
+# Re-scoring: a batch's runs may be scored again without generating again. Each scoring of a
+# batch has a number (1 is the scoring done as the batch ran); every scoring's evaluations are
+# kept (evaluations gain ``scoring`` in their key), ``run_scores`` keeps each scoring's figures
+# of a run, and ``runs.auto_score``/``success`` stay the figures of the run's latest scoring
+# (``runs.scoring``), so reports and the rollup read the latest without a join.
+M006_SCORINGS = """
+        CREATE TABLE scorings (
+            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'rescore',
+            evaluators TEXT NOT NULL DEFAULT '[]',
+            rubric TEXT,
+            judge TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            PRIMARY KEY (batch_id, number)
+        );
+        CREATE TABLE run_scores (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            scoring INTEGER NOT NULL,
+            auto_score REAL,
+            success INTEGER,
+            scenario_hash TEXT,
+            scored_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, scoring)
+        );
+        ALTER TABLE runs ADD COLUMN scoring INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE evaluations_scored (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            evaluator TEXT NOT NULL,
+            score REAL NOT NULL,
+            weight REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            scoring INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (run_id, scoring, evaluator)
+        );
+        INSERT INTO evaluations_scored (run_id, evaluator, score, weight, detail, scoring)
+            SELECT run_id, evaluator, score, weight, detail, 1 FROM evaluations;
+        DROP TABLE evaluations;
+        ALTER TABLE evaluations_scored RENAME TO evaluations;
+"""
+
+# The response cache: a run that reused a stored generation instead of calling the model is
+# ``cached`` (with the run it came from); ``cache_key`` identifies a generation (model and its
+# digest, messages, options, seed, iteration) so later batches can find it.
+M007_RESPONSE_CACHE = """
+        ALTER TABLE runs ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN cached_from TEXT;
+        ALTER TABLE runs ADD COLUMN cache_key TEXT;
+        CREATE INDEX idx_runs_cache_key ON runs(cache_key, status, cached, finished_at)
+            WHERE cache_key IS NOT NULL;
+"""
+
 # Agent cells: their telemetry (a row per agent run) and the run's artifacts (transcript, diff).
-M004_AGENT_RUNS = """
+M008_AGENT_RUNS = """
         CREATE TABLE agent_runs (
             run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
             turns INTEGER NOT NULL DEFAULT 0,
@@ -338,11 +417,59 @@ M004_AGENT_RUNS = """
         );
 """
 
+# Effort calibration: refine rounds keep the action and self-score on each attempt; a row per
+# refine run holds its effort; calibrations name their threshold batches; effort_settings is the
+# registry of calibrated thresholds per model and level.
+M009_EFFORT = """
+        ALTER TABLE attempts ADD COLUMN action TEXT;
+        ALTER TABLE attempts ADD COLUMN self_score INTEGER;
+        CREATE TABLE refine_runs (
+            run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+            threshold REAL NOT NULL,
+            max_new_answers INTEGER NOT NULL,
+            new_answer_count INTEGER NOT NULL,
+            effort_ratio REAL NOT NULL,
+            collapsed INTEGER NOT NULL,
+            first_score REAL,
+            final_score REAL,
+            malformed INTEGER NOT NULL DEFAULT 0,
+            end_reason TEXT,
+            effort TEXT
+        );
+        CREATE TABLE calibrations (
+            calibration_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            batch_ids TEXT NOT NULL DEFAULT '[]',
+            result TEXT
+        );
+        CREATE TABLE effort_settings (
+            model TEXT NOT NULL,
+            level TEXT NOT NULL,
+            threshold REAL NOT NULL,
+            target_ratio REAL NOT NULL,
+            measured_ratio REAL,
+            one_answer_rate REAL,
+            quality REAL,
+            trials INTEGER NOT NULL,
+            calibration_id TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'candidate' CHECK (status IN ('candidate', 'verified')),
+            verified_batch TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (model, level)
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
     Migration("m003_batch_leases", M003_BATCH_LEASES),
-    Migration("m004_agent_runs", M004_AGENT_RUNS),
+    Migration("m004_mlflow_runs", M004_MLFLOW_RUNS),
+    Migration("m005_suspect_runs", M005_SUSPECT_RUNS),
+    Migration("m006_scorings", M006_SCORINGS),
+    Migration("m007_response_cache", M007_RESPONSE_CACHE),
+    Migration("m008_agent_runs", M008_AGENT_RUNS),
+    Migration("m009_effort", M009_EFFORT),
 )
 
 

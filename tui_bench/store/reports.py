@@ -21,6 +21,7 @@ from tui_bench.store.core import CELL_COLUMNS, TELEMETRY_COLUMNS, CoreStore
 LEAN_RUN_COLUMNS = (
     "run_id", "batch_id", *CELL_COLUMNS, "mode", "category", "status", "auto_score", "success",
     "attempts", "ttft_ms", "tokens_per_s", "total_ms", "completion_tokens", "cost", "error",
+    "suspect", "suspect_cleared_at", "cached",
 )
 
 UNCATEGORISED = "uncategorised"
@@ -39,6 +40,11 @@ def _json_list(text: str | None) -> list[Any]:
 def _only_ok(column: str) -> str:
     """A run's figure when it finished, else NULL: failed runs count, but score nothing."""
     return f"CASE WHEN r.status = 'ok' THEN r.{column} END AS {column}"
+
+
+def _fresh_ok(column: str) -> str:
+    """A speed figure of a finished run that really called its model: cached runs have none."""
+    return f"CASE WHEN r.status = 'ok' AND NOT r.cached THEN r.{column} END AS {column}"
 
 
 def _placeholders(values: Sequence[Any]) -> str:
@@ -228,7 +234,7 @@ class ReportQueries(CoreStore):
                                      r.status = 'ok' AND r.mode IN ('iterative', 'comparative')
                                          AS iterative,
                                      {_only_ok("auto_score")}, {_only_ok("success")},
-                                     {_only_ok("ttft_ms")}, {_only_ok("tokens_per_s")},
+                                     {_fresh_ok("ttft_ms")}, {_fresh_ok("tokens_per_s")},
                                      {_only_ok("cost")},
                                      CASE WHEN r.status = 'ok' THEN (
                                          SELECT avg(j.percent) FROM judgments j

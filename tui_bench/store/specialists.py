@@ -27,8 +27,8 @@ class SpecialistQueries(CoreStore):
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (template, template_key, version, number, batch_id, path, template_kind,
                  comparison.get("baseline_runs", 0), comparison.get("specialist_runs", 0),
-                 comparison.get("baseline_mean"), comparison.get("specialist_mean"),
-                 comparison.get("improvement"), comparison.get("improvement_percent"),
+                 comparison.get("baseline_avg_score"), comparison.get("specialist_avg_score"),
+                 comparison.get("improvement"), comparison.get("improvement_pct"),
                  minted_by, created_at or utc_now(), _dumps(comparison)))
             return int(cur.lastrowid or 0)
 
@@ -83,6 +83,14 @@ class SpecialistQueries(CoreStore):
             for row in rows:
                 out[row["batch_id"]][row["specialist"]] = int(row["n"])
         return out
+
+    def run_suites(self, batch_id: str) -> dict[str, str]:
+        """Each run's test suite (as recorded with its scenario version), by run id."""
+        rows = self.query(
+            """SELECT r.run_id, v.suite FROM runs r
+               JOIN scenario_versions v ON v.scenario_hash = r.scenario_hash
+               WHERE r.batch_id = ? AND v.suite IS NOT NULL""", (batch_id,))
+        return {r["run_id"]: r["suite"] for r in rows}
 
     def batch_suites(self, batch_id: str) -> list[str]:
         """The test suites a batch's runs came from (as recorded with each scenario version)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
+from textual.widgets import Footer
 
 from tui_bench import locations
 from tui_bench.backends import BackendPool
@@ -33,6 +35,7 @@ from tui_bench.tui.screens.home import HomeScreen
 from tui_bench.tui.session import BatchSession
 
 PoolFactory = Callable[[Settings], BackendPool]
+NARROW_FOOTER_BELOW = 100
 DISCOVERY_TIMEOUT_S = 8.0
 
 # Screens other people write: (module under tui/screens, class, what the user calls it).
@@ -41,6 +44,7 @@ FEATURE_SCREENS: dict[str, tuple[str, str, str]] = {
     "judge": ("judge", "JudgeScreen", "Judging"),
     "reports": ("reports", "ReportsScreen", "Reports"),
     "mint": ("mint", "MintScreen", "Specialists"),
+    "models": ("models", "ModelsScreen", "Models & effort"),
 }
 
 # Commands offered in the palette from anywhere: (name, help, app action).
@@ -51,8 +55,23 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Judge", "Judge runs against their rubric", "judge"),
     ("Reports", "Leaderboards and comparisons", "reports"),
     ("Specialists", "Mint specialist snapshots", "mint"),
+    ("Models & effort", "The model registry and calibrated effort levels", "models"),
     ("Live run", "Watch the batch that is running", "live"),
     ("Refresh models", "Ask every backend again which models it offers", "discover"),
+]
+
+# The feature screens' main actions, findable by name from anywhere (always offered: their
+# names are what people search for, even where a key opens the same screen).
+FEATURE_ACTIONS: list[tuple[str, str, str]] = [
+    ("Resume a batch", "Home lists unfinished batches; u resumes the selected one", "home"),
+    ("Export a batch", "Batches: open a batch, x exports HTML (tui-bench export: json, csv, "
+     "md)", "batches"),
+    ("Compare batches", "Batches: space marks two batches, c compares them", "batches"),
+    ("Routing weights", "Reports, Weights tab: which model each category favours",
+     "reports_tab('weights')"),
+    ("Enrich a template", "Specialists: choose a template, e fetches its docs and enriches it",
+     "mint"),
+    ("Mint a snapshot", "Specialists: choose a template and a batch, m mints", "mint"),
 ]
 
 
@@ -83,6 +102,9 @@ class BenchApp(App[int]):
         self.session: BatchSession | None = None
         self.models: list[ModelInfo] = []
         self.backend_errors: dict[str, str] = {}
+        # Backends nobody configured (Ollama at its default address) that did not answer:
+        # worth one calm line on how to point at a server, not a red error.
+        self.backend_notes: dict[str, str] = {}
         self.discovering = False
         self.models_changed: Signal[None] = Signal(self, "models-changed")
         self.batch_changed: Signal[None] = Signal(self, "batch-changed")
@@ -100,6 +122,8 @@ class BenchApp(App[int]):
         if self.prefs.theme and self.prefs.theme in self.available_themes:
             self.theme = self.prefs.theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.screen_change_signal.subscribe(self, lambda _: self.call_after_refresh(
+            self._fit_footer))
         self.push_screen(HomeScreen())
         if self._prefs_problem:
             self.notify(self._prefs_problem, title="Settings ignored", severity="warning",
@@ -112,6 +136,18 @@ class BenchApp(App[int]):
             self.session.cancel()
         if self._pool is not None:
             await self._pool.aclose()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_footer)
+
+    def _fit_footer(self) -> None:
+        """Below 100 columns every screen's footer goes compact and drops the palette key
+        (ctrl+p still works; ? lists it): otherwise the keys run under it and both garble."""
+        if self.size.width >= NARROW_FOOTER_BELOW:
+            return
+        for footer in self.screen.query(Footer):
+            footer.compact = True
+            footer.show_command_palette = False
 
     # ---- preferences
 
@@ -158,7 +194,9 @@ class BenchApp(App[int]):
                 if error is not None:
                     errors[name] = error
             self.models = models
-            self.backend_errors = errors
+            unasked = {name for name in errors if self._unasked(name)}
+            self.backend_errors = {k: v for k, v in errors.items() if k not in unasked}
+            self.backend_notes = {k: v for k, v in errors.items() if k in unasked}
             if models:
                 try:
                     self.store.record_models(models)
@@ -167,6 +205,11 @@ class BenchApp(App[int]):
         finally:
             self.discovering = False
             self.models_changed.publish(None)
+
+    def _unasked(self, backend: str) -> bool:
+        """Ollama is always asked at its default address; only a host someone named counts
+        as asked for."""
+        return backend == "ollama" and not self.settings.ollama_hosts
 
     # ---- batches
 
@@ -179,8 +222,14 @@ class BenchApp(App[int]):
         from tui_bench.engine.runner import Runner
 
         session = BatchSession(spec, resume=resume)
+        persona = None
+        if any(spec.specialists):  # specialist cells take the template's persona
+            from tui_bench.specialists.templates import persona_resolver
+
+            persona = persona_resolver(locations.templates_dir())
         session.runner = Runner(self.store, self.catalog, pool=self.pool,
-                                settings=self.settings, on_event=session.state.on_event)
+                                settings=self.settings, on_event=session.state.on_event,
+                                persona=persona)
         self.session = session
         session.worker = self.run_worker(
             self._run_session(session), name=f"batch {spec.batch_id}", group="batch",
@@ -281,6 +330,16 @@ class BenchApp(App[int]):
     def action_mint(self) -> None:
         self.open_feature("mint")
 
+    def action_models(self) -> None:
+        self.open_feature("models")
+
+    def action_reports_tab(self, tab: str) -> None:
+        """Reports, opened on one tab (the palette's "Routing weights")."""
+        self.open_feature("reports")
+        action = getattr(self.screen, "action_tab", None)
+        if callable(action):
+            self.call_after_refresh(action, tab)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
@@ -288,7 +347,13 @@ class BenchApp(App[int]):
         self.push_screen(HelpScreen(bindings_for(self.screen), title=self.screen_title()))
 
     def screen_title(self) -> str:
-        return str(getattr(self.screen, "SUB_TITLE", None) or type(self.screen).__name__)
+        """What the user calls the screen: its SUB_TITLE, else its class name said as words
+        (``BatchDetailScreen`` -> ``Batch detail``), never the bare class name."""
+        title = getattr(self.screen, "SUB_TITLE", None)
+        if title:
+            return str(title)
+        words = re.findall(r"[A-Z][a-z0-9]*", type(self.screen).__name__.removesuffix("Screen"))
+        return " ".join(words).capitalize() or "this screen"
 
     # ---- quitting
 
@@ -321,6 +386,8 @@ class BenchApp(App[int]):
         for name, help_text, action in NAVIGATION:
             if action not in bound:  # the screen's own binding already offers it by name
                 yield SystemCommand(name, help_text, self._action_callback(action))
+        for name, help_text, action in FEATURE_ACTIONS:
+            yield SystemCommand(name, help_text, self._action_callback(action))
 
     def _action_callback(self, action: str) -> Callable[[], Any]:
         async def run() -> None:

@@ -25,6 +25,9 @@ class BenchCommands(Provider):
             binding = active.binding
             if not binding.description or binding.system or not active.enabled:
                 continue
+            if active.node is not self.screen and active.node is not self.app \
+                    and not binding.show:
+                continue  # a widget's own cursor keys (up, page down...): not commands
             if active.node is self.app and binding.action in COVERED_BY_SYSTEM:
                 continue
             name = binding.description
@@ -42,6 +45,7 @@ class BenchCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
-            score = matcher.match(name)
+            # The help text counts too: "weights" finds the tab whose key says so.
+            score = max(matcher.match(name), matcher.match(help_text) * 0.8)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,9 +1,10 @@
 """The state of a running batch, fed by engine events and read by the live screen on a timer.
 
 ``LiveState.on_event`` is the runner's event sink. It runs once per token, so it only appends
-to buffers and bumps counters: no widget is touched here. The live screen drains what changed
-(``take_started``, ``take_finished``) and reads the rest 10-20 times a second, so the cost of a
-repaint is paid per frame, not per token.
+to buffers and bumps counters: no widget is touched here. A live screen reads the append-only
+``order`` and ``finished_order`` from where it last stopped (never draining them, so a second
+screen misses nothing) and the rest 10-20 times a second, so the cost of a repaint is paid per
+frame, not per token.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tui_bench.engine.events import (
     BatchStarted,
     CellFinished,
     CellRetrying,
+    CellRunning,
     CellStarted,
     Event,
     Token,
@@ -41,6 +43,8 @@ class RunningCell:
     retrying: str | None = None
     tool_calls: int = 0  # agent cells: calls so far (each also appended to the text)
     turn: int = 0
+    began: float | None = None  # when it got its backend slot (before that it is queued)
+    chunks: int = 0  # text pieces received, cached ones included: what a reader redraws on
 
     @property
     def text(self) -> str:
@@ -71,9 +75,7 @@ class LiveState:
     running: dict[str, RunningCell] = field(default_factory=dict)
     records: dict[str, RunRecord] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # run ids in the order their cells started
-    _new_started: list[str] = field(default_factory=list)
-    _new_finished: list[str] = field(default_factory=list)
-    _changed_runs: set[str] = field(default_factory=set)
+    finished_order: list[str] = field(default_factory=list)  # run ids as their cells finished
     _model_tokens: dict[str, int] = field(default_factory=dict)
     _last_sample: float = field(default_factory=time.perf_counter)
     rates: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
@@ -87,12 +89,14 @@ class LiveState:
             running = self.running.get(event.run_id)
             if running is not None:
                 running.parts.append(event.text)
+                running.chunks += 1
+                if event.cached:  # a stored answer: shown, never counted as speed
+                    return
                 running.tokens += 1
                 if running.first_token is None:
                     running.first_token = time.perf_counter()
                 model = running.cell.model
                 self._model_tokens[model] = self._model_tokens.get(model, 0) + 1
-                self._changed_runs.add(event.run_id)
         elif isinstance(event, ToolCalled):
             running = self.running.get(event.run_id)
             if running is not None:
@@ -103,25 +107,26 @@ class LiveState:
                 mark = f" [{event.problem}]" if event.problem else ""
                 running.parts.append(f"\n▸ {event.tool}({event.arguments}){mark}\n"
                                      f"  → {event.result}\n")
-                self._changed_runs.add(event.run_id)
+                running.chunks += 1  # the transcript grew: readers redraw
         elif isinstance(event, CellStarted):
             existing = self.running.get(event.run_id)
             if existing is None:
                 self.running[event.run_id] = RunningCell(event.cell, event.run_id, event.attempt)
                 self.order.append(event.run_id)
-                self._new_started.append(event.run_id)
             else:  # a further attempt in iterative mode: same row, fresh text
                 existing.attempt = event.attempt
                 existing.parts.clear()
                 existing.retrying = None
-            self._changed_runs.add(event.run_id)
+        elif isinstance(event, CellRunning):
+            running = self.running.get(event.run_id)
+            if running is not None:
+                running.began = time.perf_counter()
         elif isinstance(event, CellRetrying):
             self.retries += 1
             running = self.running.get(event.run_id)
             if running is not None:
                 running.retrying = f"retry {event.retry}: {event.reason}"
                 running.parts.clear()
-            self._changed_runs.add(event.run_id)
         elif isinstance(event, CellFinished):
             self._finish(event.record)
         elif isinstance(event, BatchStarted):
@@ -138,7 +143,8 @@ class LiveState:
     def _finish(self, record: RunRecord) -> None:
         if self.running.pop(record.run_id, None) is None and record.run_id not in self.records:
             self.order.append(record.run_id)  # finished without a start event (a failed start)
-            self._new_started.append(record.run_id)
+        if record.run_id not in self.records:
+            self.finished_order.append(record.run_id)
         self.records[record.run_id] = record
         if record.status == "ok":
             self.ok += 1
@@ -151,27 +157,13 @@ class LiveState:
         self.tokens_out += tel.completion_tokens or 0
         if tel.cost is not None:
             self.cost = (self.cost or 0.0) + tel.cost
-        self._new_finished.append(record.run_id)
-        self._changed_runs.add(record.run_id)
 
     # ---- what the screen reads on its timer
-
-    def take_started(self) -> list[str]:
-        out, self._new_started = self._new_started, []
-        return out
-
-    def take_finished(self) -> list[str]:
-        out, self._new_finished = self._new_finished, []
-        return out
 
     def cell_of(self, run_id: str) -> Cell | RunRecord | None:
         """The cell behind a run id, running or finished."""
         running = self.running.get(run_id)
         return running.cell if running is not None else self.records.get(run_id)
-
-    def take_changed(self) -> set[str]:
-        out, self._changed_runs = self._changed_runs, set()
-        return out
 
     def sample_rates(self, now: float | None = None) -> None:
         """Turn tokens counted since the last sample into a tokens/s point per model."""
@@ -196,12 +188,19 @@ class LiveState:
 
     @property
     def remaining(self) -> int:
+        """Cells not started at all (no row yet)."""
         return max(self.to_run - self.finished - len(self.running), 0)
 
     @property
     def generating(self) -> int:
-        """Running cells that have produced text (the rest wait for a slot or their prefill)."""
-        return sum(1 for r in self.running.values() if r.first_token is not None)
+        """Cells holding a backend slot (prefilling or streaming): what "running" means."""
+        return sum(1 for r in self.running.values()
+                   if r.began is not None or r.first_token is not None)
+
+    @property
+    def waiting(self) -> int:
+        """Cells not finished and not running: queued for a slot, or not started yet."""
+        return max(self.to_run - self.finished - self.generating, 0)
 
     @property
     def live_tokens_out(self) -> int:

@@ -26,6 +26,10 @@ def mode_for(scenario: Scenario, spec: BatchSpec) -> CellMode:
         from tui_bench.engine.modes.agent import AgentMode
 
         return AgentMode()
+    if spec.mode == "refine":
+        from tui_bench.engine.modes.refine import RefineMode
+
+        return RefineMode()
     if spec.mode in ("iterative", "comparative"):
         return PromptMode(spec.mode, spec.max_iterations)
     return PromptMode("zero-shot", 1)

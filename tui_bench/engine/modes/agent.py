@@ -93,13 +93,14 @@ class AgentMode:
             diff = await asyncio.to_thread(workspace.diff)
             self._count(telemetry, diff)
             session.record.output = final
-            session.telemetry_update = {"agent": telemetry}
             scored = await session.score(final, workspace=workspace.root, diff=diff.text,
                                          changed_files=diff.changed_files)
             session.judgments[:] = list(scored.judgments)
             session.record.evaluations = list(scored.evaluations)
             session.record.auto_score = scored.auto_score
             session.record.success = scored.success
+            session.record.suspect = scored.suspect
+            session.record.suspect_success = scored.suspect_success
         finally:
             # Kept for a cancelled or failed cell too: what the agent did up to then.
             if diff is None:
@@ -108,7 +109,7 @@ class AgentMode:
                     self._count(telemetry, diff)
                 except OSError:
                     diff = DiffSummary("")
-            session.telemetry_update = {"agent": telemetry}
+            session.record.agent = telemetry
             session.artifacts[TRANSCRIPT] = json.dumps(transcript, ensure_ascii=False)
             session.artifacts[DIFF] = diff.text
             workspace.remove()

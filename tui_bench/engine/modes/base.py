@@ -28,7 +28,8 @@ from tui_bench.domain import (
     Telemetry,
     utc_now,
 )
-from tui_bench.engine.events import CellStarted, Event
+from tui_bench.engine.cache import cached_telemetry
+from tui_bench.engine.events import CellRunning, CellStarted, Event, Token
 
 
 @dataclass
@@ -82,8 +83,9 @@ def sum_telemetry(parts: list[Telemetry]) -> Telemetry:
         "load_ms": total("load_ms"), "paid_load": any(p.paid_load for p in parts)})
 
 
-GenerateFn = Callable[[list[dict[str, Any]], GenerationOptions, "list[Tool] | None"],
-                      Awaitable[tuple[Generation, int]]]
+# (messages, options, tools, schema): schema asks for JSON matching a JSON Schema.
+GenerateFn = Callable[[list[dict[str, Any]], GenerationOptions, "list[Tool] | None",
+                       "dict[str, Any] | None"], Awaitable[tuple[Generation, int]]]
 ScoreFn = Callable[..., Awaitable[Any]]
 
 
@@ -102,31 +104,52 @@ class CellSession:
     generate_fn: GenerateFn  # the runner's: backend slot, retries, token events
     score_fn: ScoreFn  # scoring.score with the runner's rubric and judge
     slot: Any = None  # the backend's concurrency limit (an asyncio.Semaphore)
+    host_slots: bool = False  # the backend's hosts give the slot per request (HostPool): the
+    # runner says CellRunning when it has one, since a retry may wait for another host
     settings: Any = None
     attempts: list[Attempt] = field(default_factory=list)
     telemetry: list[Telemetry] = field(default_factory=list)
     judgments: list[Judgment] = field(default_factory=list)
     began: bool = False  # the backend was reached at least once
     started: float = field(default_factory=time.monotonic)
-    telemetry_update: dict[str, Any] = field(default_factory=dict)  # merged into the run's
     artifacts: dict[str, str] = field(default_factory=dict)  # stored with the run, by name
+    cached: dict[str, Any] | None = None  # --cache: a stored generation to reuse, no model call
+
+    attempt: int = 1  # the attempt announced last
 
     def announce(self, attempt: int) -> None:
+        self.attempt = attempt
         self.emit(CellStarted(self.cell, self.run_id, attempt))
 
     async def generate(self, messages: list[dict[str, Any]], *,
                        tools: list[Tool] | None = None,
-                       options: GenerationOptions | None = None) -> Generation:
+                       options: GenerationOptions | None = None,
+                       schema: dict[str, Any] | None = None) -> Generation:
         """One answer from the cell's model; its telemetry and retries are recorded here."""
         options = options or self.options
+        if self.cached is not None and tools is None and schema is None:
+            return self._reuse(self.cached, options)
         async with self.slot or contextlib.nullcontext():
             if not self.began:
                 self.began = True
                 self.record.started_at = utc_now()  # when it ran, not when it was queued
-            gen, retries = await self.generate_fn(messages, options, tools)
+            # It holds its backend slot: from here it is running (prefill first), not queued.
+            if not self.host_slots:
+                self.emit(CellRunning(self.run_id, self.attempt))
+            gen, retries = await self.generate_fn(messages, options, tools, schema)
         self.record.retries += retries
         self.telemetry.append(telemetry_of(gen, options))
         return gen
+
+    def _reuse(self, hit: dict[str, Any], options: GenerationOptions) -> Generation:
+        """The stored generation as this cell's answer: shown, marked cached, never timed."""
+        self.began = True
+        self.record.started_at = utc_now()
+        self.emit(CellRunning(self.run_id, self.attempt))
+        self.record.cached, self.record.cached_from = True, hit["run_id"]
+        self.emit(Token(self.run_id, hit["output"], cached=True))
+        self.telemetry.append(cached_telemetry(hit, options))
+        return Generation(hit["output"], Done(), None, 0.0)
 
     async def score(self, output: str, *, workspace: Path | None = None, diff: str = "",
                     changed_files: list[str] | None = None) -> Any:
@@ -135,7 +158,7 @@ class CellSession:
 
 
 class CellMode(Protocol):
-    """A way of running a cell (zero-shot, iterative, comparative, agent)."""
+    """A way of running a cell (zero-shot, iterative, comparative, refine, agent)."""
 
     name: str
     keeps_attempts: bool  # store every attempt even when there was only one

@@ -32,6 +32,7 @@ class PromptMode:
             record.evaluations = list(scored.evaluations)
             record.auto_score = scored.auto_score
             record.success = scored.success
+            record.suspect, record.suspect_success = scored.suspect, scored.suspect_success
             if attempt == 1:
                 record.first_success = scored.success
             if scored.success or not scored.feedback or attempt == self.max_attempts:

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
+from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.summary import duration_text as seconds_text
 from tui_bench.analysis.summary import seconds_between
@@ -32,6 +33,7 @@ from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.widgets.agent_view import AgentRun, agent_detail
+from tui_bench.tui.widgets.refine_view import refine_detail
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
@@ -49,9 +51,12 @@ def created_text(stamp: str | None) -> str:
     return (stamp or "—")[:16].replace("T", " ")
 
 
-def verdict_text(status: str, success: Any) -> Text:
+def verdict_text(status: str, success: Any, suspect: str | None = None) -> Text:
+    """pass, fail, an error status, or "suspect" for a run held until a person clears it."""
     if status != "ok":
         return Text(status, style="red")
+    if suspect:
+        return Text("suspect", style="bold magenta")
     if success is None:
         return Text("—")
     return Text("pass", style="green") if success else Text("fail", style="yellow")
@@ -165,7 +170,7 @@ class BatchesScreen(Screen[None]):
     def action_open(self) -> None:
         batch_id = self._current()
         if batch_id is not None:
-            self.app.push_screen(BatchDetailScreen(self.store, batch_id))
+            self.app.push_screen(BatchDetailScreen(self.store, batch_id, self.catalog))
 
     def action_mark(self) -> None:
         batch_id = self._current()
@@ -248,7 +253,8 @@ class BatchesScreen(Screen[None]):
 
 
 def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt],
-               judged: dict[str, Any] | None = None, agent: AgentRun | None = None) -> Group:
+               judged: dict[str, Any] | None = None, agent: AgentRun | None = None,
+               refine: Any = None) -> Group:
     """A run as rich renderables: cell, verdict, telemetry, evaluations, judgments, output."""
     head = Table.grid(padding=(0, 1))
     head.add_column(style="bold")
@@ -257,11 +263,15 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     head.add_row("Run", run.run_id)
     head.add_row("Cell", f"{run.model} · {run.scenario_id} · {run.tier}/{run.prompt_version}"
                  f"{spec} #{run.iteration}")
-    verdict = verdict_text(run.status, run.success)
+    verdict = verdict_text(run.status, run.success, run.suspect if run.held_as_suspect else None)
     score = Text.assemble(fmt(run.auto_score, "{:.3f}"), "  ", verdict)
     if run.attempts > 1:
         score.append(f"  after {run.attempts} attempts")
     head.add_row("Score", score)
+    if run.suspect:
+        state = (f"cleared {created_text(run.suspect_cleared_at)}" if run.suspect_cleared_at
+                 else "not counted as a success until cleared (s)")
+        head.add_row("Suspect", Text(f"{run.suspect} · {state}", style="magenta"))
     t = run.telemetry
     telemetry = " · ".join(p for p in (
         t.ttft_ms is not None and f"first token {t.ttft_ms:.0f} ms",
@@ -274,17 +284,24 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         t.host and f"host {t.host}",
     ) if p) or "no telemetry"
     head.add_row("Telemetry", telemetry)
+    if run.cached:
+        head.add_row("Cached", Text(f"output reused from {run.cached_from} (no model call, "
+                                    "no timings)", style="cyan"))
+    if run.scoring > 1:
+        head.add_row("Scoring", f"{run.scoring} (rescored)")
     parts: list[Any] = [head]
     if run.error:
         parts.append(Text(f"Error: {run.error}", style="red"))
     if run.evaluations:
-        table = Table(title="Evaluations", title_justify="left", box=None, padding=(0, 1))
-        for name in ("evaluator", "score", "weight", "detail"):
-            table.add_column(name, justify="right" if name in ("score", "weight") else "left")
+        # One evaluator a paragraph: its score, then what it found, in words and wrapped, so
+        # which tests failed reads the same at 80 columns as at 200.
+        text = Text("Evaluations", style="bold")
         for e in run.evaluations:
-            detail = ", ".join(f"{k}={v}" for k, v in list(e.detail.items())[:4])
-            table.add_row(e.evaluator, f"{e.score:.3f}", f"{e.weight:g}", detail[:80])
-        parts.append(table)
+            text.append(f"\n{e.evaluator} ", style="bold")
+            text.append(f"{e.score:.3f} × {e.weight:g}")
+            for line in evaluation_lines(e.detail):
+                text.append(f"\n  {line}", style="red" if line.startswith("✗") else "")
+        parts.append(text)
     if judgments:
         table = Table(title="Judgments", title_justify="left", box=None, padding=(0, 1))
         for name in ("judge", "kind", "rubric", "total", "percent", "band", "notes"):
@@ -295,7 +312,9 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         parts.append(table)
     elif judged is None:
         parts.append(Text("Not judged yet.", style="dim"))
-    if attempts:
+    if run.mode == "refine":  # every round's answer and self-score, with the run's effort
+        parts.append(refine_detail(refine, attempts))
+    elif attempts:
         table = Table(title="Attempts", title_justify="left", box=None, padding=(0, 1))
         for name in ("#", "score", "verdict", "feedback"):
             table.add_column(name)
@@ -321,15 +340,20 @@ class BatchDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "compare", "Compare with previous"),
         Binding("x", "export", "Export HTML"),
+        Binding("s", "clear_suspect", "Clear suspect"),
+        Binding("r", "rescore", "Rescore", tooltip="Score the stored outputs again, no model "
+                "calls; the earlier scoring is kept"),
+        Binding("v", "scorings", "Compare scorings"),
         Binding("pagedown,n", "page(1)", "Next runs", key_display="PgDn"),
         Binding("pageup,p", "page(-1)", "Previous runs", key_display="PgUp"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, store: Store, batch_id: str) -> None:
+    def __init__(self, store: Store, batch_id: str, catalog: Catalog | None = None) -> None:
         super().__init__()
         self.store = store
         self.batch_id = batch_id
+        self.catalog = catalog
         self.page = 0
         self.total = 0
         self.rows: list[dict[str, Any]] = []
@@ -355,6 +379,7 @@ class BatchDetailScreen(Screen[None]):
     def _load_head(self) -> None:
         batch = self.store.get_batch(self.batch_id)
         figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
+        figures["scoring"] = self.store.latest_scoring(self.batch_id)
         self.app.call_from_thread(self._show_head, batch, figures)
 
     def _show_head(self, batch: dict[str, Any] | None, figures: dict[str, Any]) -> None:
@@ -375,7 +400,8 @@ class BatchDetailScreen(Screen[None]):
                     if len(batch["scenarios"]) > 12 else "")),
             Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
                  f"{runs - done} failed · success {pct(passed / scored if scored else None)} · "
-                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')}"),
+                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')} · "
+                 f"scoring {figures.get('scoring', 1)}"),
         ]
         head.update(Group(*lines))
 
@@ -391,9 +417,12 @@ class BatchDetailScreen(Screen[None]):
         table = self.query_one("#run-table", DataTable)
         table.clear()
         for r in rows:
+            verdict = verdict_text(r["status"], r["success"],
+                                   None if r.get("suspect_cleared_at") else r.get("suspect"))
+            if r.get("cached"):
+                verdict.append(" cached", style="cyan")
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
-                          r["specialist"] or "—", str(r["iteration"]),
-                          verdict_text(r["status"], r["success"]),
+                          r["specialist"] or "—", str(r["iteration"]), verdict,
                           fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
                           key=r["run_id"])
         if rows:
@@ -417,14 +446,16 @@ class BatchDetailScreen(Screen[None]):
         agent = (AgentRun(self.store.agent_telemetry(run_id), self.store.transcript(run_id),
                           self.store.artifact(run_id, "diff") or "")
                  if run.mode == "agent" else None)
+        refine = self.store.refine_telemetry(run_id) if run.mode == "refine" else None
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent)
+            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent, refine)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
-                  attempts: list[Attempt], agent: AgentRun | None = None) -> None:
+                  attempts: list[Attempt], agent: AgentRun | None = None,
+                  refine: Any = None) -> None:
         self.shown_run = run.run_id
         self.query_one("#run-detail", Static).update(
-            run_detail(run, judgments, attempts, agent=agent))
+            run_detail(run, judgments, attempts, agent=agent, refine=refine))
         self.query_one("#run-pane", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, step: int) -> None:
@@ -440,8 +471,63 @@ class BatchDetailScreen(Screen[None]):
             return
         self.app.push_screen(BatchCompareScreen(self.store, previous, self.batch_id))
 
+    def action_clear_suspect(self) -> None:
+        """A person looked at the highlighted suspect run and found it honest."""
+        row = next((r for r in self.rows if r["run_id"] == self.shown_run), None)
+        if row is None or not row.get("suspect") or row.get("suspect_cleared_at"):
+            self.notify("the highlighted run is not held as suspect", severity="warning")
+            return
+        self._clear_suspect(row["run_id"])
+
+    @work(thread=True, exclusive=True, group="clear-suspect", exit_on_error=False)
+    def _clear_suspect(self, run_id: str) -> None:
+        from tui_bench.store import StoreError
+
+        try:
+            verdict = self.store.clear_suspect(run_id)
+        except StoreError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(
+            self.notify, f"{run_id} cleared: {'pass' if verdict else 'fail'}", title="Suspect")
+        self.shown_run = None
+        self._load_head()
+        self._load_runs(self.page)
+
     def action_export(self) -> None:
         self._export(Path.cwd() / f"{self.batch_id}.html")
+
+    def action_rescore(self) -> None:
+        catalog = self.catalog or getattr(self.app, "catalog", None)
+        if catalog is None:
+            self.notify("no scenarios loaded to rescore with", severity="error")
+            return
+        self.notify(f"rescoring {self.batch_id}…")
+        self._rescore(catalog)
+
+    @work(thread=True, exclusive=True, group="rescore", exit_on_error=False)
+    def _rescore(self, catalog: Catalog) -> None:
+        from tui_bench.tui.screens.scorings import rescore_batch
+
+        try:
+            message = rescore_batch(self.store, catalog, self.batch_id)
+        except ValueError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._rescored, message)
+
+    def _rescored(self, message: str) -> None:
+        self.notify(message, title="Rescored")
+        self._load_head()
+        self._load_runs(self.page)
+
+    def action_scorings(self) -> None:
+        from tui_bench.tui.screens.scorings import ScoringCompareScreen
+
+        if self.store.latest_scoring(self.batch_id) < 2:
+            self.notify("one scoring only: r rescores the batch", severity="warning")
+            return
+        self.app.push_screen(ScoringCompareScreen(self.store, self.batch_id))
 
     @work(thread=True, exclusive=True, group="batch-export", exit_on_error=False)
     def _export(self, path: Path) -> None:
@@ -524,7 +610,9 @@ class BatchCompareScreen(Screen[None]):
             Text.assemble((comparison.before, "bold"), " → ", (comparison.after, "bold"),
                           f": {s.cells} shared cells · ", (f"{s.improved} improved", "green"),
                           " · ", (f"{s.regressed} regressed", "red"), f" · {s.same} unchanged"
-                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"),
+                          f" · {s.fixed} fail→pass · {s.broke} pass→fail"
+                          + (f" · {s.not_compared} not compared (cancelled)"
+                             if s.not_compared else "")),
             Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
                  f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "

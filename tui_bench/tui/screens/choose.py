@@ -11,10 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
 
+from tui_bench import locations
 from tui_bench.catalog import HUMANEVAL_SUITE
 from tui_bench.domain import (
+    DEFAULT_MODEL,
     DEFAULT_PROMPT_VERSION,
     DEFAULT_TIER,
     MODES,
@@ -56,11 +58,13 @@ class ChooseScreen(Screen[None]):
         remembered = [s for s in prefs.scenarios
                       if s in known or s.startswith(f"{HUMANEVAL_SUITE}-")]
         opts = prefs.options
+        # A first run (nothing remembered) starts with the model that works offline.
+        models = prefs.models or [DEFAULT_MODEL]
         yield Header()
         with Horizontal(id="choose-main"):
             with Vertical(id="choose-left"):
                 with Vertical(id="models-box", classes="pane"):
-                    yield ModelPicker(prefs.models, id="models")
+                    yield ModelPicker(models, id="models")
                 with Vertical(id="scenarios-box", classes="pane"):
                     yield ScenarioTree(app.catalog, remembered, id="scenarios")
             with Vertical(id="choose-right"):
@@ -71,6 +75,11 @@ class ChooseScreen(Screen[None]):
                     yield Select([(m, m) for m in MODES], value=opts.mode if opts.mode in MODES
                                  else "zero-shot", allow_blank=False, id="opt-mode",
                                  compact=True)
+                    yield Label("special")
+                    # Each cell once as is and once with the template's persona.
+                    yield Select([(f"{name} (with and without)", name)
+                                  for name in specialist_templates()],
+                                 prompt="no specialist", id="opt-specialist", compact=True)
                     yield Label("tiers")
                     yield Input(",".join(opts.tiers), id="opt-tiers", compact=True)
                     yield Label("version")
@@ -91,6 +100,10 @@ class ChooseScreen(Screen[None]):
                     yield Input("" if opts.concurrency is None else str(opts.concurrency),
                                 id="opt-concurrency", placeholder="auto", type="integer",
                                 compact=True)
+                    yield Label("cache")
+                    yield Checkbox(id="opt-cache", compact=True,
+                                   tooltip="Reuse a stored answer of the same model, prompt, "
+                                   "options, seed and iteration (zero-shot; marked cached)")
         yield Static(id="grid-summary")
         yield Footer()
 
@@ -104,12 +117,13 @@ class ChooseScreen(Screen[None]):
         self._show_models()
         self._show_preview()
         self._update_summary()
-        self.query_one(ScenarioTree).focus() if not app.models else self.query_one(
-            "#model-table").focus()
+        # Always the model table first (not the filter, not wherever discovery timing led).
+        self.query_one("#model-table").focus()
 
     def _show_models(self) -> None:
         app: Any = self.app
-        self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering)
+        self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering,
+                                               notes=app.backend_notes)
         self._update_summary()
 
     def action_focus_filter(self) -> None:
@@ -121,6 +135,7 @@ class ChooseScreen(Screen[None]):
     @on(ScenarioTree.Changed)
     @on(Input.Changed, "#options Input")
     @on(Select.Changed, "#opt-mode")
+    @on(Select.Changed, "#opt-specialist")
     def _changed(self, event: Any) -> None:
         if isinstance(event, Input.Changed) and event.input.id in ("opt-tiers", "opt-version"):
             self._show_preview()
@@ -184,12 +199,16 @@ class ChooseScreen(Screen[None]):
         if not scenarios:
             raise ValueError("pick at least one scenario")
         opts = self.choice_options()
+        specialist = self.query_one("#opt-specialist", Select).value
+        specialists = ["", str(specialist)] if isinstance(specialist, str) else [""]
         try:
             return BatchSpec(
+                specialists=specialists,
                 batch_id=new_batch_id(), models=[str(ModelRef.parse(m)) for m in models],
                 scenarios=scenarios, tiers=opts.tiers, prompt_versions=opts.prompt_versions,
                 iterations=opts.iterations, mode=opts.mode,  # type: ignore[arg-type]
                 concurrency=opts.concurrency,
+                cache=self.query_one("#opt-cache", Checkbox).value and opts.mode == "zero-shot",
                 options=GenerationOptions(temperature=opts.temperature, seed=opts.seed,
                                           max_tokens=opts.max_tokens))
         except ValidationError as exc:
@@ -237,6 +256,8 @@ class ChooseScreen(Screen[None]):
             factors.append(_count(len(spec.prompt_versions), "version"))
         if spec.iterations > 1:
             factors.append(f"{spec.iterations}×")
+        if any(spec.specialists):
+            factors.append("2 (with and without specialist)")
         summary.update(Text.assemble(
             (_count(cells, "cell"), "bold"), (" = " + " × ".join(factors), "dim"),
             " · ", (f"~{duration(seconds)}", "bold"), (f" ({basis})", "dim"),
@@ -257,6 +278,13 @@ class ChooseScreen(Screen[None]):
         app.save_prefs()
         if app.start_batch(spec) is not None:
             app.show_live()
+
+
+def specialist_templates() -> list[str]:
+    """The templates a batch can run as specialists (the folder tui-bench locate shows)."""
+    from tui_bench.specialists.templates import list_templates
+
+    return list_templates(locations.templates_dir())
 
 
 def _count(n: int, noun: str) -> str:

@@ -40,6 +40,8 @@ class HomeScreen(Screen[None]):
         Binding("j", "app.judge", "Judge", tooltip="Judge runs against their rubric"),
         Binding("r", "app.reports", "Reports", tooltip="Leaderboards and comparisons"),
         Binding("s", "app.mint", "Mint", tooltip="Specialist snapshots"),
+        Binding("e", "app.models", "Effort", show=False,
+                tooltip="Models and calibrated effort levels"),
         Binding("u", "resume", "Resume", tooltip="Finish the selected unfinished batch"),
         Binding("l", "live", "Live", tooltip="Watch the batch that is running"),
         Binding("m", "app.discover", "Refresh models", show=False),
@@ -135,6 +137,8 @@ class HomeScreen(Screen[None]):
             cells = f"{row['done']}/{row['total_cells']}"
             if row.get("failed"):
                 cells += f" ({row['failed']} failed)"
+            if row.get("cancelled"):
+                cells += f" ({row['cancelled']} cancelled)"
             recent.add_row(row["batch_id"], _status(row["status"]), cells,
                            "—" if score is None else f"{score:.2f}",
                            short_time(row.get("created_at")), key=row["batch_id"])
@@ -162,8 +166,8 @@ class HomeScreen(Screen[None]):
         for row in model_rows(app.models, app.backend_errors, app.discovering):
             table.add_row(*row[1:])
         problems = self.query_one("#backend-problems", Static)
-        problems.update(backend_problems(app.backend_errors))
-        problems.set_class(not app.backend_errors, "hidden")
+        problems.update(backend_problems(app.backend_errors, app.backend_notes))
+        problems.set_class(not (app.backend_errors or app.backend_notes), "hidden")
 
     def on_resize(self) -> None:
         # Side by side only when both tables fit; stacked on a narrow terminal.
@@ -194,7 +198,7 @@ class HomeScreen(Screen[None]):
             widget.add_class("hidden")
             return
         state = session.state
-        waiting = len(state.running) - state.generating
+        waiting = state.waiting
         widget.update(Text.assemble(
             ("▶ ", "bold"), (session.spec.batch_id, "bold"),
             f"  {state.finished}/{state.to_run} cells · {state.generating} running",

@@ -36,11 +36,13 @@ from tui_bench.store.judging import (
     remembered_judge,
 )
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
-from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines
+from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines, band_note
 from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
 
 PAGE_SIZE = 50
-UNJUDGED_LABELS = {"anyone": "not judged by anyone", "me": "not judged by me", "all": "all runs"}
+# The queue filter, said as the queue it is (not as a fact about the run on screen).
+UNJUDGED_LABELS = {"anyone": "queue: runs nobody has judged",
+                   "me": "queue: runs you have not judged", "all": "queue: all runs"}
 UNJUDGED_CYCLE = {"anyone": "me", "me": "all", "all": "anyone"}
 
 
@@ -72,6 +74,8 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
         auto = "none"
     else:
         verdict = "" if run.success is None else (" pass" if run.success else " fail")
+        if run.held_as_suspect:
+            verdict = " suspect"
         auto = f"{run.auto_score:.2f}{verdict}"
         if run.evaluations:
             auto += " — " + ", ".join(f"{e.evaluator} {e.score:.2f}" for e in run.evaluations
@@ -119,6 +123,10 @@ def agreement_renderable(report: AgreementReport, rubric: Rubric) -> Group:
              "n/a: not enough data or no variation", style="italic"))
 
 
+CRITERION_KEYS = Binding.Group("Criterion", compact=True)
+MOVE_KEYS = Binding.Group("Prev/skip", compact=True)
+
+
 class SheetPane(VerticalScroll, inherit_bindings=False):
     """The right pane scrolls, but leaves the arrow keys to the screen: inside a plain
     VerticalScroll, ↑/↓ would scroll the pane instead of moving between criteria."""
@@ -129,25 +137,28 @@ class JudgeScreen(Screen[None]):
 
     CSS_PATH = "judge.tcss"
     AUTO_FOCUS = "#rubric"
+    SUB_TITLE = "Judging"
+    # Below 100 columns the sheet gets more room and the footer goes compact (judge.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [
         Binding("enter,ctrl+s", "save", "Save & next", priority=False),
-        Binding("up", "criterion(-1)", "Criterion ↑", key_display="↑"),
-        Binding("down", "criterion(1)", "Criterion ↓", key_display="↓"),
+        Binding("up", "criterion(-1)", "Criterion ↑", key_display="↑", group=CRITERION_KEYS),
+        Binding("down", "criterion(1)", "Criterion ↓", key_display="↓", group=CRITERION_KEYS),
         Binding("left", "nudge(-1)", "−1", show=False),
         Binding("right", "nudge(1)", "+1", show=False),
         Binding("shift+left", "nudge(-5)", f"−{BIG_STEP}", show=False),
         Binding("shift+right", "nudge(5)", f"+{BIG_STEP}", show=False),
         *[Binding(str(d), f"digit('{d}')", "type a value", show=False) for d in range(10)],
-        Binding("right_square_bracket", "skip", "Skip", key_display="]"),
-        Binding("left_square_bracket", "previous", "Previous", key_display="["),
+        Binding("left_square_bracket", "previous", "Previous", key_display="[", group=MOVE_KEYS),
+        Binding("right_square_bracket", "skip", "Skip", key_display="]", group=MOVE_KEYS),
         Binding("ctrl+z", "undo", "Undo"),
         Binding("n", "notes", "Notes"),
+        Binding("b", "blind", "Blind", tooltip="blind mode on or off"),
         Binding("a", "anchors", "Anchors"),
-        Binding("g", "agreement", "Agreement"),
-        Binding("b", "blind", "Blind on/off"),
         Binding("f", "filter", "Filter"),
-        Binding("u", "unjudged", "Unjudged/all"),
+        Binding("g", "agreement", "Agreement"),
+        Binding("u", "unjudged", "Unjudged", tooltip="queue: nobody's, not mine, all runs"),
         Binding("i", "rename", "Judge name", show=False),
         Binding("p", "pairwise", "Pairwise"),
         Binding("pagedown", "scroll_output(1)", "Scroll output", show=False),
@@ -176,6 +187,8 @@ class JudgeScreen(Screen[None]):
         self.sheet: ScoreSheet | None = None
         self.revealed = False
         self.saved_count = 0
+        # The last save, so ctrl+z can take it back: (queue position, saved, replaced).
+        self._undo_save: tuple[int, Judgment, Judgment | None] | None = None
 
     # ---- layout
 
@@ -193,12 +206,20 @@ class JudgeScreen(Screen[None]):
             with SheetPane(id="sheet-pane") as right:
                 right.can_focus = False
                 yield RubricPanel(id="rubric")
+                yield Static(id="last-saved")
                 yield Static(id="anchors", classes="panel")
                 yield Input(placeholder="notes: n to write, escape to leave", id="notes")
                 yield Static(id="reveal", classes="panel")
                 yield Static(id="agreement", classes="panel")
-                yield Static(id="last-saved")
         yield Footer()
+
+    def on_resize(self) -> None:
+        """A narrow terminal gets a compact footer without the palette key, so the screen's
+        own keys stay on it (ctrl+p still opens the palette)."""
+        footer = self.query_one(Footer)
+        narrow = self.size.width < 100
+        footer.compact = self.size.width < 170  # room for ? Help and q Quit at 160 columns
+        footer.show_command_palette = not narrow
 
     async def on_mount(self) -> None:
         self.query_one("#anchors").display = False
@@ -255,8 +276,9 @@ class JudgeScreen(Screen[None]):
             parts.append(f"{self.saved_count} saved this session")
         self.query_one("#judge-status", Static).update(" · ".join(parts))
 
-    async def _show(self) -> None:
-        """Put the run at ``self.pos`` on screen with a fresh (or the judge's earlier) sheet."""
+    async def _show(self, scores: dict[str, int] | None = None) -> None:
+        """Put the run at ``self.pos`` on screen with a fresh (or the judge's earlier) sheet;
+        ``scores`` fills the sheet instead (a save taken back)."""
         self.run = self.rubric = self.sheet = None
         self.revealed = False
         meta = self.query_one("#run-meta", Static)
@@ -295,7 +317,8 @@ class JudgeScreen(Screen[None]):
             notes.value = ""
             meta.update(f"{self._meta(run)}\n{problem}; ] skips it")
         else:
-            scores = mine.scores if mine is not None and mine.rubric_id == rubric.id else None
+            if scores is None and mine is not None and mine.rubric_id == rubric.id:
+                scores = mine.scores
             self.sheet = ScoreSheet(rubric, scores, clock=self.clock)
             self._sheet_visible(True)
             await panel.load(self.sheet)
@@ -370,11 +393,27 @@ class JudgeScreen(Screen[None]):
             self.notify(problem, severity="warning")
         self._refresh_sheet()
 
-    def action_undo(self) -> None:
-        if self.sheet is None or self.sheet.undo() is None:
+    async def action_undo(self) -> None:
+        """Undo the last change on the sheet; with none left, take back the last save."""
+        if self.sheet is not None and self.sheet.history and self.sheet.undo() is not None:
+            self._refresh_sheet()
+            return
+        if self._undo_save is None:
             self.notify("nothing to undo")
             return
-        self._refresh_sheet()
+        pos, saved, replaced = self._undo_save
+        self._undo_save = None
+        try:
+            self.store.withdraw_judgment(saved, replaced)
+        except sqlite3.Error as exc:
+            self.notify(f"cannot take the save back: {exc}", severity="error", timeout=10)
+            return
+        self.saved_count = max(0, self.saved_count - 1)
+        self.query_one("#last-saved", Static).display = False
+        self.pos = pos
+        await self._show(scores=saved.scores)
+        self.notify(f"save of {saved.run_id} taken back; its scores are on the sheet again"
+                    + (" (your earlier judgment is restored)" if replaced else ""))
 
     @on(RubricPanel.Picked)
     def _picked(self, event: RubricPanel.Picked) -> None:
@@ -409,15 +448,36 @@ class JudgeScreen(Screen[None]):
         judgment = self.judgment()
         if judgment is None or self.run is None:
             return
+        replaced = self.store.judgment_by(self.run.run_id, judgment.judge)
+        if replaced is not None and replaced.rubric_id != judgment.rubric_id:
+            replaced = None  # kept by the save: only the same rubric's judgment is replaced
         try:
             judgment.judgment_id = self.store.save_judgments([judgment])[0]
         except sqlite3.Error as exc:  # locked or read-only: keep the sheet, say why
             self.notify(f"not saved: {exc}", severity="error", timeout=10)
             return
         self.saved_count += 1
+        self._undo_save = (self.pos, judgment, replaced)
         self._show_last_saved(self.run, judgment)
+        if self.store.mlflow_runs_of([judgment.run_id]):
+            self._update_mlflow(judgment.run_id)
         self.pos += 1
         await self._show()
+        self.query_one("#last-saved", Static).scroll_visible(animate=False)
+
+    @work(thread=True, exit_on_error=False, group="mlflow", description="update MLflow")
+    def _update_mlflow(self, run_id: str) -> None:
+        """The run is mirrored in MLflow: send its judgment there, off the message loop."""
+        from tui_bench.integrations.mlflow import update_judged_runs
+
+        store = Store(self.store.path)  # this thread's own connection
+        try:
+            _, problem = update_judged_runs(store, [run_id])
+        finally:
+            store.close()
+        if problem:
+            self.app.call_from_thread(self.notify, f"MLflow not updated: {problem}",
+                                      severity="warning", timeout=8)
 
     def _show_last_saved(self, run: RunRecord, judgment: Judgment) -> None:
         box = self.query_one("#last-saved", Static)
@@ -425,7 +485,8 @@ class JudgeScreen(Screen[None]):
                   if not (j.judge_kind == "person" and j.judge == judgment.judge)]
         head = Text.assemble(("Last saved ", "bold"), f"{run.run_id}: {judgment.total} / "
                              f"{self.rubric.max_total if self.rubric else '?'} · "
-                             f"{judgment.percent:.0f}% · ", (judgment.band, "bold"))
+                             f"{judgment.percent:.0f}% · ", (judgment.band, "bold"),
+                             band_note(judgment.band), " · ctrl+z takes it back")
         table = Table.grid()
         table.add_row(head)
         table.add_row(reveal_renderable(run, self.rubric, judgment, others))
@@ -496,8 +557,10 @@ class JudgeScreen(Screen[None]):
 
     async def action_blind(self) -> None:
         self.blind = not self.blind
-        if not self.blind and self.run is not None:
-            self.revealed = True
+        if self.run is not None:
+            # Blind again hides again, unless this judge has already judged the run.
+            self.revealed = not self.blind or (self.judge is not None and self.store.judgment_by(
+                self.run.run_id, self.judge) is not None)
         if self.run is not None:
             self.query_one("#run-meta", Static).update(self._meta(self.run))
         self._refresh_reveal()
@@ -520,7 +583,7 @@ class JudgeScreen(Screen[None]):
 
     async def action_unjudged(self) -> None:
         self.filter = replace(self.filter, unjudged=UNJUDGED_CYCLE[self.filter.unjudged])
-        self.notify(f"queue: {UNJUDGED_LABELS[self.filter.unjudged]}")
+        self.notify(UNJUDGED_LABELS[self.filter.unjudged])
         await self.reload()
 
     def action_rename(self) -> None:

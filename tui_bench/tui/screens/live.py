@@ -63,6 +63,11 @@ class LiveScreen(Screen[None]):
         self._last_slow = 0.0
         self._last_chart = 0.0
         self._last_status = ""
+        # How far into the state's append-only lists this screen has drawn. Reading by index,
+        # not by draining, means a second live screen (or any other reader) misses nothing.
+        self._rows_drawn = 0
+        self._finished_drawn = 0
+        self._running_drawn: dict[str, tuple[int, int, str | None, bool, int]] = {}
         self.last_highlight_at = 0.0  # when a row highlight was last handled (latency probe)
 
     def compose(self) -> ComposeResult:
@@ -87,17 +92,6 @@ class LiveScreen(Screen[None]):
         self.query_one("#output-pane").border_title = "Output"
         self.query_one("#chart-pane").border_title = "Telemetry"
         table = self.query_one(CellsTable)
-        # Whatever happened while no live screen was open is in the state: show all of it.
-        self.state.take_started()
-        self.state.take_finished()
-        self.state.take_changed()
-        for run_id in self.state.order:
-            cell = self.state.cell_of(run_id)
-            if cell is not None:
-                table.add_cell(run_id, cell)
-            record = self.state.records.get(run_id)
-            if record is not None:
-                table.show_record(record)
         table.focus()
         self._flush(force=True)
         self.set_interval(1 / FLUSH_HZ, self._flush)
@@ -108,29 +102,44 @@ class LiveScreen(Screen[None]):
         state = self.state
         table = self.query_one(CellsTable)
         now = time.perf_counter()
+        moved = False  # a row appeared, started or finished: the counters must say so now
         if state.version != self._seen_version or force:
             self._seen_version = state.version
-            for run_id in state.take_started():
+            for run_id in state.order[self._rows_drawn:]:
                 cell = state.cell_of(run_id)
                 if cell is not None:
                     table.add_cell(run_id, cell)
-            for run_id in state.take_finished():
+            grew = len(state.order) != self._rows_drawn
+            self._rows_drawn = len(state.order)
+            newly_finished = state.finished_order[self._finished_drawn:]
+            for run_id in newly_finished:
                 record = state.records.get(run_id)
+                self._running_drawn.pop(run_id, None)
                 if record is not None:
                     table.show_record(record)
-            changed = state.take_changed()
-            for run_id in changed:
-                running = state.running.get(run_id)
-                if running is not None:
+            moved = bool(newly_finished) or grew
+            changed: set[str] = set(newly_finished)
+            self._finished_drawn = len(state.finished_order)
+            for run_id, running in list(state.running.items()):
+                drawn = (running.chunks, running.attempt, running.retrying,
+                         running.began is not None, running.tool_calls)
+                if self._running_drawn.get(run_id) != drawn:
+                    moved = moved or (self._running_drawn.get(run_id, (0, 0, None, False, 0))[3]
+                                      != drawn[3])
+                    self._running_drawn[run_id] = drawn
+                    changed.add(run_id)
+                    # An agent cell: its turn and tool calls say more than its tokens.
                     activity = (f"turn {running.turn} · {running.tool_calls} calls"
                                 if running.tool_calls else None)
                     table.show_running(run_id, running.tokens, running.attempt,
-                                       running.retrying, _tps(running), activity)
+                                       running.retrying, _tps(running), activity,
+                                       began=running.began is not None)
             if self._follow:
                 self._follow_newest()
             if self._selected in changed or self._selected != self._shown_run:
                 self._show_output()
-        if force or now - self._last_slow >= SLOW_EVERY_S or state.status != self._last_status:
+        if (force or moved or now - self._last_slow >= SLOW_EVERY_S
+                or state.status != self._last_status):
             self._last_slow = now
             self._last_status = state.status
             self._show_progress()
@@ -145,6 +154,9 @@ class LiveScreen(Screen[None]):
         # The newest cell that is producing text, else the oldest one waiting for its turn.
         target = next((r for r in reversed(self.state.order)
                        if r in running and running[r].first_token is not None), None)
+        if target is None:  # else the newest holding a slot (reading its prompt)
+            target = next((r for r in reversed(self.state.order)
+                           if r in running and running[r].began is not None), None)
         if target is None:
             target = next((r for r in self.state.order if r in running), None)
         if target is None or target == self._selected or target not in table.rows:
@@ -160,11 +172,9 @@ class LiveScreen(Screen[None]):
             (state.status, _status_style(state.status)), " ",
             (f"{state.finished}/{state.to_run}", "bold"),
             (f" (+{state.skipped} before)" if state.skipped else "", "dim"),
-            f" · {state.generating} running",
-            f" · {len(state.running) - state.generating} waiting · " if len(state.running)
-            > state.generating else " · ",
+            f" · {state.generating} running · {state.waiting} waiting · ",
             (f"{state.failed} failed", "bold red" if state.failed else ""),
-            f" · {state.remaining} left · {duration(state.elapsed)}",
+            f" · {duration(state.elapsed)}",
             f" · ETA {duration(eta)}" if eta is not None else "")
         runner = self.session.runner
         slots = slots_line(runner.pool.hosts.status()) if runner is not None else ""

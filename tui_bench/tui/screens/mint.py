@@ -8,6 +8,7 @@ minted for the template. Minting and enrichment run in workers; the screen only 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,15 +71,15 @@ def _num(value: float | None, pattern: str = "{:.3f}") -> str:
 def figures_line(figures: Figures) -> Text:
     """Baseline → specialist, and the change (or why there is none), on one line."""
     text = Text()
-    text.append(f"baseline {_num(figures.baseline_mean)}", style="bold")
+    text.append(f"baseline {_num(figures.baseline_avg_score)}", style="bold")
     text.append(f" ({figures.baseline_scored}/{figures.baseline_runs} runs)  →  ")
-    text.append(f"specialist {_num(figures.specialist_mean)}", style="bold")
+    text.append(f"specialist {_num(figures.specialist_avg_score)}", style="bold")
     text.append(f" ({figures.specialist_scored}/{figures.specialist_runs} runs)")
     if figures.improvement is not None:
         style = "green" if figures.improvement > 0 else "red" if figures.improvement < 0 else ""
         text.append(f"   {figures.improvement:+.3f}", style=style)
-        if figures.improvement_percent is not None:
-            text.append(f" ({figures.improvement_percent:+.1f}%)", style=style)
+        if figures.improvement_pct is not None:
+            text.append(f" ({figures.improvement_pct:+.1f}%)", style=style)
     return text
 
 
@@ -93,10 +94,10 @@ def comparison_renderable(comparison: Comparison, batch_id: str, key: str) -> Gr
                               ("change", "right"), ("%", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for model, fig in comparison.per_model.items():
-            table.add_row(model, f"{_num(fig.baseline_mean)} ({fig.baseline_scored})",
-                          f"{_num(fig.specialist_mean)} ({fig.specialist_scored})",
+            table.add_row(model, f"{_num(fig.baseline_avg_score)} ({fig.baseline_scored})",
+                          f"{_num(fig.specialist_avg_score)} ({fig.specialist_scored})",
                           _num(fig.improvement, "{:+.3f}"),
-                          _num(fig.improvement_percent, "{:+.1f}") if fig.improvement_percent
+                          _num(fig.improvement_pct, "{:+.1f}") if fig.improvement_pct
                           is not None else ("n/a" if fig.improvement is not None else "—"))
         parts.append(table)
     return Group(*parts)
@@ -127,6 +128,7 @@ class MintScreen(Screen[None]):
         self.store = store
         self.catalog = catalog
         self.settings = settings or Settings.from_env()
+        self._skip_reasons: dict[int, str] = {}
         self.templates_dir = Path(templates_dir or locations.templates_dir())
         self.snapshots_dir = Path(snapshots_dir or locations.snapshots_dir())
         self._pool = pool
@@ -155,6 +157,7 @@ class MintScreen(Screen[None]):
                 yield Static(id="preview", classes="panel")
                 yield Static("Enrichment", classes="section")
                 yield DataTable(id="enrich-progress", cursor_type="row")
+                yield Static(id="enrich-reasons")
                 yield Static("Snapshots of this template", classes="section")
                 yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -347,6 +350,8 @@ class MintScreen(Screen[None]):
             return
         progress = self.query_one("#enrich-progress", DataTable)
         progress.clear()
+        self._skip_reasons = {}
+        self.query_one("#enrich-reasons", Static).update("")
         for index, doc in enumerate(row.resolved.template.documentation):
             progress.add_row(str(index + 1), doc.title, "queued", "", key=str(index))
         self.busy = "enrichment"
@@ -388,4 +393,13 @@ class MintScreen(Screen[None]):
             return
         table.update_cell(key, "state", Text(step.state, style=STATE_STYLE.get(step.state, "")),
                           update_width=True)
-        table.update_cell(key, "reason", step.reason or "", update_width=True)
+        reason = step.reason or ""
+        # The table shows the start of a reason, cut at a word; the whole of every skip
+        # reason is written out under the table, wrapped, so none is lost off the edge.
+        table.update_cell(key, "reason", textwrap.shorten(reason, 48, placeholder=" …"),
+                          update_width=True)
+        if step.state == "skipped" and reason:
+            self._skip_reasons[step.index] = f"#{step.index + 1} {step.title}: {reason}"
+            self.query_one("#enrich-reasons", Static).update(Text(
+                "\n".join(self._skip_reasons[i] for i in sorted(self._skip_reasons)),
+                style="red"))

@@ -53,6 +53,7 @@ class PairwiseScreen(Screen[None]):
     """Compare two answers to the same cell without knowing whose they are."""
 
     CSS_PATH = "judge.tcss"
+    SUB_TITLE = "Pairwise judging"
 
     BINDINGS = [
         Binding("1,left", "verdict('left')", "Left better", key_display="1/←"),

@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
+from tui_bench.analysis.effort import EFFORT_COLUMNS, row_cells
 from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
@@ -29,6 +30,20 @@ from tui_bench.store import Store
 
 TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights")
 MAX_SERIES = 8  # lines on the chart: the best-ranked models, so it stays readable
+# What an empty tab says: how to put something in it.
+EMPTY_HINTS = {
+    "ranking": "No finished runs yet: start a batch (n on the home screen, or tui-bench --run).",
+    "difficulty": "No finished runs yet: start a batch (n on the home screen, or tui-bench --run).",
+    "specialists": "No specialist runs yet: run cells with and without a specialist, e.g. "
+                   "tui-bench --run --suite coding --specialist python-craftsman "
+                   "(or pick a specialist on the new-batch screen).",
+    "effort": "No iterative runs yet: effort counts the attempts of --mode iterative or "
+              "comparative runs (tui-bench --run --mode iterative --max-iterations 3).",
+    "surprises": "No surprises: no run beat its category's favoured model by the margin "
+                 "(favourites come from routing weights: tui-bench weights --update).",
+    "weights": "No routing weights yet: tui-bench weights --update computes them from "
+               "finished runs.",
+}
 
 
 def _columns(table: DataTable, labels: tuple[str, ...]) -> None:
@@ -49,6 +64,10 @@ class ReportsScreen(Screen[None]):
         Binding("G", "category(-1)", "Previous category", show=False),
         Binding("b", "batch", "Batch scope"),
         Binding("r", "reload", "Refresh"),
+        Binding("tab", "step_tab(1)", "Next tab", priority=True),
+        Binding("shift+tab", "step_tab(-1)", "Previous tab", show=False, priority=True),
+        Binding("right", "arrow_tab(1)", "Next tab", show=False, priority=True),
+        Binding("left", "arrow_tab(-1)", "Previous tab", show=False, priority=True),
         *[Binding(str(i + 1), f"tab('{tab}')", tab.replace("-", " "), show=False)
           for i, tab in enumerate(TABS)],
         Binding("escape", "leave", "Back"),
@@ -72,19 +91,28 @@ class ReportsScreen(Screen[None]):
         with TabbedContent(initial="ranking", id="report-tabs"):
             with TabPane("Ranking", id="ranking"):
                 yield Static("", id="ranking-title", classes="report-title")
+                yield Static("", id="ranking-hint", classes="empty-hint")
                 yield DataTable(id="ranking-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Over time", id="over-time"):
+                yield Static("", id="over-time-hint", classes="empty-hint")
                 yield PlotextPlot(id="over-time-plot")
             with TabPane("Difficulty", id="difficulty"):
+                yield Static("", id="difficulty-hint", classes="empty-hint")
                 yield DataTable(id="difficulty-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Specialists", id="specialists"):
+                yield Static("", id="specialists-hint", classes="empty-hint")
                 yield DataTable(id="specialists-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Effort", id="effort"):
+                yield Static("", id="effort-hint", classes="empty-hint")
                 yield DataTable(id="effort-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="refine-effort-title", classes="report-title")
+                yield DataTable(id="refine-effort-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Surprises", id="surprises"):
                 yield Static("", id="surprises-title", classes="report-title")
+                yield Static("", id="surprises-hint", classes="empty-hint")
                 yield DataTable(id="surprises-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Weights", id="weights"):
+                yield Static("", id="weights-hint", classes="empty-hint")
                 yield DataTable(id="weights-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -101,6 +129,8 @@ class ReportsScreen(Screen[None]):
                   "change", "success"))
         _columns(self.query_one("#effort-table", DataTable),
                  ("model", "runs", "mean attempts", "of budget", "first answer"))
+        _columns(self.query_one("#refine-effort-table", DataTable),
+                 (*EFFORT_COLUMNS, "target", "held"))
         _columns(self.query_one("#surprises-table", DataTable),
                  ("batch", "category", "scenario", "model", "score", "favoured", "its score",
                   "margin"))
@@ -132,7 +162,19 @@ class ReportsScreen(Screen[None]):
         self._fill_effort()
         self._fill_surprises()
         self._fill_weights()
+        self._show_hints()
         self._status()
+
+    def _show_hints(self) -> None:
+        """A tab with nothing to show says how to fill it instead of a bare header."""
+        for tab, hint in EMPTY_HINTS.items():
+            empty = not self.query_one(f"#{tab}-table", DataTable).row_count
+            widget = self.query_one(f"#{tab}-hint", Static)
+            widget.update(hint if empty else "")
+            widget.display = empty
+        over_time = self.query_one("#over-time-hint", Static)
+        over_time.update(EMPTY_HINTS["ranking"])
+        over_time.display = self.report is None or not self.report.over_time
 
     def _status(self, note: str | None = None) -> None:
         scope = f"batch {self.batch_id}" if self.batch_id else "every batch"
@@ -224,6 +266,18 @@ class ReportsScreen(Screen[None]):
         for e in self.report.effort:
             table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
                           pct(e.first_answer_share))
+        table.display = bool(self.report.effort)  # iterative effort, when there is any
+        refine = self.query_one("#refine-effort-table", DataTable)
+        refine.clear()
+        rows = [*self.report.refine.by_threshold, *self.report.refine.by_level]
+        for row in rows:
+            cells: list[Any] = row_cells(row)
+            if row.held is not None:
+                cells[-1] = Text(cells[-1], style="green" if row.held else "red")
+            refine.add_row(*cells)
+        self.query_one("#refine-effort-title", Static).update(
+            "Refine effort per model and threshold, and per --effort level against its target"
+            if rows else "No refine runs yet: tui-bench calibrate, or --mode refine")
 
     def _fill_surprises(self) -> None:
         table = self.query_one("#surprises-table", DataTable)
@@ -260,14 +314,39 @@ class ReportsScreen(Screen[None]):
         self.query_one("#report-tabs", TabbedContent).active = tab
         self._focus_tab()
 
-    def _focus_tab(self) -> None:
-        """Keys go to the active tab's table (the chart has nothing to focus)."""
+    def action_step_tab(self, step: int) -> None:
+        """tab / shift+tab: the next or previous report, wrapping around."""
         active = self.query_one("#report-tabs", TabbedContent).active
+        index = TABS.index(active) if active in TABS else 0
+        self.action_tab(TABS[(index + step) % len(TABS)])
+
+    def action_arrow_tab(self, step: int) -> None:
+        """←/→ switch tabs, except in a table wider than the screen, which they scroll."""
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.max_scroll_x > 0:
+            at_edge = focused.scroll_x <= 0 if step < 0 else focused.scroll_x >= \
+                focused.max_scroll_x
+            if not at_edge:
+                focused.scroll_relative(x=4 * step, animate=False)
+                return
+        self.action_step_tab(step)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the batch field has the keyboard, tab and arrows are the field's."""
+        if action in ("step_tab", "arrow_tab") and isinstance(self.focused, Input):
+            return False
+        return True
+
+    def _focus_tab(self) -> None:
+        """Keys go to the active tab's table; on the chart, to the tab bar, so that the
+        screen coming back (after help or the palette) does not jump to another tab."""
+        tabs = self.query_one("#report-tabs", TabbedContent)
+        active = tabs.active
         tables = self.query(f"#{active} DataTable")
         if tables:
             tables.first().focus()
         else:
-            self.set_focus(None)
+            tabs.query_one(Tabs).focus()
 
     def action_batch(self) -> None:
         field = self.query_one("#report-batch", Input)

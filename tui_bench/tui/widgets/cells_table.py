@@ -46,12 +46,15 @@ class CellsTable(DataTable[str | Text]):
             return
         tier = cell.tier + (f"/{cell.prompt_version}" if cell.prompt_version != "v1" else "")
         scenario = cell.scenario_id + (f" #{cell.iteration}" if cell.iteration > 1 else "")
+        if cell.specialist:  # else a baseline and a specialist row read as duplicates
+            scenario += f" +{cell.specialist}"
         model = cell.model.split(":", 1)[-1]  # the backend is in the detail pane
         self.add_row(model, scenario, tier, Text("waiting", style="dim"), "", "", "", "",
                      key=run_id)
 
     def show_running(self, run_id: str, tokens: int, attempt: int, retrying: str | None,
-                     tps: float | None, activity: str | None = None) -> None:
+                     tps: float | None, activity: str | None = None, *,
+                     began: bool = False) -> None:
         """A running cell's tokens so far and live pace (its ttft comes with the record: the
         engine times it from when the cell got a backend slot, which the screen cannot see)."""
         if run_id not in self.rows:
@@ -61,7 +64,8 @@ class CellsTable(DataTable[str | Text]):
         elif activity:  # an agent cell: its turn and tool calls say more than its tokens
             status = Text(activity, style="yellow")
         elif not tokens:
-            status = Text("waiting", style="dim")
+            # Holding its backend slot (reading the prompt) is running, not waiting.
+            status = Text("starting", style="yellow") if began else Text("waiting", style="dim")
         else:
             status = Text(f"running {tokens}t" + (f" a{attempt}" if attempt > 1 else ""),
                           style="yellow")

@@ -62,14 +62,26 @@ def model_rows(models: list[ModelInfo], errors: dict[str, str],
     return rows
 
 
-def backend_problems(errors: dict[str, str]) -> Text:
-    """One line per unreachable backend, with the reason it gave."""
+HOW_TO_POINT = {
+    "ollama": "none at the default address; point at a server with --ollama-host URL or "
+              "OLLAMA_HOST",
+}
+
+
+def backend_problems(errors: dict[str, str], notes: dict[str, str] | None = None) -> Text:
+    """One line per unreachable backend someone asked for, with the reason it gave; one calm
+    line per backend nobody asked for, saying how to point at a server."""
     text = Text()
     for backend, error in sorted(errors.items()):
         if text:
             text.append("\n")
         text.append(f"{backend} unreachable: ", style="bold red")
         text.append(first_line(error, 200), style="red")
+    for backend in sorted(notes or {}):
+        if text:
+            text.append("\n")
+        text.append(f"{backend}: ", style="dim bold")
+        text.append(HOW_TO_POINT.get(backend, "not configured"), style="dim")
     return text
 
 

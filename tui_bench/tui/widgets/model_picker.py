@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from tui_bench.domain import ModelInfo
+from tui_bench.domain import ModelInfo, ModelRef
 from tui_bench.tui.widgets.format import backend_problems, model_rows
 
 MARK_ON = "[x]"
@@ -25,7 +25,8 @@ class ModelTable(DataTable[str | Text]):
     BINDINGS = [Binding("space", "toggle_model", "Toggle model")]
 
     def on_key(self, event: events.Key) -> None:
-        if event.is_printable and event.character and event.character not in " ":
+        # "?" is help everywhere (no model name has one), so it is not typed into the filter.
+        if event.is_printable and event.character and event.character not in " ?":
             picker = self.parent
             if isinstance(picker, ModelPicker):
                 event.stop()
@@ -36,6 +37,18 @@ class ModelTable(DataTable[str | Text]):
         picker = self.parent
         if isinstance(picker, ModelPicker):
             picker.toggle_current()
+
+
+class ModelFilter(Input):
+    """The filter line; ``?`` still opens help here, as the footer promises."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character == "?":
+            event.stop()
+            event.prevent_default()
+            await self.app.run_action("help")
+            return
+        await super()._on_key(event)
 
 
 class ModelPicker(Vertical):
@@ -58,10 +71,11 @@ class ModelPicker(Vertical):
         self._models: list[ModelInfo] = []
         self._errors: dict[str, str] = {}
         self._discovering = False
+        self.added: list[str] = []  # typed in by hand: discovery did not list them
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type to filter models", id="model-filter", compact=True,
-                    select_on_focus=False)
+        yield ModelFilter(placeholder="type to filter · backend:name + enter adds a model "
+                          "not listed", id="model-filter", compact=True, select_on_focus=False)
         yield ModelTable(id="model-table", cursor_type="row")
         yield Static(id="model-problems", classes="hidden")
 
@@ -76,12 +90,12 @@ class ModelPicker(Vertical):
         return self.query_one("#model-filter", Input).value.strip().lower()
 
     def set_models(self, models: list[ModelInfo], errors: dict[str, str],
-                   discovering: bool) -> None:
+                   discovering: bool, *, notes: dict[str, str] | None = None) -> None:
         self._models, self._errors, self._discovering = list(models), dict(errors), discovering
         self._render_rows()
         problems = self.query_one("#model-problems", Static)
-        problems.update(backend_problems(errors))
-        problems.set_class(not errors, "hidden")
+        problems.update(backend_problems(errors, notes))
+        problems.set_class(not (errors or notes), "hidden")
 
     def _render_rows(self) -> None:
         table = self.query_one(ModelTable)
@@ -93,7 +107,8 @@ class ModelPicker(Vertical):
         # Remembered choices a backend did not offer this time stay visible, to unpick them.
         missing = Text("checking…", style="dim") if self._discovering else Text(
             "not found", style="yellow")
-        rows[:0] = [(ref, ref, "—", missing) for ref in self.selected if ref not in known]
+        rows[:0] = [(ref, ref, "—", Text("added", style="cyan") if ref in self.added
+                     else missing) for ref in self.selected if ref not in known]
         for index, (ref, label, size, state) in enumerate(rows):
             if needle and needle not in str(label).lower():
                 continue
@@ -106,7 +121,25 @@ class ModelPicker(Vertical):
         self._render_rows()
 
     @on(Input.Submitted, "#model-filter")
-    def _to_table(self) -> None:
+    def _to_table(self, event: Input.Submitted) -> None:
+        """Enter goes back to the table; ``backend:name`` that nothing listed is added."""
+        typed = event.value.strip()
+        known = {m.ref for m in self._models}
+        if ":" in typed and typed not in known:
+            try:
+                ref = str(ModelRef.parse(typed))
+            except ValueError as exc:
+                self.app.notify(str(exc), severity="warning")
+                return
+            if ref not in known:
+                if ref not in self.added:
+                    self.added.append(ref)
+                event.input.value = ""
+                if ref not in self.selected:
+                    self.toggle(ref)
+                self._render_rows()
+                self.app.notify(f"added {ref}; it is checked when the batch starts",
+                                timeout=4)
         self.query_one(ModelTable).focus()
 
     def type_into_filter(self, character: str) -> None:

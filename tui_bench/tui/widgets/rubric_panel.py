@@ -18,6 +18,14 @@ from tui_bench.tui.widgets.rubric_state import ScoreSheet
 
 UNSET = "unset"
 KEYS_HINT = "↑↓ criterion · ←→ ±1 · shift+←→ ±5 · digits type a value · ⏎ save & next"
+# What a band means where its name alone does not say (it reads like a verdict otherwise).
+BAND_NOTES = {"reference only": "below 60%: keep as a reference, not fit to use as is"}
+
+
+def band_note(band: str | None) -> str:
+    """`` (below 60%: ...)`` for a band whose name needs explaining, else nothing."""
+    note = BAND_NOTES.get(band or "")
+    return f" ({note})" if note else ""
 
 
 def total_text(sheet: ScoreSheet) -> Text:
@@ -26,7 +34,8 @@ def total_text(sheet: ScoreSheet) -> Text:
     if sheet.complete:
         percent = sheet.percent or 0.0
         return Text.assemble(("Total ", "bold"), f"{sheet.total} / {rubric.max_total} · ",
-                             f"{percent:.0f}% · ", (str(sheet.band), "bold"))
+                             f"{percent:.0f}% · ", (str(sheet.band), "bold"),
+                             band_note(sheet.band))
     names = ", ".join(c.name for c in sheet.unset)
     return Text.assemble(("Total ", "bold"), f"{sheet.total} / {rubric.max_total} so far · ",
                          ("unset: ", "bold"), names)
