@@ -136,7 +136,7 @@ class HostStatus:
 def _short(key: str) -> str:
     """``http://gpu-box:11434`` -> ``gpu-box:11434``; ``.../v1`` dropped."""
     text = key.split("://", 1)[-1]
-    return text[:-3] if text.endswith("/v1") else text
+    return text.removesuffix("/v1")
 
 
 def slots_line(status: list[HostStatus]) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 
 from tui_bench.backends.base import BackendError, Chunk, Message, Tool
 from tui_bench.backends.hostpool import HostPool, Lease, current_lease
-from tui_bench.backends.streams import HostStream
 from tui_bench.backends.openai import OpenAIBackend, api_base
+from tui_bench.backends.streams import HostStream
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
