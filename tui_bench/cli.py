@@ -51,8 +51,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                        help="how long Ollama keeps a model loaded (0 unloads after each call)")
     group.add_argument("--max-model-b", type=float, metavar="N",
                        help="refuse Ollama models above N billion parameters")
-    group.add_argument("--openai-base-url", metavar="URL",
-                       help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    group.add_argument("--openai-base-url", action="append", metavar="URL",
+                       help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (repeatable:"
+                       " replicas of one model share the cells)")
     group.add_argument("--openai-api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
     group.add_argument("--price-in", type=float, metavar="USD",
                        help="price per million prompt tokens, for cost")
@@ -110,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--effort", choices=("low", "medium", "high"),
                      help="refine with each model's calibrated threshold (tui-bench calibrate)")
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
-                     help="cells at once per backend (default: the backend's own)")
+                     help="requests at once per host (default: each host's own: 1 per Ollama "
+                     "host and embedded model, probed from 16 up for OpenAI-compatible ones)")
+    run.add_argument("--adaptive", action="store_true",
+                     help="probe every host's capacity: more requests while latency holds, "
+                     "fewer on 429/503 or rising latency")
     run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")
     run.add_argument("--skip-warmup", action="store_true",
                      help="do not check agent scenarios' fixtures untouched before the batch")

@@ -55,11 +55,12 @@ class BackendError(Exception):
     """A failure talking to a model, with the host named and whether trying again may help."""
 
     def __init__(self, message: str, *, host: str | None = None, transient: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, overloaded: bool = False) -> None:
         super().__init__(message)
         self.host = host
         self.transient = transient
         self.retry_after = retry_after
+        self.overloaded = overloaded  # 429/503: the host is full, not broken (fewer slots)
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -82,7 +83,11 @@ class Backend(Protocol):
     """A source of generations. ``model`` is the name within the backend (no ``backend:``)."""
 
     name: str
-    default_concurrency: int
+
+    @property
+    def default_concurrency(self) -> int:
+        """Requests it takes at once (backends spread over hosts: their hosts' slots now)."""
+        ...
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
              schema: dict[str, Any] | None = None,

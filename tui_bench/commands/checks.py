@@ -142,6 +142,7 @@ def check_common(args: argparse.Namespace) -> None:
     """What every command's shared flags must satisfy."""
     check_text_flags(args)
     check_numbers(args)
-    check_url(getattr(args, "openai_base_url", None), "--openai-base-url")
+    for url in split_csv(getattr(args, "openai_base_url", None)):
+        check_url(url, "--openai-base-url")
     for host in split_csv(getattr(args, "ollama_host", None)):
         check_url(host, "--ollama-host")

@@ -13,7 +13,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable
 
-from tui_bench.backends import BackendError, BackendPool, Done, TextChunk, Tool, ToolCallChunk
+from tui_bench.backends import (
+    BackendError,
+    BackendPool,
+    Done,
+    TextChunk,
+    Tool,
+    ToolCallChunk,
+    current_lease,
+)
 from tui_bench.catalog import Catalog
 from tui_bench.domain import (
     BatchSpec,
@@ -33,6 +41,7 @@ from tui_bench.engine.events import (
     BatchStarted,
     CellFinished,
     CellRetrying,
+    CellRunning,
     Event,
     EventSink,
     Token,
@@ -49,6 +58,7 @@ log = logging.getLogger(__name__)
 
 PersonaResolver = Callable[[str], str]
 DEFAULT_WORKERS = 4
+"""Cells at once on a backend that does not spread over hosts (and says nothing itself)."""
 __all__ = ["BatchResult", "Generation", "Runner"]
 
 
@@ -146,30 +156,22 @@ class Runner:
         started = time.perf_counter()
         self._cancelled = False
         self._judge = self._make_judge(spec) if spec.judge else None
-        queue: asyncio.Queue[Cell] = asyncio.Queue()
-        for cell in todo:
-            queue.put_nowait(cell)
-        workers = spec.concurrency or DEFAULT_WORKERS
+        self.pool.hosts.set_fixed_slots(spec.concurrency)
 
-        async def worker() -> None:
-            while not self._cancelled:
-                try:
-                    cell = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                record = await self._run_cell_guarded(spec, cell)
-                if record is None:
-                    continue
-                result.run_ids.append(record.run_id)
-                if record.status == "ok":
-                    result.done += 1
-                elif record.status == "cancelled":
-                    result.cancelled += 1
-                else:
-                    result.failed += 1
+        async def one(cell: Cell) -> None:
+            record = await self._run_cell_guarded(spec, cell)
+            if record is None:
+                return
+            result.run_ids.append(record.run_id)
+            if record.status == "ok":
+                result.done += 1
+            elif record.status == "cancelled":
+                result.cancelled += 1
+            else:
+                result.failed += 1
 
         try:
-            await asyncio.gather(*(worker() for _ in range(min(workers, max(len(todo), 1)))))
+            await self._dispatch(spec, todo, one)
         except asyncio.CancelledError:
             # The task running the batch was cancelled (an app closing): that is a cancel,
             # not a finished batch, so it stays resumable.
@@ -188,6 +190,57 @@ class Runner:
             self._emit(BatchFinished(spec.batch_id, result.done, result.failed,
                                      result.cancelled, result.elapsed_s, result.status))
         return result
+
+    async def _dispatch(self, spec: BatchSpec, todo: list[Cell],
+                        one: Callable[[Cell], Any]) -> None:
+        """Start cells in plan order (model-major), each when its backend has room: as many
+        as its hosts have slots now, plus a few so scoring overlaps the next generation."""
+        changed = asyncio.Event()
+        running: dict[str, int] = {}
+        tasks: set[asyncio.Task[Any]] = set()
+        stop_listening = self.pool.hosts.on_change(changed.set)
+
+        def finished(task: asyncio.Task[Any], backend: str) -> None:
+            running[backend] -= 1
+            tasks.discard(task)
+            changed.set()
+
+        try:
+            for cell in todo:
+                backend = cell.model.split(":", 1)[0]
+                while not self._cancelled and running.get(backend, 0) >= self._room(backend,
+                                                                                   spec):
+                    changed.clear()
+                    await changed.wait()
+                if self._cancelled:
+                    break
+                running[backend] = running.get(backend, 0) + 1
+                task = asyncio.create_task(one(cell))
+                tasks.add(task)
+                task.add_done_callback(lambda t, b=backend: finished(t, b))  # type: ignore[misc]
+            while tasks:
+                await asyncio.gather(*list(tasks))
+        except asyncio.CancelledError:
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*list(tasks), return_exceptions=True)
+            raise
+        finally:
+            stop_listening()
+
+    def _room(self, backend: str, spec: BatchSpec) -> int:
+        """Cells of a backend worth having under way: its hosts' slots and, unless ``-j`` set
+        them, a quarter more (at least one), so scoring overlaps the next generation."""
+        try:
+            made = self.pool.get(backend)
+        except BackendError:
+            return 1  # its cells fail with the reason; no need to run more of them at once
+        capacity = self.pool.capacity(backend)
+        slots = capacity if capacity is not None else (
+            spec.concurrency or int(getattr(made, "default_concurrency", DEFAULT_WORKERS)))
+        if spec.concurrency is not None:
+            return slots  # -j N: exactly N at once per host
+        return slots + max(1, slots // 4)
 
     def _check(self, spec: BatchSpec) -> None:
         """Refuse a batch that cannot run before anything is stored."""
@@ -264,7 +317,10 @@ class Runner:
             ref = ModelRef.parse(cell.model)
             self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
-            session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            if getattr(backend, "reserve", None) is None:  # no hosts: one limit per backend
+                session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            else:
+                session.host_slots = True
             if mode.name == "zero-shot":  # --cache: a stored generation instead of a model call
                 session.cached = await self._cached(spec, cell, record, ref, backend, messages,
                                                     options)
@@ -272,10 +328,10 @@ class Runner:
             async def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
                                tools: list[Tool] | None,
                                schema: dict[str, Any] | None = None) -> Any:
-                if not record.environment:  # the first call, holding the slot: warm up first
+                if not record.environment:  # the first call: warm the model up first
                     record.environment = await self._warmer.prepare(ref, backend, name, options)
                 return await self._generate(cell, run_id, backend, name, msgs, opts, tools,
-                                            schema)
+                                            schema, lambda: session.attempt)
 
             session.generate_fn = generate
             await mode.run(session)
@@ -363,12 +419,13 @@ class Runner:
     async def _generate(self, cell: Cell, run_id: str, backend: Any, name: str,
                         messages: list[dict[str, Any]], options: GenerationOptions,
                         tools: list[Tool] | None = None,
-                        schema: dict[str, Any] | None = None) -> tuple[Generation, int]:
+                        schema: dict[str, Any] | None = None,
+                        attempt: Callable[[], int] | None = None) -> tuple[Generation, int]:
         retries = 0
         while True:
             try:
                 return await self._stream_once(run_id, backend, name, messages, options,
-                                               tools, schema), retries
+                                               tools, schema, attempt), retries
             except BackendError as exc:
                 if not exc.transient or retries >= self.settings.max_retries:
                     if retries:
@@ -385,7 +442,39 @@ class Runner:
     async def _stream_once(self, run_id: str, backend: Any, name: str,
                            messages: list[dict[str, Any]], options: GenerationOptions,
                            tools: list[Tool] | None = None,
-                           schema: dict[str, Any] | None = None) -> Generation:
+                           schema: dict[str, Any] | None = None,
+                           attempt: Callable[[], int] | None = None) -> Generation:
+        """One request on a host slot taken first (waiting for a slot is not the server's
+        silence); a host that failed while others are healthy is retried elsewhere at once."""
+        reserve = getattr(backend, "reserve", None)
+        if reserve is None:
+            return await self._stream_on(run_id, backend, name, messages, options, tools,
+                                         schema)
+        lease = await reserve(name)
+        # Holding a host slot: from here the cell is running (prefill first), not queued.
+        self._emit(CellRunning(run_id, attempt() if attempt is not None else 1))
+        token = current_lease.set(lease)
+        try:
+            return await self._stream_on(run_id, backend, name, messages, options, tools,
+                                         schema)
+        except BackendError as exc:
+            lease.fail(exc)
+            lease.release()
+            if exc.transient and exc.retry_after is None and lease.outcome == "failed" \
+                    and lease.others_healthy():
+                exc.retry_after = 0.0
+            raise
+        except asyncio.CancelledError:
+            lease.outcome = "cancelled"
+            raise
+        finally:
+            current_lease.reset(token)
+            lease.release()
+
+    async def _stream_on(self, run_id: str, backend: Any, name: str,
+                         messages: list[dict[str, Any]], options: GenerationOptions,
+                         tools: list[Tool] | None = None,
+                         schema: dict[str, Any] | None = None) -> Generation:
         started = time.perf_counter()
         extra: dict[str, Any] = {"tools": tools} if tools else {}
         if schema is not None:
@@ -406,7 +495,9 @@ class Runner:
                     budget.host = getattr(stream, "host", None) or host
                     raise budget.deadline_passed()
                 try:
-                    chunk = await asyncio.wait_for(anext(stream), timeout=limit)
+                    # asyncio.timeout, not wait_for: no task per chunk (wait_for makes one).
+                    async with asyncio.timeout(limit):
+                        chunk = await anext(stream)
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:
