@@ -9,7 +9,8 @@ Figures:
 - harness cost per cell with an instant backend (total time minus time inside the backend),
   with cheap evaluators only and with the sandboxed `tests` evaluator;
 - the same against the real embedded model's time per cell, as a ratio;
-- tokens/s through tui-bench against llama-cpp-python called directly, same prompt;
+- tokens/s through tui-bench (embedded_direct.py compares it with llama-cpp-python called
+  directly on the same messages, time to first token included);
 - start-up time of `tui-bench --help` and of `tui-bench --run` up to its first cell.
 """
 
@@ -30,7 +31,7 @@ from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import load_catalog
 from tui_bench.domain import BatchSpec, EvaluatorSpec, GenerationOptions
 from tui_bench.engine.runner import Runner
-from tui_bench.locations import shipped, smollm2_path
+from tui_bench.locations import shipped
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -98,30 +99,6 @@ def model_cost(cells: int, workdir: Path) -> tuple[float, float, float]:
     return total / cells, tps, (total - inside) / total
 
 
-def direct_tokens_per_s(repeats: int) -> float:
-    """llama-cpp-python alone, same model, prompt and settings as model_cost."""
-    from llama_cpp import Llama
-
-    catalog = load_catalog([shipped("scenarios")])
-    prompt = catalog.scenarios["coding-fizzbuzz"].prompt_for("L2")
-    llm = Llama(model_path=str(smollm2_path()), n_ctx=2048, verbose=False)
-    rates = []
-    for _ in range(repeats):
-        llm.reset()
-        started = time.perf_counter()
-        first = None
-        count = 0
-        for chunk in llm.create_chat_completion(
-                messages=[{"role": "user", "content": prompt}], max_tokens=128,
-                temperature=0.0, seed=42, stream=True):
-            if chunk["choices"][0]["delta"].get("content"):
-                count += 1
-                first = first or time.perf_counter()
-        ended = time.perf_counter()
-        rates.append(count / (ended - (first or started)))
-    return statistics.median(rates)
-
-
 def startup(args: list[str], repeats: int = 5) -> float:
     times = []
     for _ in range(repeats):
@@ -142,7 +119,6 @@ def main() -> None:
         sandbox_cells = max(20, args.cells // 20)
         sandboxed, sandbox_rate = harness_cost(sandbox_cells, ["tests", "expected_elements"], work)
         per_model_cell, through_tps, outside_share = model_cost(args.model_cells, work)
-        direct_tps = direct_tokens_per_s(args.model_cells)
         db = str(work / "startup.db")
         help_s = startup(["--help"])
         run_s = startup(["--run", "--models", f"embedded:{work / 'none.gguf'}", "--scenarios",
@@ -156,8 +132,8 @@ def main() -> None:
           f"{outside_share:.1%}")
     print(f"ratio harness/model per cell: cheap {cheap / per_model_cell:.2%}, "
           f"with sandbox {sandboxed / per_model_cell:.2%}")
-    print(f"tokens/s through tui-bench {through_tps:.1f} vs llama-cpp-python direct "
-          f"{direct_tps:.1f}: ratio {through_tps / direct_tps:.2f}")
+    print(f"tokens/s through tui-bench {through_tps:.1f} (against llama-cpp-python direct: "
+          "benchmarks/embedded_direct.py)")
     print(f"start-up: tui-bench --help {help_s * 1000:.0f} ms; tui-bench --run to its first "
           f"cell's result (model file missing, so no load) {run_s * 1000:.0f} ms")
 

@@ -11,7 +11,11 @@ It runs, each in its own process so one cannot warm the other's caches:
 - tui_latency.py: key press to update in the live run screen while a batch streams;
 - sandbox_cost.py: the sandbox's cost per `tests` run;
 - agent_turn.py: the agent harness's own cost per turn and per cell (scripted instant model);
-- effort_scale.py: the effort report and a calibration's analysis over 100,000 refine runs.
+- effort_scale.py: the effort report and a calibration's analysis over 100,000 refine runs;
+- embedded_direct.py: the embedded backend against llama-cpp-python called directly, same
+  messages: time to first token and tokens/s;
+- peers.py: cells/s and capacity used against loopback servers (defaults, --adaptive, -j),
+  harness CPU per cell, start-up, and Inspect and promptfoo where installed.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ def main() -> int:
         ("agent_turn.py", ["--cells", "10"] if quick else []),
         ("sandbox_cost.py", ["--runs", "10"] if quick else []),
         ("effort_scale.py", ["--runs", "20000"] if quick else []),
+        ("embedded_direct.py", ["--rounds", "2", "--cells", "2"] if quick else []),
+        ("peers.py", ["--quick"] if quick else []),
     ]
     failed = 0
     for script, extra in steps:

@@ -44,8 +44,8 @@ def test_cells_flips_and_changes(store: Store) -> None:
     assert same.tps_change == pytest.approx(-6.0)
     better = cells[(M2, "s2")]
     assert (better.flip, better.verdict()) == (None, "improved")
-    assert comparison.only_before == [(M2, "v1", "s3", "L2", "", 1)]
-    assert comparison.only_after == [(M2, "v1", "s4", "L2", "", 1)]
+    assert comparison.only_before == [(M2, "v1", "s3", "L2", "", 1, "")]
+    assert comparison.only_after == [(M2, "v1", "s4", "L2", "", 1, "")]
 
 
 def test_summary_and_per_model(store: Store) -> None:

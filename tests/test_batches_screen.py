@@ -94,6 +94,10 @@ async def test_compare_shows_flips(store: Store) -> None:
             (M1, "0.800", "0.400", "pass → fail"), (M2, "0.500", "0.900", "fail → pass")]
         models = rows(compare.query_one("#compare-models", DataTable))
         assert [(r[0], r[4], r[5]) for r in models] == [(M1, "0", "1"), (M2, "1", "0")]
+        # Paired statistics: one flip each way is no evidence of a change (McNemar p = 1).
+        assert "paired: score +0.000" in summary and "McNemar p=1" in summary
+        assert [(r[10], r[11]) for r in models] == [("-0.400–-0.400", "1"),
+                                                    ("+0.400–+0.400", "1")]
 
 
 async def test_compare_with_the_previous_batch_from_the_detail(store: Store) -> None:

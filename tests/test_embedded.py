@@ -49,6 +49,28 @@ async def test_seed_makes_sampling_repeatable() -> None:
 
 
 @pytest.mark.slow
+async def test_reusing_the_evaluated_prompt_keeps_what_a_seed_produces() -> None:
+    # One backend reuses the prompt prefix it evaluated last (A, then B sharing the system
+    # prompt, then A again); a fresh backend per call starts from an empty context. Same
+    # seed, same answers, greedy and sampled.
+    system = {"role": "system", "content": "You are a careful Python programmer."}
+    first = [system, {"role": "user", "content": "Write a function that reverses a string."}]
+    other = [system, {"role": "user", "content": "Write a function that adds two numbers."}]
+    for options in (GenerationOptions(max_tokens=24),
+                    GenerationOptions(max_tokens=24, temperature=0.9, seed=11)):
+        reused = EmbeddedBackend()
+        answers = [(await collect(reused.chat("smollm2", m, options)))[0]
+                   for m in (first, other, first)]
+        await reused.aclose()
+        fresh = []
+        for m in (first, other):
+            backend = EmbeddedBackend()
+            fresh.append((await collect(backend.chat("smollm2", m, options)))[0])
+            await backend.aclose()
+        assert answers == [fresh[0], fresh[1], fresh[0]]
+
+
+@pytest.mark.slow
 async def test_schema_constrains_output_to_json() -> None:
     import json
 

@@ -112,7 +112,12 @@ async def test_batch_on_the_embedded_model(store: Store, catalog: Catalog) -> No
         assert tel.options["max_tokens"] == 24 and tel.options["seed"] == 42
         assert {e.evaluator for e in run.evaluations} == {"tests", "expected_elements"}
         assert run.auto_score is not None and run.success == (run.auto_score >= 0.7)
-    assert [r.telemetry.paid_load for r in runs] == [True, False]
+    # The warmup call paid the model's load, so no measured cell did; its time is kept apart.
+    assert [r.telemetry.paid_load for r in runs] == [False, False]
+    warmups = store.batch_environment(result.batch_id)["warmups"]
+    assert list(warmups) == ["embedded:smollm2 ctx=2048"] and warmups[
+        "embedded:smollm2 ctx=2048"] > 0
+    assert all(r.environment["warmup_ms"] > 0 for r in runs)
     kinds = [type(e) for e in events]
     assert kinds[0] is BatchStarted and kinds[-1] is BatchFinished
     assert kinds.count(CellFinished) == 2 and Token in kinds

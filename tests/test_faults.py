@@ -55,9 +55,11 @@ async def test_every_fault_fails_one_cell_and_the_batch_finishes(
                         max_retries=1, retry_base_s=0.01, stall_timeout_s=1.0,
                         request_timeout_s=20, embedded_threads=1)
     app = make_app(store=store, catalog=shipped_catalog, settings=settings)
+    # -j 1: one cell at a time, so each queued fault meets the cell the plan gives it (a cell
+    # waiting to retry would otherwise lend its host slot to the next cell, and its fault).
     spec = BatchSpec(batch_id="faults", models=[f"ollama:{OLLAMA_MODEL}", "openai:smollm2"],
                      scenarios=[s for s, _, _ in PLAN],
-                     options=GenerationOptions(max_tokens=8))
+                     options=GenerationOptions(max_tokens=8), concurrency=1)
     async with app.run_test(size=(140, 40)) as pilot:
         await app.workers.wait_for_complete()
         session = app.start_batch(spec)

@@ -107,7 +107,7 @@ def test_run_writes_results_and_json_then_resume_skips(tmp_path: Path, scenarios
     (["--run", "--scenarios", "nope-*"], "no scenario matches 'nope-*'"),
     (["--run", "--batch-id", "../evil"], "batch id"),
     (["--resume", "batch_missing"], "no batch 'batch_missing'"),
-    (["--run", "--temperature", "hot"], "invalid float value"),
+    (["--run", "--temperature", "hot"], "--temperature: 'hot' is not a number"),
 ])
 def test_bad_input_is_one_line_no_traceback(tmp_path: Path, scenarios: Path, args: list[str],
                                             words: str) -> None:

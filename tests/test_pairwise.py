@@ -51,7 +51,9 @@ def test_standings_win_rates() -> None:
     assert (b.games, b.wins, b.losses, b.ties) == (4, 0, 3, 1)
     assert b.win_rate == pytest.approx(0.5 / 4)
     assert c.win_rate == pytest.approx((1 + 0.5) / 2)
-    assert standings(verdicts)[0].model == "A"
+    # Bradley-Terry over all verdicts: C beat B outright and drew A, so it edges A (online Elo,
+    # in verdict order, had A first); B, who lost to both, is last.
+    assert [s.model for s in standings(verdicts)] == ["C", "A", "B"]
     with pytest.raises(ValueError):
         elo_ratings([Verdict("A", "B", "maybe")])  # type: ignore[arg-type]
 
@@ -117,3 +119,15 @@ async def test_pairwise_screen_hides_models_and_stores_mapping(store: Store) -> 
         text = screen_text(app)
         assert "No pairs left" in text and "Pairwise standings" in text
         assert [v.verdict for v in store.pairwise_verdicts()] == ["left", "tie"]
+
+
+def test_standings_rank_by_bradley_terry_whatever_the_verdict_order() -> None:
+    # B beats C often, A beats B narrowly, A never met C: online Elo depends on the order.
+    verdicts = ([Verdict("A", "B", "left")] * 3 + [Verdict("A", "B", "right")] * 2
+                + [Verdict("B", "C", "left")] * 5 + [Verdict("B", "C", "right")])
+    forward, backward = standings(verdicts), standings(list(reversed(verdicts)))
+    assert [s.model for s in forward] == [s.model for s in backward] == ["A", "B", "C"]
+    assert {s.model: s.rating for s in forward} == pytest.approx(
+        {s.model: s.rating for s in backward})
+    for s in forward:
+        assert s.rating_low is not None and s.rating_low <= s.rating <= s.rating_high

@@ -80,7 +80,7 @@ def test_save_run_round_trip_and_replace(store: Store) -> None:
     got = store.get_run("r2")
     assert got is not None and got.telemetry.ttft_ms == 12.5 and got.telemetry.paid_load is True
     assert got.evaluations[0].detail == {"n": 1}
-    assert store.finished_cell_keys("b1") == {("embedded:smollm2", "v1", "s1", "L2", "", 1)}
+    assert store.finished_cell_keys("b1") == {("embedded:smollm2", "v1", "s1", "L2", "", 1, "")}
     assert store.scenario_definition(SCENARIO.definition_hash())["prompt"] == "p"
     assert store.table_counts()["evaluations"] == 1
 

@@ -70,6 +70,9 @@ async def test_a_batch_runs_on_the_real_model(store: Store, shipped_catalog: Cat
         batch = store.get_batch(session.spec.batch_id)
         assert batch is not None and batch["status"] == "finished"
         assert "finished" in str(app.screen.query_one("#progress-line").content)
+        # The embedded model is one host with one slot, shown as such.
+        assert "slots in-process:smollm2 0/1" in str(
+            app.screen.query_one("#progress-line").content)
 
 
 async def test_cancel_keeps_finished_cells_and_resume_completes(

@@ -57,8 +57,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                        help="how long Ollama keeps a model loaded (0 unloads after each call)")
     group.add_argument("--max-model-b", type=float, metavar="N",
                        help="refuse Ollama models above N billion parameters")
-    group.add_argument("--openai-base-url", metavar="URL",
-                       help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    group.add_argument("--openai-base-url", action="append", metavar="URL",
+                       help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (repeatable:"
+                       " replicas of one model share the cells)")
     group.add_argument("--openai-api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
     group.add_argument("--price-in", type=float, metavar="USD",
                        help="price per million prompt tokens, for cost")
@@ -68,8 +69,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                        help="retries of a transient backend fault (default 2)")
     group.add_argument("--timeout", type=float, metavar="S",
                        help="longest wait for a response to start (default 600)")
-    group.add_argument("--threads", type=int, metavar="N",
-                       help="CPU threads for the embedded model (default: half the cores)")
+    group.add_argument("--threads", metavar="N[,N...]",
+                       help="CPU threads for the embedded model (default: half the cores); "
+                       "a list is a grid axis")
     group.add_argument("--stall-timeout", type=float, metavar="S",
                        help="longest silence inside a stream before it counts as stalled "
                        "(default 120)")
@@ -115,15 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--effort", choices=("low", "medium", "high"),
                      help="refine with each model's calibrated threshold (tui-bench calibrate)")
     run.add_argument("--concurrency", "-j", type=int, metavar="N",
-                     help="cells at once per backend (default: the backend's own)")
+                     help="requests at once per host (default: each host's own: 1 per Ollama "
+                     "host and embedded model, probed from 16 up for OpenAI-compatible ones)")
+    run.add_argument("--adaptive", action="store_true",
+                     help="probe every host's capacity: more requests while latency holds, "
+                     "fewer on 429/503 or rising latency")
     run.add_argument("--batch-id", metavar="ID", help="name the batch (default batch_<time>_xxxx)")
     run.add_argument("--skip-warmup", action="store_true",
                      help="do not check agent scenarios' fixtures untouched before the batch")
-    run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--temperature", type=float, default=0.0)
-    run.add_argument("--max-tokens", type=int, default=256)
-    run.add_argument("--num-ctx", type=int, default=2048, help="context window")
-    run.add_argument("--top-p", type=float)
+    # Generation options: a comma list makes the option an axis of the grid (commands/axes.py).
+    run.add_argument("--seed", metavar="N[,N...]", help="sampling seed (default 42)")
+    run.add_argument("--temperature", metavar="X[,X...]", help="e.g. 0,0.7 (default 0)")
+    run.add_argument("--max-tokens", metavar="N[,N...]", help="answer length cap (default 256)")
+    run.add_argument("--num-ctx", metavar="N[,N...]", help="context window (default 2048)")
+    run.add_argument("--top-p", metavar="X[,X...]")
+    run.add_argument("--no-model-warmup", action="store_true",
+                     help="no untimed warmup call per model before its first measured cell")
     run.add_argument("--stop", action="append", metavar="TEXT", help="stop sequence (repeatable)")
     run.add_argument("--judge", metavar="MODEL", help="grade every run with this model too")
     run.add_argument("--cache", action="store_true",
@@ -144,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CI gate: fail when success rate or mean score is below X (0..1)")
     run.add_argument("--margin", type=float, default=0.05, metavar="X",
                      help="CI gate: how much worse than the baseline counts as a regression")
+    run.add_argument("--significance", type=float, metavar="ALPHA",
+                     help="CI gate: fail on a regression only when it is significant at ALPHA")
     run.add_argument("--json", metavar="FILE", help="write the batch summary as JSON")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.add_argument("--progress", choices=("bar", "jsonl"), default="bar",

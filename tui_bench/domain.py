@@ -410,6 +410,15 @@ class GenerationOptions(BaseModel):
     num_ctx: int = Field(default=2048, gt=0)
     top_p: float | None = Field(default=None, gt=0, le=1)
     stop: list[str] = Field(default_factory=list)
+    threads: int | None = Field(default=None, gt=0)  # embedded backend only; None: its default
+
+
+# Generation options that may take several values and become axes of the grid, with the short
+# name each has in a cell's options key (``ctx=8192,t=0.7``).
+OPTION_AXES: dict[str, str] = {
+    "temperature": "t", "top_p": "top_p", "num_ctx": "ctx", "seed": "seed",
+    "max_tokens": "max", "threads": "threads",
+}
 
 
 class BatchSpec(BaseModel):
@@ -439,6 +448,9 @@ class BatchSpec(BaseModel):
     def threshold_for(self, model: str) -> float:
         """The refine threshold a model's cells use: its calibrated one, else the batch's."""
         return self.refine_thresholds.get(model, self.refine_threshold)
+    # Option name (a key of OPTION_AXES) -> the values it sweeps; each combination is a cell.
+    option_axes: dict[str, list[float | int]] = Field(default_factory=dict)
+    model_warmup: bool = True  # one untimed call per model before its first measured cell
 
 
 class Cell(BaseModel):
@@ -453,16 +465,19 @@ class Cell(BaseModel):
     tier: str
     specialist: str = ""
     iteration: int = 1
+    options_key: str = ""  # the swept settings, canonical (``ctx=8192,t=0.7``); '' for none
+    settings: tuple[tuple[str, float | int], ...] = ()  # the same, as option overrides
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, int]:
+    def key(self) -> tuple[str, str, str, str, str, int, str]:
         return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
-                self.iteration)
+                self.iteration, self.options_key)
 
     def label(self) -> str:
         spec = f" +{self.specialist}" if self.specialist else ""
-        return (f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec}"
-                f" #{self.iteration}")
+        opts = f" [{self.options_key}]" if self.options_key else ""
+        return (f"{self.model}{opts} · {self.scenario_id} · {self.tier}/{self.prompt_version}"
+                f"{spec} #{self.iteration}")
 
 
 class AgentTelemetry(BaseModel):
@@ -558,6 +573,11 @@ class RunRecord(BaseModel):
     cached: bool = False  # the output was reused from a stored generation (--cache)
     cached_from: str | None = None  # the run whose generation was reused
     cache_key: str | None = None  # what identifies this generation for the response cache
+    options_key: str = ""
+    # What it really ran with: backend, server version, model digest, quantisation, parameters,
+    # context size, warmup time (the host and tui-bench version are on the batch).
+    environment: dict[str, Any] = Field(default_factory=dict)
+    truncated: bool | None = None  # prompt plus answer reached the context size
     # Why the answer is suspect (it reached for its own scoring), its held-back success, and
     # when a person cleared it; a suspect run's success is False until then.
     suspect: str | None = None
@@ -572,9 +592,9 @@ class RunRecord(BaseModel):
         return self.suspect is not None and self.suspect_cleared_at is None
 
     @property
-    def cell_key(self) -> tuple[str, str, str, str, str, int]:
+    def cell_key(self) -> tuple[str, str, str, str, str, int, str]:
         return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
-                self.iteration)
+                self.iteration, self.options_key)
 
 
 class Attempt(BaseModel):

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from tui_bench.analysis.summary import batch_summary, counted
 from tui_bench.backends import BackendPool
+from tui_bench.backends.hostpool import HostPool, slots_line
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.engine.events import (
@@ -42,14 +43,17 @@ from tui_bench.store import Store
 class ProgressPrinter:
     """Turns engine events into a live progress line with counts, elapsed time and tokens/s."""
 
-    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+    def __init__(self, console: Console, *, quiet: bool = False,
+                 hosts: HostPool | None = None) -> None:
         self.console = console
         self.quiet = quiet
+        self.hosts = hosts
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("ok {task.fields[ok]} · failed {task.fields[failed]} · "
                        "running {task.fields[running]}"),
             TextColumn("· {task.fields[tps]} tok/s"), TimeElapsedColumn(),
+            TextColumn("{task.fields[slots]}", markup=False),
             console=console, transient=False, disable=quiet)
         self.task: Any = None
         self.running: set[str] = set()
@@ -64,7 +68,7 @@ class ProgressPrinter:
             self.started = time.perf_counter()
             self.task = self.progress.add_task(
                 event.batch_id, total=event.total, completed=event.skipped, ok=0, failed=0,
-                running=0, tps="—")
+                running=0, tps="—", slots="")
             if event.skipped and not self.quiet:
                 self.console.print(f"resuming: {event.skipped} of {event.total} cells already "
                                    "finished, not run again")
@@ -109,8 +113,10 @@ class ProgressPrinter:
         if self.task is None:
             return
         elapsed = max(time.perf_counter() - self.started, 1e-6)
+        slots = slots_line(self.hosts.status()) if self.hosts is not None else ""
         self.progress.update(self.task, ok=self.ok, failed=self.failed,
-                             running=len(self.running), tps=f"{self.tokens / elapsed:.1f}")
+                             running=len(self.running), tps=f"{self.tokens / elapsed:.1f}",
+                             slots=f"slots {slots}" if slots else "")
 
 
 class JsonLinesPrinter:
@@ -216,6 +222,13 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
     if s.get("pass_at_k"):
         for model, values in s["pass_at_k"].items():
             console.print(f"{model}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+    flaky = s.get("flaky_cells")
+    if flaky:
+        console.print(f"{len(flaky)} flaky cell(s), passing some iterations and failing others:")
+        for cell in flaky[:10]:
+            where = f" [{cell['options_key']}]" if cell["options_key"] else ""
+            console.print(f"  {cell['model']}{where} · {cell['scenario_id']} · {cell['tier']}: "
+                          f"{cell['passes']} of {cell['iterations']} passed", highlight=False)
     for e in s.get("specialists", []):
         pct = "" if e["improvement_pct"] is None else f", {e['improvement_pct']:+.1f}%"
         change = "" if e["improvement"] is None else f" ({e['improvement']:+.3f}{pct})"
@@ -231,7 +244,7 @@ async def run_batch(spec: BatchSpec, *, store: Store, catalog: Catalog, pool: Ba
                     persona: Any = None, jsonl: Any = None,
                     listeners: Sequence[EventSink] = ()) -> BatchResult:
     """Run a batch with a progress bar; Ctrl+C stops it cleanly, keeping what finished."""
-    printer = ProgressPrinter(console, quiet=quiet or jsonl is not None)
+    printer = ProgressPrinter(console, quiet=quiet or jsonl is not None, hosts=pool.hosts)
     sinks: list[Any] = [printer] + ([JsonLinesPrinter(jsonl)] if jsonl is not None else [])
     sinks += listeners  # e.g. integrations.mlflow.MlflowListener
 

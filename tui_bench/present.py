@@ -91,6 +91,13 @@ def span(start: str | None, end: str | None, status: str = "") -> str:
     return duration(seconds_between(start, end))
 
 
+def interval(low: float | None, high: float | None, pattern: str = "{:.2f}") -> str:
+    """A confidence interval as ``0.41–0.77``, or a dash when there is none."""
+    if low is None or high is None:
+        return DASH
+    return f"{pattern.format(low)}–{pattern.format(high)}"
+
+
 def timestamp(stamp: str | None) -> str:
     """A stored ISO timestamp as ``2026-11-24 10:15`` (UTC, as stored)."""
     if not stamp:

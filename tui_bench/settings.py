@@ -30,6 +30,14 @@ class Settings(BaseModel):
     openai_base_url: str | None = None
     """An OpenAI-compatible server (``http://localhost:8000/v1``). From ``OPENAI_BASE_URL``."""
 
+    openai_base_urls: list[str] = Field(default_factory=list)
+    """Replicas of one OpenAI-compatible model (several ``--openai-base-url``); cells are spread
+    over them and ``openai_base_url``, each replica with its own slots and health."""
+
+    adaptive: bool = False
+    """Find each host's slots by probing (``--adaptive``), even where a default says how many
+    (Ollama's one). OpenAI-compatible servers, which give no hint, are probed anyway."""
+
     openai_api_key: str | None = None
     """Bearer token for that server. From ``OPENAI_API_KEY``."""
 
@@ -69,7 +77,8 @@ class Settings(BaseModel):
     def from_env(cls, **overrides: object) -> Settings:
         env: dict[str, object] = {
             "ollama_hosts": _split(os.environ.get("OLLAMA_HOST")),
-            "openai_base_url": os.environ.get("OPENAI_BASE_URL") or None,
+            "openai_base_url": next(iter(_split(os.environ.get("OPENAI_BASE_URL"))), None),
+            "openai_base_urls": _split(os.environ.get("OPENAI_BASE_URL")),
             "openai_api_key": os.environ.get("OPENAI_API_KEY") or None,
         }
         env.update({k: v for k, v in overrides.items() if v is not None and v != []})

@@ -1,6 +1,7 @@
 """Two batches side by side, cell by cell: score changes, pass/fail flips, tokens/s changes.
 
-Cells are matched on their key (model, prompt version, scenario, tier, specialist, iteration).
+Cells are matched on their key (model, prompt version, scenario, tier, specialist, iteration,
+swept settings).
 A run that errored counts as not passing, so a cell that passed before and errors now is a
 "broke" flip, and its score change is unknown rather than a made-up drop to zero.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tui_bench.analysis.stats import PairedComparison, paired_comparison
 from tui_bench.analysis.summary import mean
 from tui_bench.store import Store
 from tui_bench.store.core import CELL_COLUMNS
 
-CellKey = tuple[str, str, str, str, str, int]
+CellKey = tuple[str, str, str, str, str, int, str]
 
 # A score change smaller than this is noise, not an improvement or a regression.
 MIN_CHANGE = 0.01
@@ -52,6 +54,7 @@ class CellChange:
     tier: str
     specialist: str
     iteration: int
+    options_key: str  # swept settings ('' when none): part of the cell, so only like meets like
     status_before: str
     status_after: str
     score_before: float | None
@@ -66,7 +69,7 @@ class CellChange:
     @property
     def key(self) -> CellKey:
         return (self.model, self.prompt_version, self.scenario_id, self.tier, self.specialist,
-                self.iteration)
+                self.iteration, self.options_key)
 
     @property
     def score_change(self) -> float | None:
@@ -112,6 +115,7 @@ class CellChange:
 
     def label(self) -> str:
         spec = f" +{self.specialist}" if self.specialist else ""
+        spec += f" [{self.options_key}]" if self.options_key else ""
         return (f"{self.model} · {self.scenario_id} · {self.tier}/{self.prompt_version}{spec}"
                 f" #{self.iteration}")
 
@@ -181,6 +185,12 @@ class BatchComparison:
             models.setdefault(cell.model, []).append(cell)
         return {m: summarise(cs, self.min_change) for m, cs in sorted(models.items())}
 
+    def paired(self, model: str | None = None, *, level: float = 0.95) -> PairedComparison:
+        """McNemar's exact test on the flips and a paired bootstrap CI of the score change,
+        over the shared cells (of one model, or all)."""
+        return paired_stats([c for c in self.cells if model is None or c.model == model],
+                            level=level)
+
     def with_verdict(self, verdict: str) -> list[CellChange]:
         return [c for c in self.cells if c.verdict(self.min_change) == verdict]
 
@@ -194,10 +204,18 @@ class BatchComparison:
             "min_change": self.min_change,
             "summary": asdict(self.summary),
             "per_model": {m: asdict(g) for m, g in self.per_model().items()},
+            "paired": self.paired().to_dict(),
+            "paired_per_model": {m: self.paired(m).to_dict() for m in self.per_model()},
             "cells": [c.to_dict() for c in self.cells],
             "only_before": [dict(zip(CELL_COLUMNS, k, strict=True)) for k in self.only_before],
             "only_after": [dict(zip(CELL_COLUMNS, k, strict=True)) for k in self.only_after],
         }
+
+
+def paired_stats(cells: list[CellChange], *, level: float = 0.95) -> PairedComparison:
+    """Before is side A, after side B: a positive difference means the later batch scored more."""
+    return paired_comparison(((c.score_before, c.score_after, c.passed_before, c.passed_after)
+                              for c in cells), level=level)
 
 
 def _key(run: dict[str, Any]) -> CellKey:

@@ -88,6 +88,13 @@ class SpecialistEffect:
     specialist_score: float | None
     baseline_success: float | None
     specialist_success: float | None
+    # Paired statistics over the twin cells: McNemar's exact p on the pass/fail flips and a
+    # paired t interval (95%) of the score change.
+    specialist_only: int = 0
+    baseline_only: int = 0
+    p_value: float | None = None
+    change_low: float | None = None
+    change_high: float | None = None
 
     @property
     def score_change(self) -> float | None:
@@ -105,6 +112,8 @@ class SpecialistEffect:
 def specialist_effect(store: Store, *, batch_id: str | None = None,
                       batch_ids: Sequence[str] | None = None) -> list[SpecialistEffect]:
     """Paired comparison within batches that ran both: what the specialist prompt bought."""
+    from tui_bench.analysis.stats import mcnemar_exact, t_interval_from_sums
+
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows_over(store.specialist_sums, batch_id, batch_ids):
         into = merged.setdefault((row["model"], row["specialist"]), dict.fromkeys(row, 0))
@@ -113,13 +122,24 @@ def specialist_effect(store: Store, *, batch_id: str | None = None,
                 into[name] = value
             else:
                 into[name] = (into[name] or 0) + (value or 0)
-    return [SpecialistEffect(
-        model=r["model"], specialist=r["specialist"], pairs=r["pairs"], batches=r["batches"],
-        baseline_score=ratio(r["baseline_sum"], r["scored"]),
-        specialist_score=ratio(r["specialist_sum"], r["scored"]),
-        baseline_success=ratio(r["baseline_passed"], r["baseline_decided"]),
-        specialist_success=ratio(r["specialist_passed"], r["specialist_decided"]))
-        for _, r in sorted(merged.items())]
+    out = []
+    for _, r in sorted(merged.items()):
+        effect = SpecialistEffect(
+            model=r["model"], specialist=r["specialist"], pairs=r["pairs"], batches=r["batches"],
+            baseline_score=ratio(r["baseline_sum"], r["scored"]),
+            specialist_score=ratio(r["specialist_sum"], r["scored"]),
+            baseline_success=ratio(r["baseline_passed"], r["baseline_decided"]),
+            specialist_success=ratio(r["specialist_passed"], r["specialist_decided"]),
+            specialist_only=int(r.get("specialist_only") or 0),
+            baseline_only=int(r.get("baseline_only") or 0))
+        effect.p_value = mcnemar_exact(effect.baseline_only, effect.specialist_only)
+        if r["scored"] and r.get("diff_sq") is not None:
+            diff_sum = float(r["specialist_sum"]) - float(r["baseline_sum"])
+            interval = t_interval_from_sums(int(r["scored"]), diff_sum, float(r["diff_sq"]))
+            if interval is not None:
+                effect.change_low, effect.change_high = interval
+        out.append(effect)
+    return out
 
 
 # --------------------------------------------------------------------------- effort

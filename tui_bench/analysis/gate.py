@@ -5,6 +5,11 @@ when, on the cells it shares with the baseline batch, its mean score or success 
 by more than ``margin``. The cells that regressed (a pass that became a fail, or a score that
 fell by more than the margin) are listed either way, so a red build says what to look at.
 
+With ``significance`` (say 0.05), a drop against the baseline fails the gate only when it is
+significant on the shared cells: McNemar's exact test on the pass/fail flips, or a paired
+bootstrap interval of the score change that lies wholly below zero. A noisy small batch then
+passes with a note saying the drop was not significant.
+
 Success rate here counts every run of the batch: a cell that errored is a cell that did not
 pass, so a broken backend cannot pass the gate by scoring only the runs that finished.
 """
@@ -35,6 +40,8 @@ class GateResult:
     success_rate: float | None = None
     mean_score: float | None = None
     baseline: str | None = None
+    significance: float | None = None
+    paired: dict[str, Any] | None = None  # the paired statistics against the baseline
 
     @property
     def exit_code(self) -> int:
@@ -43,14 +50,17 @@ class GateResult:
     def to_dict(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "passed": self.passed, "reasons": self.reasons,
                 "success_rate": self.success_rate, "mean_score": self.mean_score,
-                "baseline": self.baseline,
+                "baseline": self.baseline, "significance": self.significance,
+                "paired": self.paired,
                 "regressed_cells": [c.to_dict() for c in self.regressed_cells]}
 
 
 def evaluate_gate(store: Store, batch_id: str, *, fail_under: float | None,
-                  baseline: str | None, margin: float = DEFAULT_MARGIN) -> GateResult:
+                  baseline: str | None, margin: float = DEFAULT_MARGIN,
+                  significance: float | None = None) -> GateResult:
     """Judge ``batch_id`` against an absolute bar and/or a baseline batch."""
-    result = GateResult(batch_id=batch_id, passed=True, baseline=baseline)
+    result = GateResult(batch_id=batch_id, passed=True, baseline=baseline,
+                        significance=significance)
     if store.get_batch(batch_id) is None:
         result.passed = False
         result.reasons.append(f"batch {batch_id} not found")
@@ -78,11 +88,12 @@ def evaluate_gate(store: Store, batch_id: str, *, fail_under: float | None,
             result.reasons.append(
                 f"mean score {score(result.mean_score)} is below {score(fail_under)}")
     if baseline is not None:
-        _against_baseline(store, result, baseline, margin)
+        _against_baseline(store, result, baseline, margin, significance)
     return result
 
 
-def _against_baseline(store: Store, result: GateResult, baseline: str, margin: float) -> None:
+def _against_baseline(store: Store, result: GateResult, baseline: str, margin: float,
+                      significance: float | None = None) -> None:
     try:
         comparison = compare_batches(store, baseline, result.batch_id)
     except KeyError:
@@ -98,19 +109,31 @@ def _against_baseline(store: Store, result: GateResult, baseline: str, margin: f
         if c.flip == "broke" or (c.score_change is not None and c.score_change < -margin - EPS)
         or (c.passed_before and c.status_after == "cancelled")]  # a pass that did not run
     summary = comparison.summary
+    paired = comparison.paired(level=1 - significance if significance else 0.95)
+    result.paired = paired.to_dict()
+    drops: list[str] = []
     if summary.mean_change is not None and summary.mean_change < -margin - EPS:
-        result.passed = False
-        result.reasons.append(
+        drops.append(
             f"mean score fell {score(-summary.mean_change)} against baseline {baseline} "
             f"({score(summary.mean_before)} -> {score(summary.mean_after)} over "
             f"{len(comparison.cells)} shared cells), more than the margin {score(margin)}")
     before = mean(float(c.passed_before) for c in comparison.cells)
     after = mean(float(c.passed_after) for c in comparison.cells)
     if before is not None and after is not None and after - before < -margin - EPS:
-        result.passed = False
-        result.reasons.append(
+        drops.append(
             f"success rate fell from {percent(before)} to {percent(after)} against baseline "
             f"{baseline}, more than the margin {percent(margin)}")
+    if drops and significance is not None:
+        if paired.significantly_worse(significance):
+            drops.append(f"the drop is significant at {significance:g}: {paired.describe()}")
+        else:
+            result.reasons.extend(drops)
+            result.reasons.append(
+                f"not significant at {significance:g}, so the gate passes: {paired.describe()}")
+            drops = []
+    if drops:
+        result.passed = False
+        result.reasons.extend(drops)
     if result.regressed_cells and not result.passed:
         names = ", ".join(c.label() for c in result.regressed_cells[:10])
         more = len(result.regressed_cells) - 10

@@ -7,11 +7,13 @@ as "—"), never 0, and the overall ranking is exact, not a mean of category mea
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tui_bench.analysis import stats
 from tui_bench.store import Store
 
 OVERALL = "overall"
@@ -79,10 +81,36 @@ class Standing:
     mean_ttft_ms: float | None = None
     mean_tokens_per_s: float | None = None
     cost: float | None = None
+    # 95% intervals: Student t for the mean score, Wilson for the success rate.
+    score_low: float | None = None
+    score_high: float | None = None
+    success_low: float | None = None
+    success_high: float | None = None
+    # False when the next-ranked entry's score interval overlaps this one's: the runs do not
+    # show which of the two is better. None for the last entry or without intervals.
+    distinct_from_next: bool | None = None
+
+    @property
+    def score_interval(self) -> tuple[float, float] | None:
+        if self.score_low is None or self.score_high is None:
+            return None
+        return self.score_low, self.score_high
+
+    def versus_next(self) -> str:
+        """How this entry stands against the next-ranked one, in a few words."""
+        if self.distinct_from_next is None:
+            return ""
+        return "ahead" if self.distinct_from_next else "≈ next"
 
     @classmethod
     def from_sums(cls, category: str, model: str, prompt_version: str, s: Sums) -> Standing:
+        score_ci = stats.clip(stats.t_interval_from_sums(s.scored, s.score_sum, s.score_sq))
+        success_ci = stats.wilson_interval(s.passed, s.decided)
         return cls(
+            score_low=score_ci[0] if score_ci else None,
+            score_high=score_ci[1] if score_ci else None,
+            success_low=success_ci[0] if success_ci else None,
+            success_high=success_ci[1] if success_ci else None,
             category=category, model=model, prompt_version=prompt_version, runs=s.runs,
             mean_score=ratio(s.score_sum, s.scored),
             score_spread=spread_from_sums(s.score_sum, s.score_sq, s.scored),
@@ -106,6 +134,10 @@ def _order(standings: Iterable[Standing]) -> list[Standing]:
     ordered = sorted(standings, key=key)
     for number, standing in enumerate(ordered, start=1):
         standing.rank = number
+    for this, after in itertools.pairwise(ordered):
+        mine, theirs = this.score_interval, after.score_interval
+        if mine is not None and theirs is not None:
+            this.distinct_from_next = not stats.overlaps(mine, theirs)
     return ordered
 
 

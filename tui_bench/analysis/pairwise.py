@@ -1,4 +1,8 @@
-"""Win rates and Elo ratings from pairwise verdicts ("which of these two answers is better").
+"""Win rates and ratings from pairwise verdicts ("which of these two answers is better").
+
+Rankings use a Bradley-Terry model fitted to every verdict at once (``analysis.stats``), with a
+seeded bootstrap interval per model: the same verdicts in any order give the same table. The
+online Elo below is kept for reference; it depends on the order the verdicts came in.
 
 Conventions (those of Chatbot Arena): a tie and "both bad" are both draws, because neither
 answer beat the other. Elo starts every model at 1000 and moves by K = 32 per verdict, in the
@@ -41,6 +45,9 @@ class Standing:
     both_bad: int
     win_rate: float | None
     elo: float
+    rating: float | None = None       # Bradley-Terry strength on the Elo scale (1000 = average)
+    rating_low: float | None = None   # 95% bootstrap interval
+    rating_high: float | None = None
 
 
 def expected_score(rating: float, other: float) -> float:
@@ -89,11 +96,16 @@ def standings(verdicts: Iterable[Verdict], *, k: float = ELO_K,
             else:
                 row[2] += 1
     ratings = elo_ratings(items, k=k, start=start)
+    from tui_bench.analysis.stats import bradley_terry
+
+    fit = {b.model: b for b in bradley_terry(
+        [(v.left, v.right, _left_score(v.outcome)) for v in items]).standings}
     out = [Standing(model=m, games=g, wins=w, losses=lo, ties=t, both_bad=bb,
                     win_rate=(w + 0.5 * (t + bb)) / g if g else None,
-                    elo=ratings.get(m, start))
+                    elo=ratings.get(m, start), rating=fit[m].rating, rating_low=fit[m].low,
+                    rating_high=fit[m].high)
            for m, (g, w, lo, t, bb) in tally.items()]
-    return sorted(out, key=lambda s: (-s.elo, s.model))
+    return sorted(out, key=lambda s: (-(s.rating or 0.0), s.model))
 
 
 def side_labels(left_model: str, right_model: str, left_batch: str,

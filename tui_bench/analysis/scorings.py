@@ -49,7 +49,7 @@ def compare_scorings(store: Store, batch_id: str, before: int | None = None,
         cells.append(CellChange(
             model=a["model"], prompt_version=a["prompt_version"],
             scenario_id=a["scenario_id"], tier=a["tier"], specialist=a["specialist"],
-            iteration=a["iteration"], status_before=a["status"],
+            iteration=a["iteration"], options_key=a["options_key"], status_before=a["status"],
             status_after=b["status"], score_before=_score(a), score_after=_score(b),
             passed_before=_passed(a), passed_after=_passed(b), tps_before=None, tps_after=None,
             run_before=run_id, run_after=run_id))

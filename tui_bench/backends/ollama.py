@@ -1,9 +1,12 @@
 """The Ollama backend: one or more Ollama servers, spoken to through the official client.
 
-Cells are spread over the configured hosts: each call goes to the host with the fewest requests
-in flight among those that have the model (round-robin on ties), so two servers really run two
-cells at once. Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned
-into milliseconds); a counter Ollama did not send stays ``None``, never a made-up zero.
+Cells are spread over the configured hosts through the ``HostPool``: each call takes a slot on
+the least-loaded healthy host among those that have the model (round-robin on ties), so two
+servers really run two cells at once; a host serves one request at a time unless told
+(``--concurrency``) or probed (``--adaptive``), and one that fails sits out a cooldown.
+
+Every counter in the final ``Done`` comes from Ollama itself (nanoseconds turned into
+milliseconds); a counter Ollama did not send stays ``None``, never a made-up zero.
 
 Every fault - refused, timed out, cut mid-stream, an HTTP error, a line that is not JSON -
 leaves ``chat()`` and ``list_models()`` as a ``BackendError`` that names the host and says
@@ -13,13 +16,11 @@ whether trying again may help. The engine decides what to do with it.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -35,7 +36,17 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
+from tui_bench.backends.streams import (  # noqa: F401 - re-exported: older imports name them here
+    CONNECT_TIMEOUT_S,
+    DISCOVERY_TIMEOUT_S,
+    MAX_RETRY_AFTER_S,
+    POOL_LIMITS,
+    HostStream,
+    parse_retry_after,
+    tls_for,
+)
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
@@ -46,13 +57,6 @@ PAID_LOAD_MS = 100.0
 above this. A model already in memory reports a few milliseconds of scheduling (tens at most
 on a busy server); reading even a 100M-parameter model from disk and setting up its context
 takes longer. ``done_reason == "load"`` (a load-only request) also counts."""
-
-DISCOVERY_TIMEOUT_S = 30.0
-"""Longest wait for ``/api/tags`` and ``/api/show``: they answer from disk, without a model."""
-
-CONNECT_TIMEOUT_S = 10.0
-MAX_RETRY_AFTER_S = 300.0
-"""A server asking for a longer pause than this is capped, so a bad header cannot park a cell."""
 
 REDISCOVER_AFTER_S = 5.0
 """A model missing from the cached listing is looked for again, at most this often per host."""
@@ -89,24 +93,6 @@ def parse_parameter_size(text: str | None) -> float | None:
     if unit is None:  # a bare count of parameters
         return value / 1e9
     return value * _SIZE_UNITS[unit]
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (capped), from either seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def keep_alive_value(value: str | float | None) -> str | float | None:
@@ -177,24 +163,6 @@ class _HostState:
     error: str | None = None
 
 
-class HostStream:
-    """The stream ``chat()`` returns: an async iterator that also says which host serves it,
-    so a timeout the engine measures can name the host too."""
-
-    def __init__(self, factory: Callable[[HostStream], AsyncIterator[Chunk]]) -> None:
-        self.host: str | None = None
-        self._gen = factory(self)
-
-    def __aiter__(self) -> HostStream:
-        return self
-
-    async def __anext__(self) -> Chunk:
-        return await self._gen.__anext__()
-
-    async def aclose(self) -> None:
-        await self._gen.aclose()  # type: ignore[attr-defined]
-
-
 def ollama_messages(messages: list[Message]) -> list[Message]:
     """The OpenAI message shape in Ollama's: call arguments as objects, ``tool_name``."""
     out: list[Message] = []
@@ -230,14 +198,16 @@ class OllamaBackend:
 
     name = "ollama"
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *,
+                 hosts: HostPool | None = None) -> None:
         self.settings = settings or Settings()
-        hosts = self.settings.ollama_hosts or [DEFAULT_HOST]
-        self.hosts: list[str] = list(dict.fromkeys(normalise_host(h) for h in hosts))
-        self.default_concurrency = len(self.hosts)
+        urls = self.settings.ollama_hosts or [DEFAULT_HOST]
+        self.hosts: list[str] = list(dict.fromkeys(normalise_host(h) for h in urls))
+        self.pool = hosts or HostPool()
+        for host in self.hosts:
+            # Ollama serves one request at a time unless OLLAMA_NUM_PARALLEL says otherwise.
+            self.pool.add(host, slots=1, adaptive=self.settings.adaptive)
         self._state: dict[str, _HostState] = {h: _HostState() for h in self.hosts}
-        self._inflight: dict[str, int] = {h: 0 for h in self.hosts}
-        self._turn = 0
         self._params: dict[str, float | None] = {}  # canonical name -> billions
         self._clients: dict[str, ollama.AsyncClient] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -268,7 +238,9 @@ class OllamaBackend:
             client = ollama.AsyncClient(host=host, timeout=self._timeout(),
                                         event_hooks={"response": [_raise_for_status]},
                                         transport=LineCapTransport(
-                                            self.settings.max_answer_bytes + LINE_SLACK, host))
+                                            self.settings.max_answer_bytes + LINE_SLACK, host,
+                                            httpx.AsyncHTTPTransport(limits=POOL_LIMITS,
+                                                                     verify=tls_for(host))))
             self._clients[host] = client
         return client
 
@@ -308,7 +280,8 @@ class OllamaBackend:
                                     host=host, transient=True)
             if status == 429 or status >= 500:
                 return BackendError(f"Ollama answered HTTP {status} ({text})", host=host,
-                                    transient=True, retry_after=retry_after)
+                                    transient=True, retry_after=retry_after,
+                                    overloaded=status in (429, 503))
             return BackendError(f"Ollama refused the {during}: HTTP {status} ({text})",
                                 host=host)
         if isinstance(exc, (httpx.ConnectError, ConnectionError)):
@@ -498,17 +471,19 @@ class OllamaBackend:
         raise BackendError(f"model {model!r} is not on any Ollama host ({where}); "
                            f"run `ollama pull {model}`", host=where)
 
-    def _pick(self, candidates: list[str]) -> str:
-        """Fewest requests in flight; ties go round-robin so sequential calls alternate."""
-        n = len(self.hosts)
-        order = {h: i for i, h in enumerate(self.hosts)}
-        start = self._turn % n
-        host = min(candidates, key=lambda h: (self._inflight[h], (order[h] - start) % n))
-        self._turn = order[host] + 1
-        return host
+    @property
+    def default_concurrency(self) -> int:
+        return self.pool.capacity(self.hosts)
+
+    def host_keys(self) -> list[str]:
+        return list(self.hosts)
 
     def in_flight(self) -> dict[str, int]:
-        return dict(self._inflight)
+        return {h: self.pool.hosts[h].in_flight for h in self.hosts}
+
+    async def reserve(self, model: str) -> Lease:
+        """A slot on the least-loaded healthy host that has the model (waits for one)."""
+        return await self.pool.acquire(await self._hosts_with(model))
 
     # ---- generation
 
@@ -523,9 +498,13 @@ class OllamaBackend:
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
                     options: GenerationOptions, schema: dict[str, Any] | None,
                     tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
-        host = self._pick(await self._hosts_with(model))
+        lease = current_lease.get()
+        own = lease is None or lease.key not in self._state
+        if own:
+            lease = await self.reserve(model)
+        assert lease is not None
+        host = lease.key
         stream.host = host
-        self._inflight[host] += 1
         parts: AsyncIterator[Any] | None = None
         try:
             request: dict[str, Any] = {
@@ -551,6 +530,7 @@ class OllamaBackend:
                     raise self._fault(exc, host, model, during="response stream") from None
                 text = part.message.content if part.message is not None else None
                 if text:
+                    lease.first_token()
                     yield TextChunk(text)
                 for number, call in enumerate(
                         (part.message.tool_calls if part.message is not None else None) or []):
@@ -562,8 +542,19 @@ class OllamaBackend:
                 raise BackendError(f"the stream from {host} ended before Ollama said done "
                                    "(cut short)", host=host, transient=True)
             yield self._done(final, host)
+            # The client reads the body to its end only when asked once more; then the
+            # connection goes back to the pool instead of being closed.
+            for _ in range(4):
+                try:
+                    await parts.__anext__()
+                except Exception:  # noqa: BLE001 - StopAsyncIteration, or a tail not worth it
+                    break
+        except BackendError as exc:
+            lease.fail(exc)
+            raise
         finally:
-            self._inflight[host] -= 1
+            if own:
+                lease.release()
             close = getattr(parts, "aclose", None)  # the client's stream is an async generator
             if close is not None:
                 try:

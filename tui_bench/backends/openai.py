@@ -33,17 +33,26 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK
-from tui_bench.backends.ollama import (
+from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
+    POOL_LIMITS,
     HostStream,
     parse_retry_after,
+    tls_for,
 )
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SHARD_SIZE = 8
+"""Requests under way on one HTTP client (connection pool) of a server; see ``_take_shard``."""
+START_SLOTS = 16
+"""Requests an OpenAI-compatible server is first given at once. Such servers batch (vLLM,
+llama.cpp's server with ``--parallel``) and say nothing of their capacity, so the slots are then
+probed up or down from here (see ``AdaptiveLimit``)."""
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 CHARS_PER_TOKEN = 4
 """Prompt-token estimate when the server reports no usage: ~4 characters of English a token..."""
@@ -199,14 +208,31 @@ class OpenAIBackend:
     """An OpenAI-compatible server from ``Settings.openai_base_url`` (OpenAI's API by default)."""
 
     name = "openai"
+    # Such servers load their model when they start, and a hosted API has no cold load: a
+    # warmup call would only cost a request (and money).
+    needs_warmup = False
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, base_url: str | None = None,
+                 hosts: HostPool | None = None) -> None:
         self.settings = settings or Settings()
-        self.base_url = api_base(self.settings.openai_base_url)
-        self.default_concurrency = 1 if is_local(self.base_url) else 4
-        self._client_: httpx.AsyncClient | None = None
+        self.base_url = api_base(base_url or self.settings.openai_base_url)
+        self.pool = hosts or HostPool()
+        self.pool.add(self.base_url, slots=START_SLOTS, adaptive=True)
+        self._clients: list[httpx.AsyncClient] = []  # shards of the connection pool
+        self._active: list[int] = []  # requests under way on each shard
         self._loop: asyncio.AbstractEventLoop | None = None
         self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
+
+    @property
+    def default_concurrency(self) -> int:
+        return self.pool.capacity([self.base_url])
+
+    def host_keys(self) -> list[str]:
+        return [self.base_url]
+
+    async def reserve(self, model: str) -> Lease:
+        """A slot on this server (waits while every slot is busy)."""
+        return await self.pool.acquire([self.base_url])
 
     # ---- the HTTP client (bound to the loop it was made in)
 
@@ -218,29 +244,57 @@ class OpenAIBackend:
                 f"no OpenAI API key: set OPENAI_API_KEY or --openai-api-key for {self.base_url}, "
                 "or --openai-base-url for a local OpenAI-compatible server", host=self.base_url)
 
-    def _client(self) -> httpx.AsyncClient:
-        self._require_key()
+    def _new_client(self) -> httpx.AsyncClient:
+        headers = {"Accept": "application/json"}
+        if self.settings.openai_api_key:
+            headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
+        read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
+        return httpx.AsyncClient(
+            base_url=self.base_url + "/", headers=headers, limits=POOL_LIMITS,
+            verify=tls_for(self.base_url),
+            timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
+
+    def _bind(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._client_ is None or self._loop is not loop:
-            headers = {"Accept": "application/json"}
-            if self.settings.openai_api_key:
-                headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
-            read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
-            self._client_ = httpx.AsyncClient(
-                base_url=self.base_url + "/", headers=headers,
-                timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
-            self._loop = loop
-        return self._client_
+        if self._loop is not loop:  # clients of a finished loop cannot be used: drop them
+            self._clients, self._active, self._loop = [], [], loop
+
+    def _client(self) -> httpx.AsyncClient:
+        """The first shard (discovery)."""
+        self._require_key()
+        self._bind()
+        if not self._clients:
+            self._clients.append(self._new_client())
+            self._active.append(0)
+        return self._clients[0]
+
+    def _take_shard(self) -> int:
+        """The least busy shard of the connection pool, a new one when all are full.
+
+        httpcore scans every connection of a pool for each request and each response event,
+        so one pool of 64 busy connections costs several times the CPU per request of eight
+        pools of eight: the pool is split so a request never sees more than ``SHARD_SIZE``."""
+        self._client()
+        shard = min(range(len(self._active)), key=self._active.__getitem__)
+        if self._active[shard] >= SHARD_SIZE:
+            self._clients.append(self._new_client())
+            self._active.append(0)
+            shard = len(self._clients) - 1
+        self._active[shard] += 1
+        return shard
 
     async def aclose(self) -> None:
-        client, self._client_ = self._client_, None
-        if client is None:
-            return
+        clients, self._clients, self._active = self._clients, [], []
         try:
-            if asyncio.get_running_loop() is self._loop:
+            if asyncio.get_running_loop() is not self._loop:
+                return
+        except RuntimeError:  # pragma: no cover - called outside a loop
+            return
+        for client in clients:
+            try:
                 await client.aclose()
-        except Exception:  # pragma: no cover - closing must never fail the caller
-            pass
+            except Exception:  # noqa: BLE001 - closing must never fail the caller
+                pass
 
     # ---- faults
 
@@ -278,7 +332,8 @@ class OpenAIBackend:
         if status in TRANSIENT_STATUS or status >= 500:
             return BackendError(f"{host} answered HTTP {status} during the {during} ({detail})",
                                 host=host, transient=True,
-                                retry_after=parse_retry_after(response.headers.get("retry-after")))
+                                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                                overloaded=status in (429, 503, 529))
         return BackendError(f"{host} rejected the {during}: HTTP {status} ({detail})", host=host)
 
     def _stream_error(self, error: Any) -> BackendError:
@@ -376,11 +431,49 @@ class OpenAIBackend:
         return HostStream(lambda stream: self._chat(stream, model, messages, options, schema,
                                                     tools))
 
+    def chat_on(self, lease: Lease, model: str, messages: list[Message],
+                options: GenerationOptions, schema: dict[str, Any] | None = None,
+                tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+        """``chat`` on a slot someone else took (and will give back)."""
+        return HostStream(lambda stream: self._chat(stream, model, messages, options, schema,
+                                                    tools, lease))
+
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
                     options: GenerationOptions, schema: dict[str, Any] | None,
-                    tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
+                    tools: list[Tool] | None = None,
+                    given: Lease | None = None) -> AsyncIterator[Chunk]:
         stream.host = self.base_url
-        client = self._client()
+        lease = given or current_lease.get()
+        own = lease is None or lease.key != self.base_url
+        if own:
+            lease = await self.reserve(model)
+        assert lease is not None
+        try:
+            async for chunk in self._chat_on(model, messages, options, schema, tools, lease):
+                yield chunk
+        except BackendError as exc:
+            lease.fail(exc)
+            raise
+        finally:
+            if own:
+                lease.release()
+
+    async def _chat_on(self, model: str, messages: list[Message], options: GenerationOptions,
+                       schema: dict[str, Any] | None, tools: list[Tool] | None,
+                       lease: Lease) -> AsyncIterator[Chunk]:
+        shard = self._take_shard()
+        client = self._clients[shard]
+        try:
+            async for chunk in self._chat_with(client, model, messages, options, schema, tools,
+                                               lease):
+                yield chunk
+        finally:
+            if shard < len(self._active):
+                self._active[shard] -= 1
+
+    async def _chat_with(self, client: httpx.AsyncClient, model: str, messages: list[Message],
+                         options: GenerationOptions, schema: dict[str, Any] | None,
+                         tools: list[Tool] | None, lease: Lease) -> AsyncIterator[Chunk]:
         mode = self._schema_mode.get(model, "json_schema")
         started = time.perf_counter()
         while True:
@@ -404,6 +497,8 @@ class OpenAIBackend:
                 if schema is not None and mode == "json_object":
                     self._schema_mode[model] = mode
                 async for chunk in self._read(response, messages, options, started, mode):
+                    if isinstance(chunk, TextChunk):
+                        lease.first_token()
                     yield chunk
                 return
             finally:
@@ -486,6 +581,9 @@ class OpenAIBackend:
         for call in calls.calls():
             yield call
         yield self._done(usage, pieces, messages, started, first, finish, mode)
+        if saw_done:
+            await _drain(lines)
+
 
     def _done(self, usage: dict[str, Any] | None, pieces: int, messages: list[Message],
               started: float, first: float | None, finish: str | None, mode: str) -> Done:
@@ -515,3 +613,17 @@ class OpenAIBackend:
             eval_ms=(ended - first) * 1000 if first is not None else None,
             total_ms=(ended - started) * 1000, done_reason=finish, host=self.base_url,
             cost=cost, extra=extra)
+
+
+async def _drain(lines: AsyncIterator[str], limit: int = 64 * 1024) -> None:
+    """Read what follows ``[DONE]`` (the body's last chunk), a little at most, so the
+    connection goes back to the pool instead of being closed: a new connection per cell costs
+    more than the rest of the cell's harness work."""
+    seen = 0
+    try:
+        async for line in lines:
+            seen += len(line)
+            if seen > limit:
+                return
+    except Exception:  # noqa: BLE001 - the answer is complete; a bad tail only costs the reuse
+        return

@@ -66,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gate.add_argument("--margin", type=float, default=DEFAULT_MARGIN, metavar="X",
                       help=f"largest drop against the baseline that passes "
                       f"(default {DEFAULT_MARGIN})")
+    gate.add_argument("--significance", type=float, metavar="ALPHA",
+                      help="fail on a drop only when it is significant at ALPHA (e.g. 0.05)")
     suspects.add_actions(actions, shared)
 
 
@@ -191,19 +193,28 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
                   + (f" · {s.not_compared} not compared (cancelled)" if s.not_compared else ""))
     console.print(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
                   f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
-                  f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "
-                  f"{rate(s.tps_after)}")
+                  f"{percent(s.success_after)} · tok/s {number(s.tps_before, '{:.1f}')} → "
+                  f"{number(s.tps_after, '{:.1f}')}")
+    paired = comparison.paired()
+    console.print(f"paired on the shared cells: {paired.describe()}", highlight=False)
+    console.print("  (the interval is where the true mean score change lies with 95% "
+                  "confidence; McNemar p is the chance of flips this lopsided if nothing "
+                  "changed)", style="dim", highlight=False)
     if comparison.only_before or comparison.only_after:
         console.print(f"{len(comparison.only_before)} cell(s) only in {comparison.before}, "
                       f"{len(comparison.only_after)} only in {comparison.after}")
     table = Table(title="Per model", title_justify="left")
     for name in ("model", "cells", "improved", "regressed", "fixed", "broke", "before", "after",
-                 "change", "tok/s change"):
+                 "change", "95% CI", "McNemar p", "tok/s change"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for model, g in comparison.per_model().items():
+        p = comparison.paired(model)
+        ci = ("—" if p.diff_low is None or p.diff_high is None
+              else f"[{p.diff_low:+.3f}, {p.diff_high:+.3f}]")
         table.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
                       str(g.broke), score(g.mean_before), score(g.mean_after),
-                      number(g.mean_change, "{:+.3f}"), number(g.tps_change, "{:+.1f}"))
+                      number(g.mean_change, "{:+.3f}"), ci, number(p.p_value, "{:.3g}"),
+                      number(g.tps_change, "{:+.1f}"))
     console.print(table)
     if every:
         console.print(cells_table("Every cell", comparison.cells))
@@ -268,8 +279,11 @@ def gate(store: Store, args: argparse.Namespace) -> int:
         raise UsageError("gate needs --fail-under X, --baseline BATCH or both")
     if args.fail_under is not None and not 0 <= args.fail_under <= 1:
         raise UsageError("--fail-under must be between 0 and 1")
+    significance = getattr(args, "significance", None)
+    if significance is not None and not 0 < significance < 1:
+        raise UsageError("--significance must be between 0 and 1, e.g. 0.05")
     result = evaluate_gate(store, args.batch, fail_under=args.fail_under,
-                           baseline=args.baseline, margin=args.margin)
+                           baseline=args.baseline, margin=args.margin, significance=significance)
     if args.json:
         _print_json(result.to_dict())
         return result.exit_code

@@ -74,12 +74,23 @@ def check_numbers(args: argparse.Namespace) -> None:
          what="a positive time")
     need(getattr(args, "retries", None), "--retries", low=0, strict=False,
          what="zero or more")
-    need(getattr(args, "threads", None), "--threads", low=0, strict=True, what="1 or more")
+    def each(name: str, flag: str, kind: type) -> list[Any]:
+        """A flag that may be a comma list (a grid axis): every value, parsed."""
+        from tui_bench.commands.axes import parse_values
+
+        value = getattr(args, name, None)
+        return parse_values(flag, value, kind) if isinstance(value, str) else (
+            [] if value is None else [value])
+
+    for threads in each("threads", "--threads", int):
+        need(threads, "--threads", low=0, strict=True, what="1 or more")
     need(getattr(args, "max_answer_bytes", None), "--max-answer-bytes", low=0, strict=True,
          what="1 or more")
-    need(getattr(args, "temperature", None), "--temperature", low=0, strict=False,
-         what="a finite temperature of 0 or more")
-    need(getattr(args, "top_p", None), "--top-p", low=0, strict=True, what="in (0, 1]")
+    for temperature in each("temperature", "--temperature", float):
+        need(temperature, "--temperature", low=0, strict=False,
+             what="a finite temperature of 0 or more")
+    for top_p in each("top_p", "--top-p", float):
+        need(top_p, "--top-p", low=0, strict=True, what="in (0, 1]")
     for flag in ("price_in", "price_out", "max_model_b"):
         need(getattr(args, flag, None), "--" + flag.replace("_", "-"), low=0, strict=False,
              what="zero or more")
@@ -117,11 +128,11 @@ def check_db_path(path: Path) -> None:
 
 
 def check_grid(models: int, scenarios: int, tiers: int, versions: int, specialists: int,
-               iterations: int) -> None:
-    """Refuse a grid too big to plan before planning it."""
+               iterations: int, settings: int = 1) -> None:
+    """Refuse a grid too big to plan before planning it (settings: swept option combinations)."""
     if iterations < 1:
         raise UsageError(f"--iterations: {iterations} is not 1 or more")
-    cells = models * scenarios * tiers * versions * specialists * iterations
+    cells = models * scenarios * tiers * versions * specialists * iterations * settings
     if cells > MAX_CELLS:
         raise UsageError(f"the batch would have {cells:,} cells; at most {MAX_CELLS:,} "
                          "(lower --iterations or choose fewer models or scenarios)")
@@ -131,6 +142,7 @@ def check_common(args: argparse.Namespace) -> None:
     """What every command's shared flags must satisfy."""
     check_text_flags(args)
     check_numbers(args)
-    check_url(getattr(args, "openai_base_url", None), "--openai-base-url")
+    for url in split_csv(getattr(args, "openai_base_url", None)):
+        check_url(url, "--openai-base-url")
     for host in split_csv(getattr(args, "ollama_host", None)):
         check_url(host, "--ollama-host")

@@ -26,17 +26,21 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from tui_bench.commands.axes import single_threads
+
     overrides = {
         "ollama_hosts": split_csv(getattr(args, "ollama_host", None)),
         "keep_alive": getattr(args, "keep_alive", None),
         "max_model_b": getattr(args, "max_model_b", None),
-        "openai_base_url": getattr(args, "openai_base_url", None),
+        "openai_base_url": next(iter(split_csv(getattr(args, "openai_base_url", None))), None),
+        "openai_base_urls": split_csv(getattr(args, "openai_base_url", None)),
+        "adaptive": getattr(args, "adaptive", None) or None,
         "openai_api_key": getattr(args, "openai_api_key", None),
         "price_in_per_m": getattr(args, "price_in", None),
         "price_out_per_m": getattr(args, "price_out", None),
         "max_retries": getattr(args, "retries", None),
         "request_timeout_s": getattr(args, "timeout", None),
-        "embedded_threads": getattr(args, "threads", None),
+        "embedded_threads": single_threads(args),
         "stall_timeout_s": getattr(args, "stall_timeout", None),
         "cell_deadline_s": getattr(args, "cell_deadline", None),
         "max_answer_bytes": getattr(args, "max_answer_bytes", None),

@@ -9,7 +9,7 @@ from tui_bench import locations
 from tui_bench.commands.context import CommandError, open_store
 from tui_bench.present import score
 from tui_bench.specialists.mint import MintError, mint_snapshot
-from tui_bench.specialists.snapshot import Figures
+from tui_bench.specialists.snapshot import Figures, PairedFigures
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,17 @@ def describe(figures: Figures) -> str:
     return text + "".join(f"\n    note: {n}" for n in figures.notes)
 
 
+def describe_paired(paired: PairedFigures) -> str:
+    """The paired evidence in one line: is the change more than noise?"""
+    interval = ("" if paired.change_low is None or paired.change_high is None else
+                f" [{paired.change_low:+.3f}, {paired.change_high:+.3f}] "
+                f"({paired.level:.0%} CI, {paired.scored_pairs} pairs)")
+    change = "—" if paired.mean_change is None else f"{paired.mean_change:+.3f}"
+    p = "—" if paired.mcnemar_p is None else f"{paired.mcnemar_p:.3g}"
+    return (f"paired: score change {change}{interval}; passes only with the specialist "
+            f"{paired.specialist_only}, only without {paired.baseline_only}, McNemar p={p}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(args)
@@ -52,5 +63,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {describe(result.comparison)}")
     for model, figures in result.comparison.per_model.items():
         print(f"  {model}: {describe(figures)}")
+    paired = snap.benchmarks.paired
+    if paired is not None:
+        print(f"  {describe_paired(paired)}")
     print(f"written to {result.path}")
     return 0

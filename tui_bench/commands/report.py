@@ -20,7 +20,7 @@ from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
-from tui_bench.present import cost, number, percent, rate, score
+from tui_bench.present import cost, interval, number, percent, score
 from tui_bench.store import Store
 
 
@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=15, metavar="N",
                         help="rows per section for difficulty, surprises, score over time")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--settings", action="store_true",
+                        help="per model, each setting combination's quality, speed and the "
+                        "Pareto front of quality against speed")
     parser.add_argument("--effort", action="store_true",
                         help="only the effort report: iterative attempts and refine effort "
                         "per model and threshold or level")
@@ -46,15 +49,18 @@ def standings_table(title: str, rows: list[Standing]) -> Table:
     """A ranking as a rich table; unknown figures show as "—"."""
     table = Table(title=title, title_justify="left")
     for name in ("#", "model", "version", "runs", "score", "spread", "success", "judged %",
-                 "judged", "ttft ms", "tok/s", "cost"):
+                 "judged", "ttft ms", "tok/s", "cost", "score 95% CI", "success 95% CI",
+                 "vs next"):
         table.add_column(name, justify="left" if name in ("model", "version") else "right")
     for s in rows:
         table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
                       score(s.mean_score), score(s.score_spread),
                       percent(s.success_rate), number(s.mean_judged, "{:.1f}"), str(s.judged),
-                      number(s.mean_ttft_ms, "{:.0f}"), rate(s.mean_tokens_per_s),
-                      cost(s.cost))
+                      number(s.mean_ttft_ms, "{:.0f}"), number(s.mean_tokens_per_s, "{:.1f}"),
+                      cost(s.cost), interval(s.score_low, s.score_high, "{:.2f}"),
+                      interval(s.success_low, s.success_high, "{:.0%}"), s.versus_next())
     return table
+
 
 
 def print_report(console: Console, report: Report, *, category: str | None = None,
@@ -69,6 +75,12 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
     for name, rows in board.by_category.items():
         if category is None or name == category:
             console.print(standings_table(f"Ranking · {name}", rows))
+
+    if board.overall:
+        console.print("Intervals are 95%: the true mean score (or success rate) lies inside with "
+                      "95% confidence. \"≈ next\" means the next entry's interval overlaps: "
+                      "these runs do not show which of the two is better.", style="dim",
+                      highlight=False)
 
     if report.over_time:
         table = Table(title="Score over time (mean score per batch)", title_justify="left")
@@ -97,13 +109,15 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
         table = Table(title="Specialist against baseline (same cells, same batch)",
                       title_justify="left")
         for name in ("model", "specialist", "pairs", "batches", "baseline", "specialist score",
-                     "change", "success"):
+                     "change", "success", "change 95% CI", "McNemar p"):
             table.add_column(name, justify="left" if name in ("model", "specialist") else "right")
         for s in report.specialists:
             table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
                           score(s.baseline_score), score(s.specialist_score),
                           number(s.score_change, "{:+.3f}"),
-                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}")
+                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}",
+                          interval(s.change_low, s.change_high, "{:+.3f}"),
+                          number(s.p_value, "{:.3g}"))
         console.print(table)
 
     print_effort(console, report)
@@ -155,6 +169,12 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"no batch {batch!r} in {store.path}")
     if args.html:
         return _write_dashboard(args, store)
+    if args.settings:
+        from tui_bench.commands.settings_report import print_settings
+
+        if args.batch and len(args.batch) > 1:
+            raise UsageError("--batch: one batch for the settings report")
+        return print_settings(store, args, args.batch[0] if args.batch else None)
     if args.batch and len(args.batch) > 1:
         raise UsageError("--batch: one batch for the terminal report (several with --html)")
     batch_id = args.batch[0] if args.batch else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from tui_bench.backends import BackendPool
 from tui_bench.backends.reachability import unreachable
 from tui_bench.catalog import Catalog, SelectionError
+from tui_bench.commands.axes import options_and_axes
 from tui_bench.commands.checks import check_grid, check_name, listed
 from tui_bench.commands.context import (
     CommandError,
@@ -33,7 +35,13 @@ from tui_bench.domain import (
     ModelRef,
     Scenario,
 )
-from tui_bench.engine.plan import check_batch_id, new_batch_id, normalise_spec, plan
+from tui_bench.engine.plan import (
+    check_batch_id,
+    new_batch_id,
+    normalise_spec,
+    option_combinations,
+    plan,
+)
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
 from tui_bench.present import number, score
 from tui_bench.store import Store, StoreError
@@ -59,9 +67,8 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
         for model in models:
             ModelRef.parse(model)
         batch_id = check_batch_id(args.batch_id) if args.batch_id else new_batch_id()
-        options = GenerationOptions(
-            temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens,
-            num_ctx=args.num_ctx, top_p=args.top_p, stop=args.stop or [])
+        singles, axes = options_and_axes(args)
+        options = GenerationOptions(**singles, stop=args.stop or [])
         spec = BatchSpec(
             batch_id=batch_id, models=models, scenarios=scenario_ids,
             tiers=tiers, prompt_versions=versions,
@@ -70,7 +77,8 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
             options=options, concurrency=args.concurrency, judge=args.judge,
             group_by_model=not args.interleave, cache=getattr(args, "cache", False),
             max_new_answers=getattr(args, "max_new_answers", 3),
-            refine_threshold=getattr(args, "refine_threshold", 7))
+            refine_threshold=getattr(args, "refine_threshold", 7), option_axes=axes,
+            model_warmup=not getattr(args, "no_model_warmup", False))
         if spec.judge is not None:
             ModelRef.parse(spec.judge)
         if spec.cache and spec.mode != "zero-shot":
@@ -84,12 +92,17 @@ def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSp
         raise UsageError(str(exc)) from None
 
 
+def settings_count(spec: BatchSpec) -> int:
+    return len(option_combinations(spec))
+
+
 def _check_grid(args: argparse.Namespace, scenarios: list[Scenario]) -> None:
     """The grid's size and prompt versions, refused before any planning or storing."""
     versions = listed(args.prompt_version, "--prompt-version", ["v1"])
     check_grid(len(listed(args.models, "--models", [DEFAULT_MODEL])), len(scenarios),
                len(listed(args.tier, "--tier", ["L2"])), len(versions),
-               2 if args.specialist and args.specialist_only == "both" else 1, args.iterations)
+               2 if args.specialist and args.specialist_only == "both" else 1, args.iterations,
+               math.prod(len(values) for values in options_and_axes(args)[1].values()))
     defined = {v for s in scenarios for v in s.versions}
     unknown = [v for v in versions if v != DEFAULT_PROMPT_VERSION and v not in defined]
     if unknown:
@@ -135,6 +148,7 @@ def run_headless(args: argparse.Namespace) -> int:
             cells = len(plan(spec))
             console.print(f"batch [bold]{spec.batch_id}[/]: {len(spec.models)} model(s) × "
                           f"{len(spec.scenarios)} scenario(s) × {len(spec.tiers)} tier(s) × "
+                          f"{settings_count(spec)} setting(s) × "
                           f"{spec.iterations} iteration(s) = {cells} cells · db {store.path}")
         persona = None
         if any(spec.specialists) or args.mint_template:
@@ -312,8 +326,11 @@ def _gate(args: argparse.Namespace, store: Store, batch_id: str, console: Consol
 
     if args.baseline and store.get_batch(args.baseline) is None:
         raise CommandError(f"no baseline batch {args.baseline!r} in {store.path}")
+    significance = getattr(args, "significance", None)
+    if significance is not None and not 0 < significance < 1:
+        raise UsageError("--significance must be between 0 and 1, e.g. 0.05")
     verdict = evaluate_gate(store, batch_id, fail_under=args.fail_under,
-                            baseline=args.baseline, margin=args.margin)
+                            baseline=args.baseline, margin=args.margin, significance=significance)
     for reason in verdict.reasons:
         print(f"gate: {reason}", file=sys.stderr if not verdict.passed else sys.stdout)
     for cell in verdict.regressed_cells:

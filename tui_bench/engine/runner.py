@@ -14,7 +14,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_bench.backends import BackendError, BackendPool, Done, TextChunk, Tool, ToolCallChunk
+from tui_bench.backends import (
+    BackendError,
+    BackendPool,
+    Done,
+    TextChunk,
+    Tool,
+    ToolCallChunk,
+    current_lease,
+)
 from tui_bench.catalog import Catalog
 from tui_bench.domain import (
     BatchSpec,
@@ -24,14 +32,17 @@ from tui_bench.domain import (
     ModelRef,
     RunRecord,
     Scenario,
+    Telemetry,
     utc_now,
 )
 from tui_bench.engine.cache import cache_key, model_digest
+from tui_bench.engine.environment import Warmer, host_facts, tool_version
 from tui_bench.engine.events import (
     BatchFinished,
     BatchStarted,
     CellFinished,
     CellRetrying,
+    CellRunning,
     Event,
     EventSink,
     Token,
@@ -40,7 +51,7 @@ from tui_bench.engine.events import (
 from tui_bench.engine.lease import BatchLease
 from tui_bench.engine.limits import CLIENT_CUT, StreamBudget
 from tui_bench.engine.modes import CellSession, Generation, mode_for, sum_telemetry
-from tui_bench.engine.plan import new_run_id, normalise_spec, plan
+from tui_bench.engine.plan import cell_options, new_run_id, normalise_spec, plan
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -48,6 +59,7 @@ log = logging.getLogger(__name__)
 
 PersonaResolver = Callable[[str], str]
 DEFAULT_WORKERS = 4
+"""Cells at once on a backend that does not spread over hosts (and says nothing itself)."""
 __all__ = ["BatchResult", "Generation", "Runner"]
 
 
@@ -61,6 +73,15 @@ class BatchResult:
     skipped: int = 0
     elapsed_s: float = 0.0
     run_ids: list[str] = field(default_factory=list)
+
+
+def _truncated(tel: Telemetry, options: GenerationOptions, ref: ModelRef) -> bool | None:
+    """Prompt plus answer reached the context size (where the backend honours ``num_ctx``)."""
+    if ref.backend not in ("embedded", "ollama"):
+        return None
+    if tel.prompt_tokens is None or tel.completion_tokens is None:
+        return None
+    return tel.prompt_tokens + tel.completion_tokens >= options.num_ctx
 
 
 class Runner:
@@ -83,6 +104,7 @@ class Runner:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._judge: Any = None
         self._last_cancelled: dict[str, RunRecord] = {}
+        self._warmer = Warmer()
         self._deadlines: dict[str, float] = {}  # run id -> monotonic end of the cell
         self.lease_options: dict[str, float] = {}  # heartbeat_s, stale_after_s (tests)
         self._digests: dict[str, str | None] = {}  # model -> digest, for the response cache
@@ -123,6 +145,8 @@ class Runner:
             finished = self.store.finished_cell_keys(spec.batch_id)
             todo = [c for c in cells if c.key not in finished]
             self.store.save_batch(spec, len(cells))
+            self._warmer = Warmer(enabled=spec.model_warmup)
+            self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(), {})
         except BaseException:
             lease.release()
             raise
@@ -133,30 +157,22 @@ class Runner:
         started = time.perf_counter()
         self._cancelled = False
         self._judge = self._make_judge(spec) if spec.judge else None
-        queue: asyncio.Queue[Cell] = asyncio.Queue()
-        for cell in todo:
-            queue.put_nowait(cell)
-        workers = spec.concurrency or DEFAULT_WORKERS
+        self.pool.hosts.set_fixed_slots(spec.concurrency)
 
-        async def worker() -> None:
-            while not self._cancelled:
-                try:
-                    cell = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                record = await self._run_cell_guarded(spec, cell)
-                if record is None:
-                    continue
-                result.run_ids.append(record.run_id)
-                if record.status == "ok":
-                    result.done += 1
-                elif record.status == "cancelled":
-                    result.cancelled += 1
-                else:
-                    result.failed += 1
+        async def one(cell: Cell) -> None:
+            record = await self._run_cell_guarded(spec, cell)
+            if record is None:
+                return
+            result.run_ids.append(record.run_id)
+            if record.status == "ok":
+                result.done += 1
+            elif record.status == "cancelled":
+                result.cancelled += 1
+            else:
+                result.failed += 1
 
         try:
-            await asyncio.gather(*(worker() for _ in range(min(workers, max(len(todo), 1)))))
+            await self._dispatch(spec, todo, one)
         except asyncio.CancelledError:
             # The task running the batch was cancelled (an app closing): that is a cancel,
             # not a finished batch, so it stays resumable.
@@ -168,10 +184,64 @@ class Runner:
             result.status = "cancelled" if self._cancelled else "finished"
             if result.status == "finished" and todo and result.failed == len(todo):
                 result.status = "failed"  # every cell errored: nothing here "finished"
+            if self._warmer.warmups:
+                self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(),
+                                                  self._warmer.warmups)
             self.store.set_batch_status(spec.batch_id, result.status)
             self._emit(BatchFinished(spec.batch_id, result.done, result.failed,
                                      result.cancelled, result.elapsed_s, result.status))
         return result
+
+    async def _dispatch(self, spec: BatchSpec, todo: list[Cell],
+                        one: Callable[[Cell], Any]) -> None:
+        """Start cells in plan order (model-major), each when its backend has room: as many
+        as its hosts have slots now, plus a few so scoring overlaps the next generation."""
+        changed = asyncio.Event()
+        running: dict[str, int] = {}
+        tasks: set[asyncio.Task[Any]] = set()
+        stop_listening = self.pool.hosts.on_change(changed.set)
+
+        def finished(task: asyncio.Task[Any], backend: str) -> None:
+            running[backend] -= 1
+            tasks.discard(task)
+            changed.set()
+
+        try:
+            for cell in todo:
+                backend = cell.model.split(":", 1)[0]
+                while not self._cancelled and running.get(backend, 0) >= self._room(backend,
+                                                                                   spec):
+                    changed.clear()
+                    await changed.wait()
+                if self._cancelled:
+                    break
+                running[backend] = running.get(backend, 0) + 1
+                task = asyncio.create_task(one(cell))
+                tasks.add(task)
+                task.add_done_callback(lambda t, b=backend: finished(t, b))  # type: ignore[misc]
+            while tasks:
+                await asyncio.gather(*list(tasks))
+        except asyncio.CancelledError:
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*list(tasks), return_exceptions=True)
+            raise
+        finally:
+            stop_listening()
+
+    def _room(self, backend: str, spec: BatchSpec) -> int:
+        """Cells of a backend worth having under way: its hosts' slots and, unless ``-j`` set
+        them, a quarter more (at least one), so scoring overlaps the next generation."""
+        try:
+            made = self.pool.get(backend)
+        except BackendError:
+            return 1  # its cells fail with the reason; no need to run more of them at once
+        capacity = self.pool.capacity(backend)
+        slots = capacity if capacity is not None else (
+            spec.concurrency or int(getattr(made, "default_concurrency", DEFAULT_WORKERS)))
+        if spec.concurrency is not None:
+            return slots  # -j N: exactly N at once per host
+        return slots + max(1, slots // 4)
 
     def _check(self, spec: BatchSpec) -> None:
         """Refuse a batch that cannot run before anything is stored."""
@@ -224,7 +294,7 @@ class Runner:
             # but does not move the automatic score.
             scenario = scenario.model_copy(update={
                 "evaluators": [*scenario.evaluators, EvaluatorSpec(name="llm_judge", weight=0)]})
-        options = spec.options
+        options = cell_options(spec, cell)
         if scenario.max_tokens and scenario.max_tokens < options.max_tokens:
             options = options.model_copy(update={"max_tokens": scenario.max_tokens})
         system = self.persona(cell.specialist) if cell.specialist and self.persona else None
@@ -238,7 +308,8 @@ class Runner:
             run_id=run_id, batch_id=cell.batch_id, model=cell.model,
             prompt_version=cell.prompt_version, scenario_id=cell.scenario_id, tier=cell.tier,
             specialist=cell.specialist, iteration=cell.iteration, prompt=prompt, system=system,
-            scenario_hash=scenario.definition_hash(), mode=mode.name)
+            scenario_hash=scenario.definition_hash(), mode=mode.name,
+            options_key=cell.options_key)
         session = CellSession(
             cell=cell, run_id=run_id, scenario=scenario, spec=spec, options=options,
             messages=messages, record=record, emit=self._emit, generate_fn=self._unbound,
@@ -247,17 +318,27 @@ class Runner:
             ref = ModelRef.parse(cell.model)
             await self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
-            session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            if getattr(backend, "reserve", None) is None:  # no hosts: one limit per backend
+                session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
+            else:
+                session.host_slots = True
             if mode.name == "zero-shot":  # --cache: a stored generation instead of a model call
                 session.cached = await self._cached(spec, cell, record, ref, backend, messages,
                                                     options)
 
-            def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
-                         tools: list[Tool] | None, schema: dict[str, Any] | None = None) -> Any:
-                return self._generate(cell, run_id, backend, name, msgs, opts, tools, schema)
+            async def generate(msgs: list[dict[str, Any]], opts: GenerationOptions,
+                               tools: list[Tool] | None,
+                               schema: dict[str, Any] | None = None) -> Any:
+                if not record.environment:  # the first call: warm the model up first
+                    record.environment = await self._warmer.prepare(ref, backend, name, options)
+                return await self._generate(cell, run_id, backend, name, msgs, opts, tools,
+                                            schema, lambda: session.attempt)
 
             session.generate_fn = generate
             await mode.run(session)
+            cuts = [_truncated(t, options, ref) for t in session.telemetry]
+            if any(c is not None for c in cuts):
+                record.truncated = any(bool(c) for c in cuts)
             record.status = "ok"
         except asyncio.CancelledError:
             record.status = "cancelled"
@@ -339,12 +420,13 @@ class Runner:
     async def _generate(self, cell: Cell, run_id: str, backend: Any, name: str,
                         messages: list[dict[str, Any]], options: GenerationOptions,
                         tools: list[Tool] | None = None,
-                        schema: dict[str, Any] | None = None) -> tuple[Generation, int]:
+                        schema: dict[str, Any] | None = None,
+                        attempt: Callable[[], int] | None = None) -> tuple[Generation, int]:
         retries = 0
         while True:
             try:
                 return await self._stream_once(run_id, backend, name, messages, options,
-                                               tools, schema), retries
+                                               tools, schema, attempt), retries
             except BackendError as exc:
                 if not exc.transient or retries >= self.settings.max_retries:
                     if retries:
@@ -361,7 +443,39 @@ class Runner:
     async def _stream_once(self, run_id: str, backend: Any, name: str,
                            messages: list[dict[str, Any]], options: GenerationOptions,
                            tools: list[Tool] | None = None,
-                           schema: dict[str, Any] | None = None) -> Generation:
+                           schema: dict[str, Any] | None = None,
+                           attempt: Callable[[], int] | None = None) -> Generation:
+        """One request on a host slot taken first (waiting for a slot is not the server's
+        silence); a host that failed while others are healthy is retried elsewhere at once."""
+        reserve = getattr(backend, "reserve", None)
+        if reserve is None:
+            return await self._stream_on(run_id, backend, name, messages, options, tools,
+                                         schema)
+        lease = await reserve(name)
+        # Holding a host slot: from here the cell is running (prefill first), not queued.
+        self._emit(CellRunning(run_id, attempt() if attempt is not None else 1))
+        token = current_lease.set(lease)
+        try:
+            return await self._stream_on(run_id, backend, name, messages, options, tools,
+                                         schema)
+        except BackendError as exc:
+            lease.fail(exc)
+            lease.release()
+            if exc.transient and exc.retry_after is None and lease.outcome == "failed" \
+                    and lease.others_healthy():
+                exc.retry_after = 0.0
+            raise
+        except asyncio.CancelledError:
+            lease.outcome = "cancelled"
+            raise
+        finally:
+            current_lease.reset(token)
+            lease.release()
+
+    async def _stream_on(self, run_id: str, backend: Any, name: str,
+                         messages: list[dict[str, Any]], options: GenerationOptions,
+                         tools: list[Tool] | None = None,
+                         schema: dict[str, Any] | None = None) -> Generation:
         started = time.perf_counter()
         extra: dict[str, Any] = {"tools": tools} if tools else {}
         if schema is not None:
@@ -382,7 +496,9 @@ class Runner:
                     budget.host = getattr(stream, "host", None) or host
                     raise budget.deadline_passed()
                 try:
-                    chunk = await asyncio.wait_for(anext(stream), timeout=limit)
+                    # asyncio.timeout, not wait_for: no task per chunk (wait_for makes one).
+                    async with asyncio.timeout(limit):
+                        chunk = await anext(stream)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:

@@ -61,6 +61,11 @@ class ScoreResult:
     suspect_success: bool | None = None  # the success it would have had
 
 
+INLINE_MAX_CHARS = 20_000
+"""Answers up to this long are scored by inline evaluators on the loop; longer ones in a thread,
+so parsing a flood of text never stalls other cells' streams."""
+
+
 async def _run_one(spec: EvaluatorSpec, inp: EvalInput) -> EvalResult:
     registered = get_evaluator(spec.name)
     if registered is None:
@@ -68,6 +73,8 @@ async def _run_one(spec: EvaluatorSpec, inp: EvalInput) -> EvalResult:
     try:
         if registered.is_async:
             result = await registered.fn(inp)  # type: ignore[misc]
+        elif registered.inline and len(inp.output) <= INLINE_MAX_CHARS:
+            result = registered.fn(inp)
         else:
             result = await asyncio.to_thread(registered.fn, inp)
         if asyncio.iscoroutine(result):  # a sync wrapper around an async evaluator

@@ -42,7 +42,7 @@ def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
 # --------------------------------------------------------------------------- structure
 
 
-@evaluator("structure")
+@evaluator("structure", inline=True)
 def structure(inp: EvalInput) -> EvalResult:
     """Does the code parse, define functions or classes, and define the entry point?"""
     tree, error = _parse(inp.code)
@@ -95,7 +95,7 @@ def structure(inp: EvalInput) -> EvalResult:
 # --------------------------------------------------------------------------- expected elements
 
 
-@evaluator("expected_elements")
+@evaluator("expected_elements", inline=True)
 def expected_elements(inp: EvalInput) -> EvalResult:
     """Share of the scenario's expected elements that appear in the output (case-insensitive)."""
     elements = [str(e) for e in inp.options.get("elements", inp.scenario.expected_elements)]
@@ -125,7 +125,7 @@ def _comment_count(code: str) -> int:
     return count
 
 
-@evaluator("documentation")
+@evaluator("documentation", inline=True)
 def documentation(inp: EvalInput) -> EvalResult:
     """Docstrings on functions and classes, comments, and type hints on functions."""
     tree, error = _parse(inp.code)
@@ -165,7 +165,7 @@ def _is_guard(stmt: ast.stmt) -> bool:
             and isinstance(stmt.body[-1], (ast.Raise, ast.Return)))
 
 
-@evaluator("error_handling")
+@evaluator("error_handling", inline=True)
 def error_handling(inp: EvalInput) -> EvalResult:
     """Raises on bad input, checks inputs (isinstance, guard clauses), handles errors narrowly."""
     tree, error = _parse(inp.code)
@@ -263,7 +263,7 @@ def _matches(candidate: str, oracle: OracleAnswer, explicit: bool) -> bool:
     return not explicit and f" {want_text} " in f" {got_text} "
 
 
-@evaluator("oracle")
+@evaluator("oracle", inline=True)
 def oracle(inp: EvalInput) -> EvalResult:
     """Share of the scenario's known answers that the output gives (exact, normalised, numeric)."""
     if inp.scenario.kind == "agent":  # facts about the final workspace, not answers in text
@@ -379,7 +379,7 @@ BULLET_RE = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+\S")
 WORD_RE = re.compile(r"[\w'’-]+")
 
 
-@evaluator("format")
+@evaluator("format", inline=True)
 def format_(inp: EvalInput) -> EvalResult:
     """Length and shape of prose: word range, bullet count, line count (writing scenarios).
 

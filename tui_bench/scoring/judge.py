@@ -53,7 +53,8 @@ class BackendJudge:
 
     async def complete(self, messages: list[dict[str, str]], schema: dict | None) -> str:
         text, _done = await collect(
-            self.backend.chat(self.model_name, messages, self.options, schema=schema))
+            self.backend.chat(self.model_name, messages, self.options, schema=schema),
+            max_pieces=self.options.max_tokens)
         return text
 
 

@@ -78,28 +78,33 @@ class Registered:
     fn: EvaluatorFn
     is_async: bool
     description: str
+    inline: bool = False  # instant on answers of normal size: run on the loop, no thread hop
 
 
 _REGISTRY: dict[str, Registered] = {}
 _plugins_loaded = False
 
 
-def register(name: str, fn: EvaluatorFn, *, replace: bool = False) -> EvaluatorFn:
+def register(name: str, fn: EvaluatorFn, *, replace: bool = False,
+             inline: bool = False) -> EvaluatorFn:
     """Add an evaluator under ``name``; refuses to shadow one silently."""
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"evaluator name {name!r} must be letters, digits, '_' or '-'")
     if name in _REGISTRY and not replace and _REGISTRY[name].fn is not fn:
         raise ValueError(f"evaluator {name!r} is already registered")
     doc = (inspect.getdoc(fn) or "").strip().splitlines()
-    _REGISTRY[name] = Registered(name, fn, inspect.iscoroutinefunction(fn), doc[0] if doc else "")
+    _REGISTRY[name] = Registered(name, fn, inspect.iscoroutinefunction(fn), doc[0] if doc else "",
+                                 inline)
     return fn
 
 
-def evaluator(name: str, *, replace: bool = False) -> Callable[[EvaluatorFn], EvaluatorFn]:
-    """Decorator form of :func:`register`."""
+def evaluator(name: str, *, replace: bool = False,
+              inline: bool = False) -> Callable[[EvaluatorFn], EvaluatorFn]:
+    """Decorator form of :func:`register`. ``inline``: a pure function of the answer that takes
+    microseconds, run on the event loop (a thread hop would cost more than the work)."""
 
     def wrap(fn: EvaluatorFn) -> EvaluatorFn:
-        return register(name, fn, replace=replace)
+        return register(name, fn, replace=replace, inline=inline)
 
     return wrap
 

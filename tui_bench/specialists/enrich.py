@@ -262,7 +262,8 @@ async def enrich_template(
                 messages = [{"role": "system", "content": SYSTEM},
                             {"role": "user", "content": prompt}]
                 answer, _ = await asyncio.wait_for(
-                    collect(backend.chat(name, messages, options, schema=METADATA_SCHEMA)),
+                    collect(backend.chat(name, messages, options, schema=METADATA_SCHEMA),
+                            max_pieces=options.max_tokens),
                     timeout=settings.request_timeout_s)
                 data, complete = parse_metadata(answer)
                 metadata = metadata_from(data, complete=complete, model=str(ref),

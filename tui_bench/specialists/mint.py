@@ -26,6 +26,7 @@ from tui_bench.specialists.snapshot import (
     Comparison,
     Figures,
     ModelCompared,
+    PairedFigures,
     Snapshot,
     SnapshotMetadata,
     SnapshotRun,
@@ -165,6 +166,32 @@ def build_comparison(rows: Iterable[dict[str, Any]], key: str) -> Comparison:
     return Comparison(**overall, models_compared=compared, per_model=models)
 
 
+def paired_figures(runs: Iterable[RunRecord]) -> PairedFigures | None:
+    """Twin cells (same cell without and with the specialist) compared pairwise."""
+    from tui_bench.analysis.stats import paired_comparison
+
+    sides: dict[tuple[Any, ...], dict[bool, RunRecord]] = {}
+    for run in runs:
+        key = (run.model, run.prompt_version, run.scenario_id, run.tier, run.iteration,
+               run.options_key)
+        sides.setdefault(key, {})[bool(run.specialist)] = run
+
+    def score(run: RunRecord) -> float | None:
+        return run.auto_score if run.status == "ok" else None
+
+    def passed(run: RunRecord) -> bool:
+        return run.status == "ok" and bool(run.success)
+
+    twins = [(pair[False], pair[True]) for pair in sides.values() if len(pair) == 2]
+    if not twins:
+        return None
+    result = paired_comparison((score(b), score(s), passed(b), passed(s)) for b, s in twins)
+    return PairedFigures(
+        pairs=result.pairs, scored_pairs=result.scored_pairs, baseline_only=result.a_only,
+        specialist_only=result.b_only, mcnemar_p=result.p_value, mean_change=result.mean_diff,
+        change_low=result.diff_low, change_high=result.diff_high, level=result.level)
+
+
 def comparison_for_batch(store: Store, batch_id: str, template_ref: str) -> Comparison:
     """The comparison straight from the store's aggregates: cheap, for previews."""
     return build_comparison(store.specialist_figures(batch_id), template_key(template_ref))
@@ -224,7 +251,7 @@ def build_snapshot(resolved: ResolvedTemplate, batch_id: str, runs: list[RunReco
         scenarios=sorted({r.scenario_id for r in kept}), models=sorted({r.model for r in kept}),
         runs=[snapshot_run(r, (run_suites or {}).get(r.run_id)) for r in kept],
         comparison=comparison,
-        excluded_runs=len(runs) - len(kept))
+        excluded_runs=len(runs) - len(kept), paired=paired_figures(kept))
     try:
         return Snapshot.model_validate({**template, "benchmarks": benchmarks.model_dump(),
                                         "snapshot_metadata": metadata.model_dump()})

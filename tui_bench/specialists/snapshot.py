@@ -90,6 +90,22 @@ class Comparison(Figures):
     per_model: dict[str, Figures] = Field(default_factory=dict)
 
 
+class PairedFigures(Record):
+    """Specialist against baseline on the same cells: is the difference more than noise?"""
+
+    pairs: int = Field(description="cells run both with and without the specialist")
+    scored_pairs: int = Field(description="of those, cells with a score on both sides")
+    baseline_only: int = Field(description="cells that passed only without the specialist")
+    specialist_only: int = Field(description="cells that passed only with the specialist")
+    mcnemar_p: float | None = Field(
+        default=None, description="McNemar's exact two-sided p-value on the pass/fail flips")
+    mean_change: float | None = Field(
+        default=None, description="mean score change, specialist minus baseline")
+    change_low: float | None = Field(default=None, description="bootstrap interval, low end")
+    change_high: float | None = Field(default=None, description="bootstrap interval, high end")
+    level: float = Field(default=0.95, description="confidence level of the interval")
+
+
 class Benchmarks(Record):
     """The evidence: which suites and runs, and what the persona changed."""
 
@@ -100,6 +116,8 @@ class Benchmarks(Record):
     runs: list[SnapshotRun]
     comparison: Comparison
     excluded_runs: int = Field(default=0, description="runs of other specialists left out")
+    paired: PairedFigures | None = Field(
+        default=None, description="paired statistics over the cells run both ways")
 
 
 class SnapshotMetadata(Record):

@@ -22,13 +22,14 @@ from tui_bench.store.leases import LeaseHeld, LeaseQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
 from tui_bench.store.scorings import ScoringQueries
+from tui_bench.store.settings import SettingsQueries
 from tui_bench.store.specialists import SpecialistQueries
 from tui_bench.store.suspects import SuspectQueries
 
 
-class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, ControlQueries,
-            LeaseQueries, IntegrationQueries, SuspectQueries, ScoringQueries, CacheQueries,
-            EffortQueries, CoreStore):
+class Store(AgentQueries, JudgingQueries, ReportQueries, SpecialistQueries, SettingsQueries,
+            ControlQueries, LeaseQueries, IntegrationQueries, SuspectQueries, ScoringQueries,
+            CacheQueries, EffortQueries, CoreStore):
     """All reads and writes of ``bench.db``."""
 
 

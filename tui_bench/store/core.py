@@ -31,7 +31,8 @@ from tui_bench.store.agent_rows import write_agent_run
 from tui_bench.store.migrations import migrations as all_migrations
 from tui_bench.store.refine_rows import write_refine_run
 
-CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration")
+CELL_COLUMNS = ("model", "prompt_version", "scenario_id", "tier", "specialist", "iteration",
+                "options_key")
 TELEMETRY_COLUMNS = (
     "ttft_ms", "total_ms", "load_ms", "prompt_tokens", "completion_tokens", "tokens_per_s",
     "prompt_eval_ms", "eval_ms", "paid_load", "host", "cost", "done_reason",
@@ -241,7 +242,7 @@ class CoreStore:
 
     # ---- runs
 
-    def finished_cell_keys(self, batch_id: str) -> set[tuple[str, str, str, str, str, int]]:
+    def finished_cell_keys(self, batch_id: str) -> set[tuple[str, str, str, str, str, int, str]]:
         """Cells of a batch that finished cleanly; a resumed batch skips exactly these."""
         rows = self.conn.execute(
             f"SELECT {', '.join(CELL_COLUMNS)} FROM runs WHERE batch_id = ? AND status = 'ok'",
@@ -284,6 +285,9 @@ class CoreStore:
             "attempts": record.attempts,
             "retries": record.retries,
             "first_success": record.first_success,
+            "options_key": record.options_key,
+            "environment": _dumps(record.environment),
+            "truncated": record.truncated,
             "suspect": record.suspect,
             "suspect_success": record.suspect_success,
             "suspect_cleared_at": record.suspect_cleared_at,
@@ -329,7 +333,9 @@ class CoreStore:
             tel.paid_load = bool(tel.paid_load)
         fields = {k: row[k] for k in RunRecord.model_fields if k in row and k not in (
             "telemetry", "evaluations")}
-        for flag in ("success", "first_success", "suspect_success", "cached"):
+        if "environment" in fields:
+            fields["environment"] = _loads(fields["environment"], {})
+        for flag in ("success", "first_success", "suspect_success", "cached", "truncated"):
             if fields.get(flag) is not None:
                 fields[flag] = bool(fields[flag])
         return RunRecord(**fields, telemetry=tel)
@@ -419,6 +425,29 @@ class CoreStore:
         rows = self.query("SELECT definition FROM scenario_versions WHERE scenario_hash = ?",
                           (scenario_hash,))
         return _loads(rows[0]["definition"], None) if rows else None
+
+    # ---- what a batch ran on
+
+    def save_batch_environment(self, batch_id: str, tool_version: str, host: dict[str, Any],
+                               warmups: dict[str, float]) -> None:
+        """The machine a batch ran on and its warmup times; a resume adds its own warmups."""
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO batch_environment (batch_id, recorded_at, tool_version, host,
+                       warmups) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT(batch_id) DO UPDATE SET recorded_at = excluded.recorded_at,
+                       tool_version = excluded.tool_version, host = excluded.host,
+                       warmups = json_patch(batch_environment.warmups, excluded.warmups)""",
+                (batch_id, utc_now(), tool_version, _dumps(host), _dumps(warmups)))
+
+    def batch_environment(self, batch_id: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM batch_environment WHERE batch_id = ?", (batch_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        row["host"] = _loads(row["host"], {})
+        row["warmups"] = _loads(row["warmups"], {})
+        return row
 
     # ---- judgments
 

@@ -460,6 +460,27 @@ M009_EFFORT = """
         );
 """
 
+# Settings as grid axes: a run's cell key gains its swept options (``options_key``, '' for runs
+# made before), so one batch may hold the same cell at two temperatures and resume tells them
+# apart. Each run records what it really ran with (``environment``) and whether prompt plus
+# answer filled the context (``truncated``); each batch the machine it ran on and its warmups.
+M010_SETTINGS_AXES = """
+        ALTER TABLE runs ADD COLUMN options_key TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE runs ADD COLUMN truncated INTEGER;
+        DROP INDEX idx_runs_cell;
+        CREATE UNIQUE INDEX idx_runs_cell ON runs(
+            batch_id, model, prompt_version, scenario_id, tier, specialist, iteration,
+            options_key);
+        CREATE TABLE batch_environment (
+            batch_id TEXT PRIMARY KEY REFERENCES batches(batch_id) ON DELETE CASCADE,
+            recorded_at TEXT NOT NULL,
+            tool_version TEXT NOT NULL,
+            host TEXT NOT NULL DEFAULT '{}',     -- CPU, cores, memory, GPU, OS, Python
+            warmups TEXT NOT NULL DEFAULT '{}'   -- per model and load settings: warmup ms
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_initial", M001_INITIAL),
     Migration("m002_scenario_controls", M002_SCENARIO_CONTROLS),
@@ -470,6 +491,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("m007_response_cache", M007_RESPONSE_CACHE),
     Migration("m008_agent_runs", M008_AGENT_RUNS),
     Migration("m009_effort", M009_EFFORT),
+    Migration("m010_settings_axes", M010_SETTINGS_AXES),
 )
 
 

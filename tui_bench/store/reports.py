@@ -307,12 +307,16 @@ class ReportQueries(CoreStore):
                        sum(CASE WHEN {both} THEN s.auto_score END) AS specialist_sum,
                        count(b.success) AS baseline_decided, sum(b.success) AS baseline_passed,
                        count(s.success) AS specialist_decided,
-                       sum(s.success) AS specialist_passed
+                       sum(s.success) AS specialist_passed,
+                       sum(s.success = 1 AND coalesce(b.success, 0) = 0) AS specialist_only,
+                       sum(b.success = 1 AND coalesce(s.success, 0) = 0) AS baseline_only,
+                       sum(CASE WHEN {both} THEN (s.auto_score - b.auto_score)
+                                               * (s.auto_score - b.auto_score) END) AS diff_sq
                 FROM runs s CROSS JOIN runs b
                   ON b.batch_id = s.batch_id AND b.scenario_id = s.scenario_id
                  AND b.tier = s.tier AND b.prompt_version = s.prompt_version
                  AND b.specialist = '' AND b.iteration = s.iteration AND b.model = s.model
-                 AND b.status = 'ok'
+                 AND b.options_key = s.options_key AND b.status = 'ok'
                 WHERE {where}
                 GROUP BY s.model, s.specialist
                 ORDER BY s.model, s.specialist""", params)
@@ -453,7 +457,7 @@ class ReportQueries(CoreStore):
             tel = r.telemetry
             rows.append((
                 r.run_id, r.batch_id, r.model, r.model.split(":", 1)[0], r.prompt_version,
-                r.scenario_id, r.tier, r.specialist, r.iteration, r.mode,
+                r.scenario_id, r.tier, r.specialist, r.iteration, r.options_key, r.mode,
                 categories.get(r.scenario_id), r.status, r.output, r.error, r.prompt, r.system,
                 None, r.started_at, r.finished_at or r.started_at,
                 *(getattr(tel, name) for name in TELEMETRY_COLUMNS),

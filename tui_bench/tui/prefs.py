@@ -29,6 +29,11 @@ class ChoiceOptions(BaseModel):
     seed: int | None = 42
     temperature: float = 0.0
     max_tokens: int = 256
+    num_ctx: int = 2048
+    top_p: float | None = None
+    threads: int | None = None
+    # Options swept as grid axes (option name -> values); the fields above hold the first.
+    axes: dict[str, list[float | int]] = Field(default_factory=dict)
 
 
 class Preferences(BaseModel):

@@ -104,6 +104,8 @@ class CellSession:
     generate_fn: GenerateFn  # the runner's: backend slot, retries, token events
     score_fn: ScoreFn  # scoring.score with the runner's rubric and judge
     slot: Any = None  # the backend's concurrency limit (an asyncio.Semaphore)
+    host_slots: bool = False  # the backend's hosts give the slot per request (HostPool): the
+    # runner says CellRunning when it has one, since a retry may wait for another host
     settings: Any = None
     attempts: list[Attempt] = field(default_factory=list)
     telemetry: list[Telemetry] = field(default_factory=list)
@@ -132,7 +134,8 @@ class CellSession:
                 self.began = True
                 self.record.started_at = utc_now()  # when it ran, not when it was queued
             # It holds its backend slot: from here it is running (prefill first), not queued.
-            self.emit(CellRunning(self.run_id, self.attempt))
+            if not self.host_slots:
+                self.emit(CellRunning(self.run_id, self.attempt))
             gen, retries = await self.generate_fn(messages, options, tools, schema)
         self.record.retries += retries
         self.telemetry.append(telemetry_of(gen, options))

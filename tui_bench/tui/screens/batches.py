@@ -27,9 +27,10 @@ from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
 from tui_bench.analysis.evaluation_text import evaluation_lines
+from tui_bench.analysis.stats import PairedComparison
 from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
-from tui_bench.present import number, percent, rate, score, span, telemetry, timestamp
+from tui_bench.present import interval, number, percent, rate, score, span, telemetry, timestamp
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.screens.base import BenchScreen
@@ -644,6 +645,7 @@ class BatchCompareScreen(BenchScreen[None]):
         """The cell-by-cell comparison, computed off the message loop."""
 
         comparison: BatchComparison
+        paired: dict[str | None, PairedComparison] | None = None
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Compare batches"
@@ -673,7 +675,8 @@ class BatchCompareScreen(BenchScreen[None]):
     def on_mount(self) -> None:
         models = self.query_one("#compare-models", DataTable)
         for label in ("model", "cells", "improved", "regressed", "fail→pass", "pass→fail",
-                      "before", "after", "change", "tok/s change"):
+                      "before", "after", "change", "tok/s change", "change 95% CI",
+                      "McNemar p"):
             models.add_column(label, key=label)
         table = self.query_one("#compare-table", DataTable)
         for label in ("model", "scenario", "tier", "version", "specialist", "#", "before",
@@ -688,8 +691,11 @@ class BatchCompareScreen(BenchScreen[None]):
         except KeyError as exc:
             self.post_message(self.Missing(str(exc.args[0])))
             return
+        # The bootstrap resamples every shared cell: in this thread, not on the message loop.
+        paired: dict[str | None, PairedComparison] = {None: comparison.paired(),
+                  **{model: comparison.paired(model) for model in comparison.per_model()}}
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Compared(comparison))
+            self.post_message(self.Compared(comparison, paired))
 
     @on(Missing)
     def _on_missing(self, message: Missing) -> None:
@@ -701,9 +707,10 @@ class BatchCompareScreen(BenchScreen[None]):
 
     @on(Compared)
     def _on_compared(self, message: Compared) -> None:
-        self._show(message.comparison)
+        self._show(message.comparison, message.paired)
 
-    def _show(self, comparison: BatchComparison) -> None:
+    def _show(self, comparison: BatchComparison,
+              paired: dict[str | None, PairedComparison] | None = None) -> None:
         self.comparison = comparison
         s = comparison.summary
         lines = [
@@ -718,6 +725,9 @@ class BatchCompareScreen(BenchScreen[None]):
                  f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "
                  f"{rate(s.tps_after)} ({number(s.tps_change, '{:+.1f}')})"),
         ]
+        overall = (paired or {}).get(None)
+        if overall is not None:
+            lines.append(Text(f"paired: {overall.describe()}", style="bold"))
         if comparison.only_before or comparison.only_after:
             lines.append(Text(f"{len(comparison.only_before)} cell(s) only in "
                               f"{comparison.before}, {len(comparison.only_after)} only in "
@@ -726,10 +736,13 @@ class BatchCompareScreen(BenchScreen[None]):
         models = self.query_one("#compare-models", DataTable)
         models.clear()
         for model, g in comparison.per_model().items():
+            p = (paired or {}).get(model)
             models.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
                            str(g.broke), score(g.mean_before),
                            score(g.mean_after), number(g.mean_change, "{:+.3f}"),
-                           number(g.tps_change, "{:+.1f}"))
+                           number(g.tps_change, "{:+.1f}"),
+                           interval(p.diff_low, p.diff_high, "{:+.3f}") if p else "—",
+                           number(p.p_value, "{:.3g}") if p else "—")
         self._fill()
 
     def _cells(self) -> list[CellChange]:

@@ -27,7 +27,13 @@ from tui_bench.domain import (
     ModelRef,
     normalise_tier,
 )
-from tui_bench.engine.plan import new_batch_id, plan
+from tui_bench.engine.plan import (
+    new_batch_id,
+    normalise_axes,
+    option_combinations,
+    parse_values,
+    plan,
+)
 from tui_bench.present import duration
 from tui_bench.tui.prefs import ChoiceOptions
 from tui_bench.tui.screens.base import BenchScreen
@@ -97,15 +103,25 @@ class ChooseScreen(BenchScreen[None]):
                     yield Label("repeat")
                     yield Input(str(opts.iterations), id="opt-iterations", type="integer",
                                 compact=True)
+                    # A comma list sweeps the option: each value is an axis of the grid.
                     yield Label("max tok")
-                    yield Input(str(opts.max_tokens), id="opt-max-tokens", type="integer",
-                                compact=True)
+                    yield Input(_axis_text(opts, "max_tokens", opts.max_tokens),
+                                id="opt-max-tokens", compact=True)
                     yield Label("temp")
-                    yield Input(f"{opts.temperature:g}", id="opt-temperature", type="number",
-                                compact=True)
+                    yield Input(_axis_text(opts, "temperature", opts.temperature),
+                                id="opt-temperature", placeholder="0 or 0,0.7", compact=True)
                     yield Label("seed")
-                    yield Input("" if opts.seed is None else str(opts.seed), id="opt-seed",
-                                placeholder="none", type="integer", compact=True)
+                    yield Input(_axis_text(opts, "seed", opts.seed), id="opt-seed",
+                                placeholder="none", compact=True)
+                    yield Label("ctx")
+                    yield Input(_axis_text(opts, "num_ctx", opts.num_ctx), id="opt-num-ctx",
+                                placeholder="2048 or 2048,8192", compact=True)
+                    yield Label("top p")
+                    yield Input(_axis_text(opts, "top_p", opts.top_p), id="opt-top-p",
+                                placeholder="default", compact=True)
+                    yield Label("threads")
+                    yield Input(_axis_text(opts, "threads", opts.threads), id="opt-threads",
+                                placeholder="auto", compact=True)
                     yield Label("workers")
                     yield Input("" if opts.concurrency is None else str(opts.concurrency),
                                 id="opt-concurrency", placeholder="auto", type="integer",
@@ -188,17 +204,21 @@ class ChooseScreen(BenchScreen[None]):
         tiers = []
         for item in _split(text("opt-tiers")) or [DEFAULT_TIER]:
             tiers.append(normalise_tier(item))
-        try:
-            temperature = float(text("opt-temperature") or 0)
-        except ValueError:
-            raise ValueError("temperature must be a number") from None
+        axes: dict[str, list[Any]] = {}
+        for name, field_id, label, kind in AXIS_FIELDS:
+            values = parse_values(label, text(field_id), kind)
+            if len(values) > 1:
+                axes[name] = values
+            axes.setdefault(f"_{name}", values[:1])
+        first = {name: (axes.pop(f"_{name}") or [None])[0] for name, *_ in AXIS_FIELDS}
         mode = self.query_one("#opt-mode", Select).value
         return ChoiceOptions(
             tiers=tiers, prompt_versions=_split(text("opt-version")) or [DEFAULT_PROMPT_VERSION],
             iterations=integer("opt-iterations", "repeat", blank=1) or 1,
             mode=str(mode), concurrency=integer("opt-concurrency", "workers"),
-            seed=integer("opt-seed", "seed"), temperature=temperature,
-            max_tokens=integer("opt-max-tokens", "max tokens", blank=256) or 256)
+            seed=first["seed"], temperature=first["temperature"] or 0.0,
+            max_tokens=first["max_tokens"] or 256, num_ctx=first["num_ctx"] or 2048,
+            top_p=first["top_p"], threads=first["threads"], axes=axes)
 
     def build_spec(self) -> BatchSpec:
         """The batch the screen describes; ValueError with a plain reason when it cannot be."""
@@ -212,15 +232,17 @@ class ChooseScreen(BenchScreen[None]):
         specialist = self.query_one("#opt-specialist", Select).value
         specialists = ["", str(specialist)] if isinstance(specialist, str) else [""]
         try:
+            normalise_axes(opts.axes)  # a swept value out of range is named before the start
             return BatchSpec(
                 specialists=specialists,
                 batch_id=new_batch_id(), models=[str(ModelRef.parse(m)) for m in models],
                 scenarios=scenarios, tiers=opts.tiers, prompt_versions=opts.prompt_versions,
                 iterations=opts.iterations, mode=opts.mode,  # type: ignore[arg-type]
-                concurrency=opts.concurrency,
+                concurrency=opts.concurrency, option_axes=opts.axes,
                 cache=self.query_one("#opt-cache", Checkbox).value and opts.mode == "zero-shot",
                 options=GenerationOptions(temperature=opts.temperature, seed=opts.seed,
-                                          max_tokens=opts.max_tokens))
+                                          max_tokens=opts.max_tokens, num_ctx=opts.num_ctx,
+                                          top_p=opts.top_p, threads=opts.threads))
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ()))
@@ -277,6 +299,9 @@ class ChooseScreen(BenchScreen[None]):
                    _count(len(spec.tiers), "tier")]
         if len(spec.prompt_versions) > 1:
             factors.append(_count(len(spec.prompt_versions), "version"))
+        settings = len(option_combinations(spec))
+        if settings > 1:
+            factors.append(_count(settings, "setting"))
         if spec.iterations > 1:
             factors.append(f"{spec.iterations}×")
         if any(spec.specialists):
@@ -308,6 +333,23 @@ def specialist_templates() -> list[str]:
     from tui_bench.specialists.templates import list_templates
 
     return list_templates(locations.templates_dir())
+
+
+# option name, field id, label in messages, type: the options a comma list turns into axes.
+AXIS_FIELDS: tuple[tuple[str, str, str, type], ...] = (
+    ("max_tokens", "opt-max-tokens", "max tokens", int),
+    ("temperature", "opt-temperature", "temperature", float),
+    ("seed", "opt-seed", "seed", int),
+    ("num_ctx", "opt-num-ctx", "ctx", int),
+    ("top_p", "opt-top-p", "top p", float),
+    ("threads", "opt-threads", "threads", int),
+)
+
+
+def _axis_text(opts: ChoiceOptions, name: str, value: float | int | None) -> str:
+    """A remembered option as the field shows it: the swept list, else the single value."""
+    values = opts.axes.get(name) or ([] if value is None else [value])
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
 def _count(n: int, noun: str) -> str:

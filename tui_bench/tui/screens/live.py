@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from tui_bench.analysis.summary import counted
+from tui_bench.backends.hostpool import slots_line
 from tui_bench.domain import Evaluation
 from tui_bench.present import cost, duration
 from tui_bench.tui.screens.base import BenchScreen
@@ -175,6 +176,10 @@ class LiveScreen(BenchScreen[None]):
             (f"{state.failed} failed", "bold red" if state.failed else ""),
             f" · {duration(state.elapsed)}",
             f" · ETA {duration(eta)}" if eta is not None else "")
+        runner = self.session.runner
+        slots = slots_line(runner.pool.hosts.status()) if runner is not None else ""
+        if slots:
+            line.append(f"\nslots {slots}", style="dim")
         if state.error:
             line.append(f"\n{state.error}", style="bold red")
         self.query_one("#progress-line", Static).update(line)

@@ -25,7 +25,7 @@ from tui_bench.analysis.pairwise import Standing, Verdict, side_labels, standing
 from tui_bench.catalog import Catalog
 from tui_bench.domain import RunRecord
 from tui_bench.judge_name import remember_judge, remembered_judge
-from tui_bench.present import percent
+from tui_bench.present import interval, percent
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.store.judging import PairCandidate
@@ -38,20 +38,21 @@ VERDICT_WORDS = {"left": "left is better", "right": "right is better", "tie": "a
 
 
 def standings_renderable(rows: list[Standing]) -> Table:
-    """The per-model table: games, wins, losses, draws, win rate, Elo."""
-    table = Table(title="Pairwise standings (Elo K=32 from 1000, in verdict order; "
-                  "tie and both bad count as draws)", title_justify="left", box=None,
-                  padding=(0, 1))
+    """The per-model table: games, wins, losses, draws, win rate, Bradley-Terry rating."""
+    table = Table(title="Pairwise standings (Bradley-Terry fitted to every verdict, Elo scale, "
+                  "1000 = average, 95% bootstrap interval; tie and both bad count as draws)",
+                  title_justify="left", box=None, padding=(0, 1))
     for name, justify in (("model", "left"), ("games", "right"), ("won", "right"),
                           ("lost", "right"), ("tie", "right"), ("both bad", "right"),
-                          ("win rate", "right"), ("Elo", "right")):
+                          ("win rate", "right"), ("rating", "right"), ("95% CI", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in rows:
         rate = percent(s.win_rate)
         table.add_row(s.model, str(s.games), str(s.wins), str(s.losses), str(s.ties),
-                      str(s.both_bad), rate, f"{s.elo:.0f}")
+                      str(s.both_bad), rate, "—" if s.rating is None else f"{s.rating:.0f}",
+                      interval(s.rating_low, s.rating_high, "{:.0f}"))
     if not rows:
-        table.add_row("no verdicts yet", *[""] * 7)
+        table.add_row("no verdicts yet", *[""] * 8)
     return table
 
 

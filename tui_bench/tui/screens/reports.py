@@ -23,14 +23,16 @@ from textual_plotext import PlotextPlot
 from tui_bench.analysis.effort import EFFORT_COLUMNS, row_cells
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
+from tui_bench.analysis.settings_report import SettingsReport, settings_report
 from tui_bench.analysis.weights import current_weights
 from tui_bench.catalog import Catalog
-from tui_bench.present import cost, number, percent, rate, score
+from tui_bench.present import cost, interval, number, percent, score
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.screens.base import BenchScreen
 
-TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights")
+TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights",
+        "settings")
 MAX_SERIES = 8  # lines on the chart: the best-ranked models, so it stays readable
 # What an empty tab says: how to put something in it.
 EMPTY_HINTS = {
@@ -63,6 +65,7 @@ class ReportsScreen(BenchScreen[None]):
 
         report: Report
         weights: dict[str, dict[str, float]]
+        by_setting: SettingsReport | None = None
 
     CSS_PATH = "reports.tcss"
     SUB_TITLE = "Reports"
@@ -123,19 +126,23 @@ class ReportsScreen(BenchScreen[None]):
             with TabPane("Weights", id="weights"):
                 yield Static("", id="weights-hint", classes="empty-hint")
                 yield DataTable(id="weights-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Settings", id="settings"):
+                yield DataTable(id="settings-table", cursor_type="row", zebra_stripes=True)
+                yield PlotextPlot(id="settings-plot")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#report-batch", Input).display = False
         _columns(self.query_one("#ranking-table", DataTable),
                  ("#", "model", "version", "runs", "score", "spread", "success", "judged %",
-                  "judged", "ttft ms", "tok/s", "cost"))
+                  "judged", "ttft ms", "tok/s", "cost", "score 95% CI", "success 95% CI",
+                  "vs next"))
         _columns(self.query_one("#difficulty-table", DataTable),
                  ("scenario", "category", "failed", "of models", "success", "score",
                   "failed by"))
         _columns(self.query_one("#specialists-table", DataTable),
                  ("model", "specialist", "pairs", "batches", "baseline", "with specialist",
-                  "change", "success"))
+                  "change", "success", "change 95% CI", "McNemar p"))
         _columns(self.query_one("#effort-table", DataTable),
                  ("model", "runs", "mean attempts", "of budget", "first answer"))
         _columns(self.query_one("#refine-effort-table", DataTable),
@@ -144,6 +151,9 @@ class ReportsScreen(BenchScreen[None]):
                  ("batch", "category", "scenario", "model", "score", "favoured", "its score",
                   "margin"))
         _columns(self.query_one("#weights-table", DataTable), ("category", "model", "weight"))
+        _columns(self.query_one("#settings-table", DataTable),
+                 ("front", "model", "setting", "runs", "score", "95% CI", "success", "tok/s",
+                  "ttft ms", "truncated"))
         self.action_reload()
 
     # ---- loading
@@ -157,14 +167,16 @@ class ReportsScreen(BenchScreen[None]):
     def _load(self, batch_id: str | None) -> None:
         report = build_report(self.store, batch_id=batch_id)
         weights = current_weights(self.store)
+        by_setting = settings_report(self.store, batch_id=batch_id)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(report, weights))
+            self.post_message(self.Loaded(report, weights, by_setting))
 
     @on(Loaded)
     def _on_loaded(self, message: Loaded) -> None:
-        self._show(message.report, message.weights)
+        self._show(message.report, message.weights, message.by_setting)
 
-    def _show(self, report: Report, weights: dict[str, dict[str, float]]) -> None:
+    def _show(self, report: Report, weights: dict[str, dict[str, float]],
+              by_setting: SettingsReport | None = None) -> None:
         self.report, self.weights = report, weights
         if self.category != OVERALL and self.category not in report.leaderboard.by_category:
             self.category = OVERALL
@@ -175,6 +187,8 @@ class ReportsScreen(BenchScreen[None]):
         self._fill_effort()
         self._fill_surprises()
         self._fill_weights()
+        if by_setting is not None:
+            self._fill_settings(by_setting)
         self._show_hints()
         self._status()
 
@@ -220,8 +234,10 @@ class ReportsScreen(BenchScreen[None]):
             table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
                           score(s.mean_score), score(s.score_spread),
                           percent(s.success_rate), number(s.mean_judged, "{:.1f}"), str(s.judged),
-                          number(s.mean_ttft_ms, "{:.0f}"), rate(s.mean_tokens_per_s),
-                          cost(s.cost), key=f"{s.model}|{s.prompt_version}")
+                          number(s.mean_ttft_ms, "{:.0f}"), number(s.mean_tokens_per_s, "{:.1f}"),
+                          cost(s.cost), interval(s.score_low, s.score_high, "{:.2f}"),
+                          interval(s.success_low, s.success_high, "{:.0%}"), s.versus_next(),
+                          key=f"{s.model}|{s.prompt_version}")
         names = self.categories()
         title = " · ".join(f"[b reverse] {n} [/]" if n == self.category else n for n in names)
         self.query_one("#ranking-title", Static).update(
@@ -270,7 +286,9 @@ class ReportsScreen(BenchScreen[None]):
                           score(s.baseline_score), score(s.specialist_score),
                           Text(number(change, "{:+.3f}"), style="" if change is None else (
                               "green" if change > 0 else "red" if change < 0 else "")),
-                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}")
+                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}",
+                          interval(s.change_low, s.change_high, "{:+.3f}"),
+                          number(s.p_value, "{:.3g}"))
 
     def _fill_effort(self) -> None:
         table = self.query_one("#effort-table", DataTable)
@@ -315,6 +333,37 @@ class ReportsScreen(BenchScreen[None]):
                 table.add_row(category if index == 0 else "", model, f"{weight:.4f}")
 
     # ---- actions
+
+    def _fill_settings(self, by_setting: SettingsReport) -> None:
+        """Each model's setting combinations, and quality against speed with the front marked."""
+        table = self.query_one("#settings-table", DataTable)
+        table.clear()
+        plt = self.query_one("#settings-plot", PlotextPlot).plt
+        plt.clear_data()
+        plt.clear_figure()
+        for model, rows in list(by_setting.models.items())[:MAX_SERIES]:
+            for r in rows:
+                ci = ("—" if r.score_low is None or r.score_high is None
+                      else f"{r.score_low:.2f}–{r.score_high:.2f}")
+                table.add_row("★" if r.pareto else "", model, r.setting, str(r.runs),
+                              score(r.mean_score), ci, percent(r.success_rate),
+                              number(r.tokens_per_s, "{:.1f}"), number(r.ttft_ms, "{:.0f}"),
+                              str(r.truncated), key=f"{model}|{r.setting}")
+            placed = [r for r in rows if r.mean_score is not None and r.tokens_per_s is not None]
+            if placed:
+                plt.scatter([r.tokens_per_s for r in placed], [r.mean_score for r in placed],
+                            label=model, marker="●")
+            front = sorted((r for r in placed if r.pareto), key=lambda r: r.tokens_per_s or 0)
+            if front:
+                plt.plot([r.tokens_per_s for r in front], [r.mean_score for r in front],
+                         label=f"{model} Pareto front", marker="braille")
+                for r in front:
+                    plt.text(r.setting, x=r.tokens_per_s, y=r.mean_score)
+        plt.title("Quality against speed per setting" if by_setting.models
+                  else "Quality against speed — no finished runs yet")
+        plt.xlabel("tokens/s")
+        plt.ylabel("mean score")
+        self.query_one("#settings-plot", PlotextPlot).refresh()
 
     def action_category(self, step: int) -> None:
         names = self.categories()
