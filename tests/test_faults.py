@@ -59,7 +59,8 @@ async def test_every_fault_fails_one_cell_and_the_batch_finishes(
     # waiting to retry would otherwise lend its host slot to the next cell, and its fault).
     spec = BatchSpec(batch_id="faults", models=[f"ollama:{OLLAMA_MODEL}", "openai:smollm2"],
                      scenarios=[s for s, _, _ in PLAN],
-                     options=GenerationOptions(max_tokens=8), concurrency=1)
+                     options=GenerationOptions(max_tokens=8), concurrency=1,
+                     model_warmup=False)  # the warmup call would take the first fault
     async with app.run_test(size=(140, 40)) as pilot:
         await app.workers.wait_for_complete()
         session = app.start_batch(spec)

@@ -138,6 +138,7 @@ def test_user_folders_come_from_the_flag_the_environment_and_the_data_folder(
     data_home = tmp_path / "xdg"
     (data_home / "tui-bench" / "scenarios").mkdir(parents=True)
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.delenv(locations.DATA_ENV, raising=False)  # conftest's, which XDG yields to
     monkeypatch.setenv(locations.SCENARIOS_ENV, str(env))
     dirs = locations.scenarios_dirs([str(flag), str(SCENARIOS)])
     assert dirs[0].resolve() == SCENARIOS.resolve()

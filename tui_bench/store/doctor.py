@@ -24,8 +24,16 @@ SKIP_AHEAD = (1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16384, 65536)
 
 
 def is_database_error(exc: BaseException) -> bool:
-    """An error from SQLite itself (damaged, not a database, locked, disk full, read-only)."""
-    return isinstance(exc, sqlite3.DatabaseError)
+    """An error from SQLite itself (damaged, not a database, locked, disk full, read-only),
+    raised as is or wrapped in the store's own ``StoreError``."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # a short cause chain; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.DatabaseError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def database_error_line(exc: BaseException | str, path: str | Path) -> str:
