@@ -221,6 +221,7 @@ class OpenAIBackend:
         self._active: list[int] = []  # requests under way on each shard
         self._loop: asyncio.AbstractEventLoop | None = None
         self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
+        self._chat_url: httpx.URL | None = None  # parsed once: httpx parses a str per request
 
     @property
     def default_concurrency(self) -> int:
@@ -478,7 +479,9 @@ class OpenAIBackend:
         while True:
             body = self._body(model, messages, options, schema, mode, tools)
             try:
-                request = client.build_request("POST", "chat/completions", json=body)
+                if self._chat_url is None:
+                    self._chat_url = client.build_request("POST", "chat/completions").url
+                request = client.build_request("POST", self._chat_url, json=body)
                 response = await client.send(request, stream=True)
             except Exception as exc:
                 raise self._fault(exc, "request") from None
