@@ -31,7 +31,7 @@ from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import load_catalog
 from tui_bench.domain import BatchSpec, EvaluatorSpec, GenerationOptions
 from tui_bench.engine.runner import Runner
-from tui_bench.locations import PROJECT_ROOT
+from tui_bench.locations import shipped
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -63,7 +63,7 @@ class TimedBackend(InstantBackend):
 
 def harness_cost(cells: int, evaluators: list[str], workdir: Path) -> tuple[float, float]:
     """Seconds per cell of harness work (everything but the backend) and cells per second."""
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     base = catalog.scenarios["coding-fizzbuzz"]
     catalog.scenarios["bench"] = base.model_copy(update={
         "id": "bench", "evaluators": [EvaluatorSpec(name=n) for n in evaluators]})
@@ -84,7 +84,7 @@ def harness_cost(cells: int, evaluators: list[str], workdir: Path) -> tuple[floa
 def model_cost(cells: int, workdir: Path) -> tuple[float, float, float]:
     """Seconds per cell on the embedded model, its tokens/s through tui-bench, and share of
     the wall time spent outside the backend."""
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     store = Store(workdir / "model.db")
     runner = Runner(store, catalog)
     spec = BatchSpec(batch_id="bench-model", models=["embedded:smollm2"],

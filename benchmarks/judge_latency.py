@@ -22,7 +22,7 @@ from tui_bench.catalog import load_catalog
 from tui_bench.domain import BatchSpec, GenerationOptions
 from tui_bench.engine.events import Token
 from tui_bench.engine.runner import Runner
-from tui_bench.locations import PROJECT_ROOT
+from tui_bench.locations import shipped
 from tui_bench.store import Store
 from tui_bench.store.judging import QueueFilter
 from tui_bench.tui.screens.judge import JudgeScreen
@@ -71,7 +71,7 @@ def describe(label: str, times: list[float]) -> str:
 
 
 async def main_async(presses: int, max_tokens: int) -> None:
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "latency.db")
         # Something to judge: one quick run.
@@ -90,7 +90,8 @@ async def main_async(presses: int, max_tokens: int) -> None:
         app = Host(screen)
         keys = ["right", "left"] * (presses // 2)
         async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause(0.5)
+            while screen.sheet is None:  # the first run is read in a worker
+                await pilot.pause(0.05)
             await pilot.press("down", "up", "5")  # a value to move from
             idle = await press_times(app, screen, keys)
             runner = Runner(store, catalog, on_event=count)

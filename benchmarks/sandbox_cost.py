@@ -14,7 +14,7 @@ import statistics
 import time
 
 from tui_bench.catalog import load_catalog
-from tui_bench.locations import PROJECT_ROOT
+from tui_bench.locations import shipped
 from tui_bench.scoring.registry import EvalInput
 from tui_bench.scoring.registry import get as get_evaluator
 
@@ -29,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     import tui_bench.scoring  # noqa: F401 - registers the evaluators
 
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     scenario = catalog.scenarios["coding-fizzbuzz"]
     evaluator = get_evaluator("tests")
     assert evaluator is not None

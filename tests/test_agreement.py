@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.test_judging_fixtures import CODE_V1, WRITING, judgment
+from tests.conftest import CODE_V1, WRITING, judgment
 from tui_bench.analysis.agreement import (
     TOTAL,
     figure,

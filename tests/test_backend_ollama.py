@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
 import pytest
 
-from tests.servers.fixtures import OLLAMA_MODEL, _ollama_servers, ollama_pair, ollama_server  # noqa: F401
+from tests.servers.fixtures import OLLAMA_MODEL
 from tests.servers.loopback import free_port
 from tests.servers.ollama_server import OllamaTestServer, smollm2_gguf
 from tui_bench.backends import BackendError, BackendPool, collect
@@ -62,7 +62,7 @@ def test_helpers() -> None:
     assert parse_parameter_size("") is None and parse_parameter_size("big") is None
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= (parse_retry_after(later) or 0) <= 31
     assert parse_retry_after("99999") == 300.0  # capped
     assert keep_alive_value("0") == 0 and keep_alive_value("300") == 300
@@ -108,9 +108,10 @@ async def test_discovery_reads_every_field(ollama_pair: tuple[OllamaTestServer, 
 
 async def test_parameters_b_discovers_on_demand(ollama_server: OllamaTestServer) -> None:
     ollama = backend(ollama_server)
-    assert ollama.parameters_b(OLLAMA_MODEL) == pytest.approx(0.13452)
-    assert ollama.parameters_b("not-pulled:1b") is None
-    assert backend(dead_host()).parameters_b(OLLAMA_MODEL) is None  # unknown, not a crash
+    assert await ollama.parameters_b(OLLAMA_MODEL) == pytest.approx(0.13452)
+    assert await ollama.parameters_b("not-pulled:1b") is None
+    assert await backend(dead_host()).parameters_b(OLLAMA_MODEL) is None  # unknown, no crash
+    await ollama.aclose()
 
 
 async def test_unreachable_hosts(ollama_server: OllamaTestServer) -> None:
@@ -248,7 +249,7 @@ async def test_fault_becomes_backend_error(ollama_server: OllamaTestServer, kind
 
 async def test_rate_limit_keeps_retry_after(ollama_server: OllamaTestServer) -> None:
     ollama_server.fail("status", status=429, message="too many requests", retry_after="2")
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=20), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
     ollama_server.fail("status", status=503, message="busy", retry_after=later)
     ollama = backend(ollama_server)
     try:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.servers.fixtures import _openai_scripted, llama_server, openai_scripted  # noqa: F401
 from tests.servers.llama_server import MODEL_ALIAS, LlamaServer
 from tests.servers.loopback import free_port
 from tests.servers.openai_server import OpenAITestServer, Script

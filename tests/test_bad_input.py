@@ -16,12 +16,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import SCENARIOS
 from tui_bench.catalog import load_catalog
 from tui_bench.cli import main
 from tui_bench.domain import BatchSpec, Judgment, RunRecord
 from tui_bench.store import Store
-
-from tests.conftest import SCENARIOS
 
 GOOD = (SCENARIOS / "coding" / "coding-fizzbuzz.yaml").read_text()
 FIELDS = ["id", "name", "suite", "category", "prompt", "tiers", "evaluators", "threshold",

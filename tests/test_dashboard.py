@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_reports_data import add_batch, at, judge, run
+from tests.conftest import add_batch, at, judge, run
 from tui_bench.analysis.dashboard import dashboard_context, pearson
 from tui_bench.cli import main
 from tui_bench.store import Store

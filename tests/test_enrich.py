@@ -12,6 +12,7 @@ from pathlib import Path
 import json5
 import pytest
 
+from tui_bench import locations
 from tui_bench.backends import BackendPool
 from tui_bench.backends.instant import InstantBackend
 from tui_bench.specialists.enrich import (
@@ -231,3 +232,19 @@ async def test_enrichment_with_the_embedded_model(server: str, tmp_path: Path) -
         assert meta["summary"] or meta["key_concepts"] or meta["relevance"]
     assert data["enrichment"]["enriched"] == 2
     assert {s["title"] for s in data["enrichment"]["skipped"]} == {"Gone", "Missing file"}
+
+
+async def test_a_shipped_template_is_enriched_into_the_user_data_folder(tmp_path: Path) -> None:
+    """The shipped templates folder is read-only: enrich writes to the data folder instead."""
+    shipped = locations.shipped("templates")
+    before = sorted(p.relative_to(shipped) for p in shipped.rglob("*"))
+    answer = json.dumps({"summary": "Edge cases.", "key_concepts": ["None"],
+                         "use_cases": ["functions"], "relevance": "core"})
+    pool = BackendPool(overrides={"embedded": InstantBackend(answer)})
+    result = await enrich_template("python-craftsman", templates_dir=shipped, pool=pool)
+    data = tmp_path / "user-data"  # conftest points TUI_BENCH_DATA here
+    assert result.path is not None and result.path.is_relative_to(data / "templates")
+    assert result.path.parent == data / "templates" / "python-craftsman" / "enriched" / "1.0.0"
+    assert sorted(p.relative_to(shipped) for p in shipped.rglob("*")) == before
+    resolved = resolve_template("python-craftsman", shipped)
+    assert resolved.kind == "enriched" and resolved.path == result.path

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_reports_data import add_batch, at, run
+from tests.conftest import add_batch, at, run
 from tui_bench.analysis.export import export_batch, render
 from tui_bench.analysis.summary import batch_summary
 from tui_bench.cli import main

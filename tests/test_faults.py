@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from tests.servers.fixtures import OLLAMA_MODEL, _ollama_servers, ollama_pair, ollama_server  # noqa: F401
+from tests.conftest import REAL_MODEL_DEADLINE, wait_until
+from tests.servers.fixtures import OLLAMA_MODEL
 from tests.servers.ollama_server import OllamaTestServer
-from tests.test_tui_support import wait_until
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, GenerationOptions
 from tui_bench.settings import Settings
@@ -65,7 +65,7 @@ async def test_every_fault_fails_one_cell_and_the_batch_finishes(
         session = app.start_batch(spec)
         assert session is not None
         app.show_live()
-        await wait_until(pilot, lambda: not session.active, 180)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause(0.3)
         table: DataTable[Any] = app.screen.query_one("#cells", DataTable)
         shown = {str(table.get_row(rid)[1]) + "@" + str(table.get_row(rid)[0]):

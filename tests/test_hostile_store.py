@@ -212,3 +212,40 @@ def test_a_killed_runner_on_this_host_does_not_block_a_resume(tmp_path: Path) ->
     lease = BatchLease(store, "killed")
     lease.acquire()  # at once, not after the 60 s stale bound
     assert store.lease_of("killed")["owner"] == lease.owner
+
+
+async def test_the_app_says_a_damaged_database_in_one_line_instead_of_empty_tables(
+        tmp_path: Path, shipped_catalog: Catalog) -> None:
+    from tests.conftest import fixed_pool, make_app
+    from tui_bench.settings import Settings
+    from tui_bench.tui.screens.home import HomeScreen
+
+    good, bad, _done = await _damaged_copy(tmp_path, shipped_catalog)
+    conn = sqlite3.connect(good)  # wreck the batches table too: home reads it first
+    pages = [row[0] for row in conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'batches'")]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    _wreck(bad, pages, page_size)
+    store = Store(bad)
+    app = make_app(store=store, catalog=shipped_catalog, settings=Settings(),
+                   pool_factory=fixed_pool)
+    said: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        said.append(message)
+        original(message, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            assert isinstance(app.screen, HomeScreen)
+            deadline = time.monotonic() + 60
+            while not any("doctor" in line for line in said) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            errors = [line for line in said if "doctor" in line]
+            assert len(errors) == 1, said
+            assert str(bad) in errors[0] and "malformed" in errors[0]
+    finally:
+        store.close()

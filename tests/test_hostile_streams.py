@@ -6,19 +6,13 @@ deadline and the cap on answer bytes), and the process must not hold the flood i
 
 from __future__ import annotations
 
+import asyncio
 import time
 import tracemalloc
 
 import pytest
 
-from tests.servers.fixtures import (  # noqa: F401
-    OLLAMA_MODEL,
-    _ollama_servers,
-    _openai_scripted,
-    ollama_pair,
-    ollama_server,
-    openai_scripted,
-)
+from tests.servers.fixtures import OLLAMA_MODEL
 from tests.servers.ollama_server import OllamaTestServer
 from tests.servers.openai_server import OpenAITestServer, Script
 from tui_bench.catalog import Catalog
@@ -37,7 +31,8 @@ async def _one_cell(store: Store, catalog: Catalog, settings: Settings, model: s
     """Run one cell; its record, the seconds it took and the peak memory it added."""
     runner = Runner(store, catalog, settings=settings)
     spec = BatchSpec(batch_id=batch_id, models=[model], scenarios=[SCENARIO],
-                     options=GenerationOptions(max_tokens=max_tokens))
+                     options=GenerationOptions(max_tokens=max_tokens),
+                     model_warmup=False)  # each queued fault is for the measured cell
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     began = time.monotonic()
@@ -124,3 +119,25 @@ async def test_ollama_floods_end_each_cell_with_its_reason(
     assert run.status == "error" and "line longer than" in (run.error or ""), run.error
     assert peak < 2 * KB * KB, f"peak {peak} bytes"
     ollama_server.httpd.release_stalls()
+
+
+@pytest.mark.slow
+async def test_the_model_warmup_stops_at_the_first_piece_of_an_endless_stream(
+        ollama_server: OllamaTestServer) -> None:
+    from tui_bench.backends import BackendPool
+    from tui_bench.domain import ModelRef
+    from tui_bench.engine.environment import Warmer
+
+    ollama_server.fail("flood", message="tok ", count=None)
+    pool = BackendPool(_settings(ollama_hosts=[ollama_server.url]))
+    ref = ModelRef.parse(f"ollama:{OLLAMA_MODEL}")
+    backend, name = pool.for_model(ref)
+    warmer = Warmer()
+    began = time.monotonic()
+    try:
+        await asyncio.wait_for(warmer.prepare(ref, backend, name, GenerationOptions()), 60)
+    finally:
+        await pool.aclose()
+        ollama_server.httpd.release_stalls()
+    assert time.monotonic() - began < 15
+    assert warmer.warmups and not warmer.errors

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SCENARIOS
-from tests.test_judging_fixtures import add_runs
+from tests.conftest import SCENARIOS, add_judged_runs
 from tui_bench.catalog import Catalog
 from tui_bench.cli import main
+from tui_bench.judge_name import remember_judge
 from tui_bench.store import Store
-from tui_bench.store.judging import remember_judge
 
 SCEN = "coding-fizzbuzz"
 
@@ -24,13 +23,13 @@ def _cli(db: Path, *args: str) -> int:
 
 def _seed(db: Path, shipped: Catalog) -> list[str]:
     store = Store(db)
-    runs = add_runs(store, shipped, [
+    runs = add_judged_runs(store, shipped, [
         {"scenario_id": SCEN, "model": "ollama:secret-a"},
         {"scenario_id": SCEN, "model": "ollama:secret-b"},
         {"scenario_id": "writing-tip-new-manager", "model": "ollama:secret-a"},
     ])
-    add_runs(store, shipped, [{"scenario_id": SCEN, "model": "ollama:other"}], batch_id="batch_2")
-    add_runs(store, shipped, [{"scenario_id": SCEN, "status": "error"}], batch_id="batch_3")
+    add_judged_runs(store, shipped, [{"scenario_id": SCEN, "model": "ollama:other"}], batch_id="batch_2")
+    add_judged_runs(store, shipped, [{"scenario_id": SCEN, "status": "error"}], batch_id="batch_3")
     store.close()
     return [r.run_id for r in runs]
 

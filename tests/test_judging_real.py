@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_judging_fixtures import Host, add_runs, screen_text
+from tests.conftest import Host, add_judged_runs, screen_text, settle
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, GenerationOptions
 from tui_bench.engine.plan import new_batch_id
 from tui_bench.engine.runner import Runner
+from tui_bench.judge_name import remember_judge
 from tui_bench.store import Store
-from tui_bench.store.judging import remember_judge
 from tui_bench.tui.screens.judge import JudgeScreen
 
 SCENARIO = "coding-fizzbuzz"
@@ -33,16 +33,16 @@ async def test_keystrokes_for_one_code_v1_judgment(store: Store, shipped_catalog
     """
     _code_v1(shipped_catalog)
     remember_judge("erin")
-    runs = add_runs(store, shipped_catalog, [{"scenario_id": SCENARIO, "model": "ollama:a"},
+    runs = add_judged_runs(store, shipped_catalog, [{"scenario_id": SCENARIO, "model": "ollama:a"},
                                              {"scenario_id": SCENARIO, "model": "ollama:b"}])
     keys = ["1", "8", "down", "1", "5", "down", "1", "2", "down", "1", "5", "down", "8",
             "down", "5", "enter"]
     app = Host(lambda: JudgeScreen(store=store, catalog=shipped_catalog))
     async with app.run_test(size=(100, 30)) as pilot:  # a small terminal: the sheet scrolls
-        await pilot.pause()
+        await settle(pilot)
         for key in keys:
             await pilot.press(key)
-        await pilot.pause()
+        await settle(pilot)
         saved = [j for r in runs for j in store.judgments(r.run_id)]
         assert len(saved) == 1  # saved ...
         screen = app.target
@@ -71,13 +71,13 @@ async def test_judge_a_run_from_the_embedded_model(store: Store,
     assert run.output and run.status == "ok"
     app = Host(lambda: JudgeScreen(store=store, catalog=shipped_catalog, judge="frank"))
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "embedded:smollm2" not in text and "model hidden" in text
         assert run.output.strip().splitlines()[0][:20] in text or "```" in run.output
         await pilot.press("5", "down", "5", "down", "4", "down", "5", "down", "0", "down", "0",
                           "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert "embedded:smollm2" in screen_text(app)  # revealed once saved
     j = store.judgment_by(run.run_id, "frank")
     assert j is not None and (j.total, j.band, j.blind) == (19, "reference only", True)

@@ -7,19 +7,21 @@ from pathlib import Path
 import pytest
 from textual.widgets import Select
 
-from tests.test_judging_fixtures import (
+from tests.conftest import (
     CODE_V1,
     Host,
-    add_runs,
-    catalog,
+    add_judged_runs,
+    judging_catalog,
+    judging_scenario,
     judgment,
-    scenario,
     screen_text,
+    settle,
 )
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Criterion, Rubric
+from tui_bench.judge_name import judge_file, remember_judge, remembered_judge
 from tui_bench.store import Store
-from tui_bench.store.judging import QueueFilter, judge_file, remember_judge, remembered_judge
+from tui_bench.store.judging import QueueFilter
 from tui_bench.tui.screens.judge import JudgeScreen
 from tui_bench.tui.screens.pairwise import PairwiseScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
@@ -42,11 +44,12 @@ def _host(store: Store, cat: Catalog, **kwargs: object) -> Host:
     kwargs.setdefault("judge", "alice")
     kwargs.setdefault("filters", QueueFilter(shuffled=False))
     kwargs.setdefault("blind", True)
+    kwargs.setdefault("clock", FakeClock())  # digits typed together join however slow the box
     return Host(lambda: JudgeScreen(store=store, catalog=cat, **kwargs))  # type: ignore[arg-type]
 
 
 def _two_runs(store: Store, cat: Catalog) -> list[str]:
-    runs = add_runs(store, cat, [
+    runs = add_judged_runs(store, cat, [
         {"model": "ollama:alpha", "scenario_id": "fizz", "auto_score": 0.71},
         {"model": "ollama:beta", "scenario_id": "sort", "auto_score": 0.33},
     ])
@@ -62,11 +65,11 @@ def _notices(app: Host) -> str:
 
 
 async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, second = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         before = screen_text(app)
         assert "model hidden (blind)" in before
         assert "ollama:alpha" not in before and "ollama:beta" not in before
@@ -80,7 +83,7 @@ async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> N
         text = screen_text(app)
         assert "Total 75 / 100 · 75% · good" in text
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         saved = [j for j in store.judgments(first) if j.judge_kind == "person"]
         assert len(saved) == 1
         j = saved[0]
@@ -97,15 +100,15 @@ async def test_judge_a_run_with_keys_only_blind_then_revealed(store: Store) -> N
 
 
 async def test_save_refused_while_a_criterion_is_unset(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, _ = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
         await pilot.press("2", "0", "down", "down", "5")
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert [j for j in store.judgments(first) if j.judge_kind == "person"] == []
         notices = _notices(app)
         assert "not saved: Structure, Best practices, Documentation, Testing still unset" in notices
@@ -115,12 +118,12 @@ async def test_save_refused_while_a_criterion_is_unset(store: Store) -> None:
 
 
 async def test_digits_undo_and_steps(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     _two_runs(store, cat)
     clock = FakeClock()
     app = _host(store, cat, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         screen = app.target
         assert isinstance(screen, JudgeScreen)
         sheet = screen.sheet
@@ -175,50 +178,50 @@ def test_score_sheet_rules() -> None:
 
 
 async def test_first_use_asks_for_the_name_and_remembers_it(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, _ = _two_runs(store, cat)
     assert remembered_judge() is None
     app = _host(store, cat, judge=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, JudgeNameDialog)
         await pilot.press(*"carol", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, JudgeScreen)
         assert remembered_judge() == "carol"
         assert judge_file().parent == Path(str(judge_file().parent))
         await pilot.press("2", "0", "down", "2", "0", "down", "1", "5", "down", "2", "0",
                           "down", "1", "5", "down", "1", "0", "enter")
-        await pilot.pause()
+        await settle(pilot)
     j = [j for j in store.judgments(first) if j.judge_kind == "person"][0]
     assert (j.judge, j.total, j.band) == ("carol", 100, "production-ready")
     app = _host(store, cat, judge=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, JudgeScreen)  # asked once, not again
         assert "Judging as carol" in screen_text(app)
 
 
 async def test_previous_shows_the_saved_judgment_and_saving_again_replaces_it(
         store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, second = _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("1", "0", "down", "1", "0", "down", "1", "0", "down", "1", "0",
                           "down", "1", "0", "down", "5", "enter")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("right_square_bracket")  # skip the second run
-        await pilot.pause()
+        await settle(pilot)
         assert "Nothing (more) to judge" in screen_text(app)
         await pilot.press("left_square_bracket", "left_square_bracket")
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "scenario fizz" in text and "you judged this run before" in text
         assert "model ollama:alpha" in text  # already judged: nothing left to hide
         await pilot.press("1", "5", "enter")  # correctness 10 -> 15
-        await pilot.pause()
+        await settle(pilot)
     mine = [j for j in store.judgments(first) if j.judge_kind == "person"]
     assert len(mine) == 1 and mine[0].scores["correctness"] == 15 and mine[0].total == 60
     assert mine[0].blind is False  # judged again with the model in view
@@ -226,12 +229,12 @@ async def test_previous_shows_the_saved_judgment_and_saving_again_replaces_it(
 
 
 async def test_anchors_blind_toggle_and_unjudged_cycle(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     first, second = _two_runs(store, cat)
     store.save_judgments([judgment(second, "bob", {c.id: 5 for c in CODE_V1.criteria})])
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("1", "5", "a")
         text = screen_text(app)
         assert "▶  15  works, misses edge cases" in text and "correct everywhere" in text
@@ -239,20 +242,20 @@ async def test_anchors_blind_toggle_and_unjudged_cycle(store: Store) -> None:
         assert "correct everywhere" not in screen_text(app)
         assert "1 waiting" in screen_text(app)  # bob's run is not in "unjudged by anyone"
         await pilot.press("u")  # not judged by me: bob's run comes back
-        await pilot.pause()
+        await settle(pilot)
         assert "2 waiting" in screen_text(app)
         await pilot.press("b")  # blind off: the model shows at once
         text = screen_text(app)
         assert "model ollama:alpha" in text and "0.71" in text
         await pilot.press(*["1", "0", "down"] * 5, "1", "0", "enter")
-        await pilot.pause()
+        await settle(pilot)
     mine = [j for j in store.judgments(first) if j.judge_kind == "person"]
     assert mine[0].blind is False
 
 
 async def test_agreement_panel_shows_figures_and_na(store: Store) -> None:
-    cat = catalog()
-    runs = add_runs(store, cat, [{"model": "ollama:alpha"}, {"model": "ollama:beta"},
+    cat = judging_catalog()
+    runs = add_judged_runs(store, cat, [{"model": "ollama:alpha"}, {"model": "ollama:beta"},
                                  {"model": "ollama:gamma"}], batch_id="batch_a")
     for i, run in enumerate(runs):
         scores = {c.id: min(c.max, 4 + 3 * i) for c in CODE_V1.criteria} | {"testing": 5}
@@ -262,10 +265,9 @@ async def test_agreement_panel_shows_figures_and_na(store: Store) -> None:
                                        kind="model")])
     app = _host(store, cat, filters=QueueFilter(unjudged="all", shuffled=False))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("g")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "Agreement on code-v1" in text and "people: bob, carol" in text
         assert "LLM judge: ollama:judge" in text
@@ -280,13 +282,13 @@ async def test_agreement_panel_shows_figures_and_na(store: Store) -> None:
 
 
 async def test_queue_filters_pages_and_stored_definitions(store: Store) -> None:
-    full = catalog()
+    full = judging_catalog()
     rows = [{"model": m, "scenario_id": s} for m in ("ollama:alpha", "ollama:beta")
             for s in ("fizz", "sort", "essay")]
-    add_runs(store, full, rows)
-    add_runs(store, full, [{"model": "ollama:alpha", "status": "error"}], batch_id="batch_e")
+    add_judged_runs(store, full, rows)
+    add_judged_runs(store, full, [{"model": "ollama:alpha", "status": "error"}], batch_id="batch_e")
     # A catalog that lost "sort": its runs are judged with the stored definition's rubric.
-    partial = Catalog(scenarios={"fizz": scenario("fizz")},
+    partial = Catalog(scenarios={"fizz": judging_scenario("fizz")},
                       rubrics=dict(full.rubrics))
     f = QueueFilter(rubric_id="code-v1", rubric_scenarios=("fizz",), shuffled=False)
     assert store.count_queue(f) == 4  # fizz and sort (through the stored rubric), two models
@@ -301,14 +303,14 @@ async def test_queue_filters_pages_and_stored_definitions(store: Store) -> None:
     app = _host(store, partial, filters=QueueFilter(scenario_id="sort", shuffled=False),
                 page_size=1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "scenario sort" in text and "Code quality (code-v1 v3)" in text
         await pilot.press(*["2", "0", "down"] * 5, "1", "0", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert "scenario sort" in screen_text(app)  # the second page: the other model's run
         await pilot.press("right_square_bracket")
-        await pilot.pause()
+        await settle(pilot)
         assert "Nothing (more) to judge" in screen_text(app)
     assert store.count_queue(QueueFilter(scenario_id="sort")) == 1
 
@@ -326,31 +328,31 @@ def test_remembered_judge_file(tmp_path: Path, present: bool) -> None:
 
 
 async def test_filter_dialog_and_pairwise_key(store: Store) -> None:
-    cat = catalog()
+    cat = judging_catalog()
     _two_runs(store, cat)
     app = _host(store, cat)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert "2 waiting" in screen_text(app)
         await pilot.press("f")
-        await pilot.pause()
+        await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, QueueFilterDialog)
         dialog.query_one("#filter-model", Select).value = "ollama:beta"
         dialog.query_one("#filter-rubric", Select).value = "code-v1"
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, JudgeScreen)
         assert screen.filter.model == "ollama:beta" and "sort" in screen.filter.rubric_scenarios
         text = screen_text(app)
         assert "1 waiting" in text and "scenario sort" in text
         await pilot.press("f", "escape")  # cancelled: nothing changes
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen is screen and screen.filter.model == "ollama:beta"
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PairwiseScreen) and app.screen.judge == "alice"
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen is screen

@@ -8,7 +8,7 @@ from pathlib import Path
 import json5
 import pytest
 
-from tests.test_specialists_mint import add_runs
+from tests.conftest import add_mint_runs
 from tui_bench.cli import main
 from tui_bench.store import Store
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_mint_command_writes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cli.db"
     store = Store(db)
-    add_runs(store, "b1", [("embedded:a", "", "ok", 0.5), ("embedded:a", "python-craftsman", "ok", 0.6)])
+    add_mint_runs(store, "b1", [("embedded:a", "", "ok", 0.5), ("embedded:a", "python-craftsman", "ok", 0.6)])
     store.close()
     out = tmp_path / "snaps"
     code = main(["mint", "python-craftsman", "--batch-id", "b1", "--output", str(out),

@@ -18,9 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, add_batch, at, run
 from tests.servers.loopback import free_port
-from tests.test_reports_data import add_batch, at, run
 from tui_bench.cli import main
 from tui_bench.domain import Evaluation
 from tui_bench.store import Store
@@ -200,13 +199,13 @@ def test_run_goes_on_when_mlflow_is_away(tmp_path: Path,
 
 async def test_saving_in_the_judging_screen_updates_the_mirrored_run(
         tracking_uri: str, store: Store) -> None:
-    from tests.test_judging_fixtures import Host, add_runs, catalog
+    from tests.conftest import Host, add_judged_runs, judging_catalog
     from tui_bench.integrations.mlflow import MlflowSync
     from tui_bench.store.judging import QueueFilter
     from tui_bench.tui.screens.judge import JudgeScreen
 
-    cat = catalog()
-    (first,) = add_runs(store, cat, [{"model": "ollama:alpha", "scenario_id": "fizz",
+    cat = judging_catalog()
+    (first,) = add_judged_runs(store, cat, [{"model": "ollama:alpha", "scenario_id": "fizz",
                                       "auto_score": 0.71}])
     sync = MlflowSync(store, tracking_uri, "screen")
     sync.sync([first.run_id])

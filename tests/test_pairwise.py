@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_judging_fixtures import Host, add_runs, catalog, screen_text
+from tests.conftest import Host, add_judged_runs, judging_catalog, screen_text, settle
 from tui_bench.analysis.pairwise import (
     Verdict,
     elo_ratings,
@@ -64,8 +64,8 @@ def test_side_labels_tell_batches_apart_for_one_model() -> None:
 
 
 def _two_models(store: Store) -> None:
-    cat = catalog()
-    add_runs(store, cat, [
+    cat = judging_catalog()
+    add_judged_runs(store, cat, [
         {"model": "ollama:alpha", "scenario_id": "fizz", "output": "ALPHA-FIZZ"},
         {"model": "ollama:beta", "scenario_id": "fizz", "output": "BETA-FIZZ"},
         {"model": "ollama:alpha", "scenario_id": "sort", "output": "ALPHA-SORT"},
@@ -95,9 +95,9 @@ def test_store_candidates_and_hidden_mapping(store: Store) -> None:
 
 async def test_pairwise_screen_hides_models_and_stores_mapping(store: Store) -> None:
     _two_models(store)
-    app = Host(lambda: PairwiseScreen(store=store, catalog=catalog(), judge="alice", seed=7))
+    app = Host(lambda: PairwiseScreen(store=store, catalog=judging_catalog(), judge="alice", seed=7))
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         screen = app.target
         assert isinstance(screen, PairwiseScreen)
         text = screen_text(app)
@@ -107,7 +107,7 @@ async def test_pairwise_screen_hides_models_and_stores_mapping(store: Store) -> 
         assert left.output.split("-")[1] == right.output.split("-")[1]  # same cell
         assert left.output in text and right.output in text
         await pilot.press("1")  # left is better
-        await pilot.pause()
+        await settle(pilot)
         first = store.pairwise_verdicts()[0]
         assert (first.left_run_id, first.left_model) == (left.run_id, left.model)
         assert (first.right_run_id, first.right_model) == (right.run_id, right.model)
@@ -115,7 +115,7 @@ async def test_pairwise_screen_hides_models_and_stores_mapping(store: Store) -> 
         assert f"left was {left.model}" in screen_text(app)  # revealed after the verdict
         await pilot.press("t")
         await pilot.press("r")
-        await pilot.pause()
+        await settle(pilot)
         text = screen_text(app)
         assert "No pairs left" in text and "Pairwise standings" in text
         assert [v.verdict for v in store.pairwise_verdicts()] == ["left", "tie"]

@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from tests.test_reports_data import add_batch, at, by_key, judge, run
+from tests.conftest import add_batch, at, by_key, judge, run
 from tui_bench.analysis.findings import difficulty, effort, specialist_effect, surprises
 from tui_bench.analysis.leaderboard import OVERALL, leaderboard, score_over_time
 from tui_bench.analysis.report import build_report

@@ -5,8 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Static, TabbedContent
 from textual_plotext import PlotextPlot
 
-from tests.test_batches_screen import Host, rows, settle, text_of
-from tests.test_reports_data import add_batch, at, judge, run
+from tests.conftest import Host, add_batch, at, judge, rows, run, settle, text_of
 from tui_bench.analysis.weights import update_weights
 from tui_bench.store import Store
 from tui_bench.tui.screens.reports import ReportsScreen

@@ -9,62 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import make_batch, write_scenario
 from tui_bench.analysis.scorings import compare_scorings
 from tui_bench.analysis.summary import batch_summary
 from tui_bench.catalog import Catalog, load_catalog
 from tui_bench.cli import main
 from tui_bench.domain import BatchSpec, RunRecord
-from tui_bench.engine.plan import new_run_id
 from tui_bench.engine.rescore import Rescorer
 from tui_bench.scoring import ScoringContext, score
 from tui_bench.store import Store
-
-SCENARIO = """
-id: {id}
-name: {id}
-suite: mine
-category: facts
-rubric: tip-v1
-prompt: "Name a colour."
-expected_elements: [{expected}]
-evaluators:
-  - {{name: expected_elements, weight: 1}}
-"""
-OUTPUTS = ["red and blue", "blue only", "green", "red"]
-
-
-def write_scenario(folder: Path, scenario_id: str, expected: str) -> None:
-    (folder / f"{scenario_id}.yaml").write_text(
-        SCENARIO.format(id=scenario_id, expected=expected))
 
 
 @pytest.fixture
 def batch(tmp_path: Path, store: Store) -> tuple[Store, Path]:
     return make_batch(tmp_path, store)
-
-
-def make_batch(tmp_path: Path, store: Store) -> tuple[Store, Path]:
-    """A batch of 8 runs (two scenarios x four outputs), scored as it ran."""
-    folder = tmp_path / "user-scenarios"
-    folder.mkdir()
-    write_scenario(folder, "colour-red", "red")
-    write_scenario(folder, "colour-blue", "blue")
-    catalog = load_catalog([folder, Path(__file__).parent.parent / "scenarios"])
-    spec = BatchSpec(batch_id="b-colours", models=["embedded:smollm2"],
-                     scenarios=["colour-red", "colour-blue"], iterations=len(OUTPUTS))
-    store.save_batch(spec, 8)
-    for scenario_id in spec.scenarios:
-        scenario = catalog.scenario(scenario_id)
-        for i, output in enumerate(OUTPUTS, 1):
-            scored = asyncio.run(score(ScoringContext(scenario=scenario, output=output)))
-            store.save_run(RunRecord(
-                run_id=new_run_id(), batch_id=spec.batch_id, model="embedded:smollm2",
-                prompt_version="v1", scenario_id=scenario_id, tier="L2", iteration=i,
-                output=output, scenario_hash=scenario.definition_hash(),
-                evaluations=scored.evaluations, auto_score=scored.auto_score,
-                success=scored.success), scenario)
-    store.set_batch_status(spec.batch_id, "finished")
-    return store, folder
 
 
 def by_cell(store: Store) -> dict[tuple[str, int], RunRecord]:
@@ -189,15 +147,6 @@ def test_rescore_command_lists_compares_and_refuses_bad_input(
     assert main(["batches", "show", "b-colours", "--scoring", "1", "--json", "--db",
                  store.path]) == 0
     assert '"scoring": 1' in capsys.readouterr().out
-
-
-def test_rescore_cache_and_import_modules_import_neither_textual_nor_rich() -> None:
-    from tests.test_headless import imported_packages
-
-    loaded = imported_packages(
-        "tui_bench.engine.rescore", "tui_bench.engine.cache", "tui_bench.store.scorings",
-        "tui_bench.analysis.scorings", "tui_bench.integrations.importers")
-    assert "tui_bench" in loaded and not loaded & {"textual", "rich"}
 
 
 def test_rescore_with_a_judge_and_another_rubric(batch: tuple[Store, Path]) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from tests.test_batches_screen import Host, rows, settle, text_of
-from tests.test_rescore import make_batch, write_scenario
+from tests.conftest import Host, make_batch, rows, settle, text_of, write_scenario
 from tui_bench.catalog import load_catalog
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands

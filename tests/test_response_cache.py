@@ -132,7 +132,7 @@ def test_cache_on_the_embedded_model_end_to_end(tmp_path: Path) -> None:
 async def test_the_detail_screen_tells_a_cached_run_from_a_fresh_one(store: Store) -> None:
     from textual.widgets import DataTable, Static
 
-    from tests.test_batches_screen import Host, rows, settle, text_of
+    from tests.conftest import Host, rows, settle, text_of
     from tui_bench.tui.screens.batches import BatchDetailScreen
 
     backend = InstantBackend()

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, cli_env
+from tests.conftest import ROOT, add_batch, at, cli_env, run
 from tests.servers.loopback import free_port
-from tests.test_reports_data import add_batch, at, run
 from tui_bench.store import Store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -8,8 +8,7 @@ import json
 from textual.widgets import DataTable, TabbedContent
 from textual_plotext import PlotextPlot
 
-from tests.test_batches_screen import Host, rows, settle
-from tests.test_reports_data import add_batch, at, run
+from tests.conftest import Host, add_batch, at, rows, run, settle
 from tui_bench.analysis.settings_report import settings_report
 from tui_bench.cli import main
 from tui_bench.store import Store

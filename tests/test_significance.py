@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_reports_data import add_batch, at, run
+from tests.conftest import add_batch, at, run
 from tui_bench.analysis.compare import compare_batches
 from tui_bench.analysis.gate import evaluate_gate
 from tui_bench.cli import main

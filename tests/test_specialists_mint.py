@@ -8,7 +8,7 @@ from pathlib import Path
 import json5
 import pytest
 
-from tui_bench.domain import BatchSpec, Evaluation, RunRecord, Telemetry
+from tests.conftest import add_mint_runs
 from tui_bench.specialists import snapshot as snapshot_module
 from tui_bench.specialists.mint import (
     MintError,
@@ -19,7 +19,6 @@ from tui_bench.specialists.mint import (
 )
 from tui_bench.specialists.snapshot import (
     SCHEMA_PATH,
-    _Checker,
     schema_problems,
     schema_text,
     snapshot_json_schema,
@@ -31,22 +30,6 @@ TEMPLATES = ROOT / "templates"
 BATCH = "batch_mint_unit"
 
 
-def add_runs(store: Store, batch_id: str, rows: list[tuple[str, str, str, float | None]]) -> None:
-    """rows: (model, specialist, status, score)."""
-    store.save_batch(BatchSpec(batch_id=batch_id, models=sorted({r[0] for r in rows}),
-                               scenarios=["s1"], specialists=sorted({r[1] for r in rows})),
-                     len(rows))
-    for index, (model, specialist, status, score) in enumerate(rows):
-        store.save_run(RunRecord(
-            run_id=f"run_{batch_id}_{index}", batch_id=batch_id, model=model,
-            prompt_version="v1", scenario_id="s1", tier="L2", specialist=specialist,
-            iteration=index + 1, status=status, output="x", auto_score=score,
-            success=None if score is None else score >= 0.7,
-            error=None if status == "ok" else "boom",
-            telemetry=Telemetry(ttft_ms=10.0, completion_tokens=5),
-            evaluations=[] if score is None else [Evaluation(evaluator="tests", score=score)]))
-
-
 def test_committed_schema_equals_the_generated_one() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
         "regenerate with: python -c 'from tui_bench.specialists import write_schema; "
@@ -54,7 +37,7 @@ def test_committed_schema_equals_the_generated_one() -> None:
 
 
 def test_comparison_means_improvement_and_per_model(store: Store) -> None:
-    add_runs(store, BATCH, [
+    add_mint_runs(store, BATCH, [
         ("embedded:a", "", "ok", 0.4), ("embedded:a", "", "ok", 0.6),
         ("embedded:a", "python-craftsman", "ok", 0.9), ("embedded:a", "python-craftsman", "error", None),
         ("embedded:b", "", "ok", 0.5), ("embedded:b", "templates/python-craftsman.json5", "ok", 0.25),
@@ -77,7 +60,7 @@ def test_comparison_means_improvement_and_per_model(store: Store) -> None:
 
 
 def test_a_missing_side_is_said_not_divided(store: Store) -> None:
-    add_runs(store, BATCH, [("embedded:a", "python-craftsman", "ok", 0.8)])
+    add_mint_runs(store, BATCH, [("embedded:a", "python-craftsman", "ok", 0.8)])
     got = comparison_for_batch(store, BATCH, "python-craftsman")
     assert got.baseline_avg_score is None and got.improvement is None
     assert got.improvement_pct is None
@@ -89,7 +72,7 @@ def test_a_missing_side_is_said_not_divided(store: Store) -> None:
 
 
 def test_a_zero_baseline_has_no_percent_and_says_why(store: Store) -> None:
-    add_runs(store, BATCH, [("embedded:a", "", "ok", 0.0), ("embedded:a", "demo", "ok", 0.5)])
+    add_mint_runs(store, BATCH, [("embedded:a", "", "ok", 0.0), ("embedded:a", "demo", "ok", 0.5)])
     got = comparison_for_batch(store, BATCH, "demo")
     assert got.improvement == pytest.approx(0.5)
     assert got.improvement_pct is None
@@ -98,7 +81,7 @@ def test_a_zero_baseline_has_no_percent_and_says_why(store: Store) -> None:
 
 def test_mint_writes_a_valid_numbered_snapshot_and_records_it(store: Store,
                                                               tmp_path: Path) -> None:
-    add_runs(store, BATCH, [("embedded:a", "", "ok", 0.5), ("embedded:a", "python-craftsman", "ok", 0.75),
+    add_mint_runs(store, BATCH, [("embedded:a", "", "ok", 0.5), ("embedded:a", "python-craftsman", "ok", 0.75),
                             ("embedded:a", "someone-else", "ok", 0.1)])
     out = tmp_path / "snapshots"
     first = mint_snapshot(store, "python-craftsman", BATCH, templates_dir=TEMPLATES,
@@ -130,7 +113,7 @@ def test_mint_refuses_unknown_batches_and_batches_without_this_template(store: S
     with pytest.raises(MintError, match="no batch 'nope'"):
         mint_snapshot(store, "python-craftsman", "nope", templates_dir=TEMPLATES,
                       output_dir=out)
-    add_runs(store, BATCH, [("embedded:a", "another", "ok", 0.5)])
+    add_mint_runs(store, BATCH, [("embedded:a", "another", "ok", 0.5)])
     with pytest.raises(MintError, match="has no baseline or 'python-craftsman' runs.*another"):
         mint_snapshot(store, "python-craftsman", BATCH, templates_dir=TEMPLATES,
                       output_dir=out)
@@ -139,7 +122,7 @@ def test_mint_refuses_unknown_batches_and_batches_without_this_template(store: S
 
 def test_mint_refuses_an_unsafe_name_even_if_the_model_was_bypassed(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_runs(store, BATCH, [("embedded:a", "", "ok", 0.5)])
+    add_mint_runs(store, BATCH, [("embedded:a", "", "ok", 0.5)])
     from tui_bench.specialists import mint as mint_module
     from tui_bench.specialists.templates import resolve_template
 
@@ -169,14 +152,12 @@ def minimal_snapshot() -> dict:
                               "batch_id": "b", "tool_version": "t"}}))
 
 
-@pytest.mark.parametrize("use_fallback", [True, False])
-def test_schema_rejects_a_snapshot_missing_required_fields(
-        use_fallback: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_schema_rejects_a_snapshot_missing_required_fields() -> None:
     schema = snapshot_json_schema()
-    if use_fallback:
-        check = lambda data: _Checker(schema).problems(data)
-    else:
-        check = lambda data: schema_problems(data, schema)
+
+    def check(data: dict) -> list[str]:
+        return schema_problems(data, schema)
+
     good = minimal_snapshot()
     assert check(good) == []
     for path in (("persona",), ("benchmarks",), ("snapshot_metadata", "batch_id"),
@@ -197,7 +178,7 @@ def test_schema_rejects_a_snapshot_missing_required_fields(
 
 def test_mint_refuses_a_snapshot_the_schema_refuses(store: Store, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    add_runs(store, BATCH, [("embedded:a", "", "ok", 0.5)])
+    add_mint_runs(store, BATCH, [("embedded:a", "", "ok", 0.5)])
     strict = snapshot_json_schema()
     strict["required"] = [*strict["required"], "signature"]
     monkeypatch.setattr(snapshot_module, "published_schema", lambda: strict)

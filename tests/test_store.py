@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_bench.domain import BatchSpec, Evaluation, RunRecord, Scenario, Telemetry
+from tui_bench.domain import BatchSpec, Evaluation, Judgment, RunRecord, Scenario, Telemetry
 from tui_bench.store import Store, StoreError, migrations
 
 SCENARIO = Scenario(id="s1", name="S1", suite="coding", category="algorithms", prompt="p")
@@ -131,3 +131,14 @@ def test_a_database_from_every_earlier_step_upgrades_to_the_fresh_schema(tmp_pat
         assert upgraded.schema_version == len(MIGRATIONS)
         upgraded.close()
         assert _schema(old) == _schema(fresh)
+
+
+def test_a_failed_write_raises_the_stores_own_error(store: Store) -> None:
+    """Callers catch ``StoreError``, never ``sqlite3``'s; the failed write leaves nothing."""
+    orphan = Judgment(run_id="run_missing", judge="ann", rubric_id="r", scores={"a": 1},
+                      total=1, percent=100.0, band="production-ready")
+    with pytest.raises(StoreError, match="FOREIGN KEY"):
+        store.save_judgment(orphan)
+    assert store.judgments() == []
+    store.save_batch(BatchSpec(batch_id="b1", models=["embedded:smollm2"],
+                               scenarios=["s"]), total_cells=1)  # the store still writes

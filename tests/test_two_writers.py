@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from tests.conftest import cli_env
-from tests.test_tui_run import _app, _choose, _statuses, coding_catalog
-from tests.test_tui_support import wait_until
+from tests.conftest import (
+    REAL_MODEL_DEADLINE,
+    cell_statuses,
+    choose_in_app,
+    cli_env,
+    coding_catalog,
+    real_model_app,
+    wait_until,
+)
 from tui_bench.catalog import Catalog
 from tui_bench.store import Store
 
@@ -28,17 +34,17 @@ async def test_tui_and_headless_write_the_same_database(tmp_path: Path,
          "--progress", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=cli_env())
     catalog, coding = coding_catalog(shipped_catalog)
-    app = _app(store, catalog)
+    app = real_model_app(store, catalog)
     async with app.run_test(size=(120, 36)) as pilot:
-        await _choose(app, pilot, coding[:2], max_tokens=16)
+        await choose_in_app(app, pilot, coding[:2], max_tokens=16)
         await pilot.press("ctrl+r")
         session = app.session
         assert session is not None
-        await wait_until(pilot, lambda: not session.active, 240)
+        await wait_until(pilot, lambda: not session.active, REAL_MODEL_DEADLINE)
         await pilot.pause(0.3)
-        assert _statuses(app.screen.query_one("#cells", DataTable)) == ["ok"] * 2
+        assert cell_statuses(app.screen.query_one("#cells", DataTable)) == ["ok"] * 2
         tui_batch = session.spec.batch_id
-    out, err = headless.communicate(timeout=300)
+    out, err = headless.communicate(timeout=REAL_MODEL_DEADLINE)
     assert headless.returncode == 0, err
     assert "locked" not in err + out
     assert store.get_batch("from-cli")["status"] == "finished"

@@ -9,8 +9,8 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Select
 
+from tests.conftest import instant_pool, wait_until
 from tests.test_tui_app import _app, _settle
-from tests.test_tui_support import instant_pool, wait_until
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands
 from tui_bench.tui.screens.choose import ChooseScreen

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.test_judging_fixtures import screen_text
-from tests.test_mint_screen import Host as MintHost
-from tests.test_mint_screen import setup, text_of
+from tests.conftest import Host as MintHost
+from tests.conftest import screen_text
+from tests.test_mint_screen import setup, shown
 from tui_bench.analysis.evaluation_text import evaluation_lines
 from tui_bench.catalog import Catalog
 from tui_bench.domain import Evaluation, RunRecord
@@ -61,6 +61,6 @@ async def test_enrich_skip_reasons_are_shown_whole(tmp_path: Path, store: Store)
         screen._progress(EnrichProgress(index=0, total=1, title="Style guide", state="skipped",
                                         reason=reason))
         await pilot.pause()
-        shown = " ".join(text_of(screen, "#enrich-reasons").split())
-        assert reason in shown
+        reasons = " ".join(shown(screen, "#enrich-reasons").split())
+        assert reason in reasons
         assert "two redirects" in " ".join(screen_text(pilot.app).split())

@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from tests.test_specialists_mint import add_runs
+from tests.conftest import add_mint_runs
 from tui_bench.analysis.export import to_markdown
 from tui_bench.analysis.html import to_html
 from tui_bench.analysis.summary import batch_summary
@@ -19,7 +19,7 @@ ROWS = [("embedded:a", "", "ok", 0.5), ("embedded:a", "python-craftsman", "ok", 
 
 
 def test_specialist_column_and_comparison_everywhere(store: Store) -> None:
-    add_runs(store, "b1", ROWS)
+    add_mint_runs(store, "b1", ROWS)
     summary = batch_summary(store, "b1")
     (entry,) = summary["summary"]["specialists"]
     assert entry["specialist"] == "python-craftsman"
@@ -41,7 +41,7 @@ def test_specialist_column_and_comparison_everywhere(store: Store) -> None:
 
 
 def test_no_specialist_no_column(store: Store) -> None:
-    add_runs(store, "b2", [ROWS[0], ROWS[2]])
+    add_mint_runs(store, "b2", [ROWS[0], ROWS[2]])
     summary = batch_summary(store, "b2")
     assert "specialists" not in summary["summary"]
     assert "Baseline against specialist" not in to_markdown(summary)

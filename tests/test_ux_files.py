@@ -8,7 +8,7 @@ from pathlib import Path
 import json5
 import pytest
 
-from tests.test_specialists_mint import add_runs
+from tests.conftest import add_mint_runs
 from tui_bench.cli import main
 from tui_bench.specialists.comments import comment_safe
 from tui_bench.specialists.enrich import enriched_text
@@ -24,7 +24,7 @@ def test_minted_snapshot_survives_a_user_name_with_line_breaks(
     monkeypatch.setenv("TUI_BENCH_USER", NASTY)
     db = tmp_path / "cli.db"
     store = Store(db)
-    add_runs(store, "b1", [("embedded:a", "", "ok", 0.5),
+    add_mint_runs(store, "b1", [("embedded:a", "", "ok", 0.5),
                            ("embedded:a", "python-craftsman", "ok", 0.6)])
     store.close()
     out = tmp_path / "snaps"
@@ -51,7 +51,7 @@ def test_snapshot_uses_the_ze_benchmarks_field_names(tmp_path: Path) -> None:
 
     db = tmp_path / "cli.db"
     store = Store(db)
-    add_runs(store, "b1", [("embedded:a", "", "ok", 0.5),
+    add_mint_runs(store, "b1", [("embedded:a", "", "ok", 0.5),
                            ("embedded:a", "python-craftsman", "ok", 0.6)])
     store.close()
     out = tmp_path / "snaps"

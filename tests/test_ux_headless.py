@@ -8,8 +8,8 @@ import socket
 import sqlite3
 from pathlib import Path
 
+from tests.conftest import tiny_catalog
 from tests.test_headless import tui_bench
-from tests.test_tui_support import tiny_catalog
 from tui_bench.backends import BackendPool
 from tui_bench.backends.base import BackendError
 from tui_bench.domain import BatchSpec

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Footer
 from textual_slider import Slider
 
-from tests.test_judging_fixtures import Host, add_runs, catalog, judgment, screen_text
+from tests.conftest import Host, add_judged_runs, judging_catalog, judgment, screen_text
 from tui_bench.store import Store
 from tui_bench.store.judging import QueueFilter
 from tui_bench.tui.screens.judge import JudgeScreen
@@ -16,8 +16,8 @@ ALL_SET = ("1", "8", "down", "1", "6", "down", "1", "2", "down", "1", "5", "down
 
 
 def _app(store: Store) -> Host:
-    cat = catalog()
-    runs = add_runs(store, cat, [
+    cat = judging_catalog()
+    runs = add_judged_runs(store, cat, [
         {"model": "ollama:alpha", "scenario_id": "fizz", "auto_score": 0.71},
         {"model": "ollama:beta", "scenario_id": "sort", "auto_score": 0.33},
     ])

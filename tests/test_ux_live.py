@@ -8,8 +8,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from tests.test_judging_fixtures import Host, screen_text
-from tests.test_tui_support import wait_until
+from tests.conftest import Host, screen_text, wait_until
 from tui_bench.domain import BatchSpec, Cell, RunRecord
 from tui_bench.engine.events import (
     BatchStarted,

@@ -6,8 +6,7 @@ from __future__ import annotations
 from textual.screen import ModalScreen
 from textual.widgets import Static, TabbedContent
 
-from tests.test_batches_screen import Host, settle, text_of
-from tests.test_judging_fixtures import screen_text
+from tests.conftest import Host, screen_text, settle, text_of
 from tests.test_reports_screen import _data
 from tui_bench.store import Store
 from tui_bench.tui.screens.reports import ReportsScreen

@@ -7,8 +7,8 @@ from typing import Any
 
 from textual.widgets import DataTable, Static
 
+from tests.conftest import SMOLLM2, FixedModels, Unreachable
 from tests.test_tui_app import _app, _settle, _text
-from tests.test_tui_support import SMOLLM2, FixedModels, Unreachable
 from tui_bench.analysis.compare import compare_batches
 from tui_bench.analysis.gate import evaluate_gate
 from tui_bench.backends import BackendPool

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_reports_data import add_batch, at, run
+from tests.conftest import add_batch, at, run
 from tui_bench.analysis.weights import (
     WEIGHTS_FORMAT,
     current_weights,

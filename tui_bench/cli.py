@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from tui_bench.commands.checks import check_common
 from tui_bench.commands.errors import CommandError, UsageError
@@ -18,17 +18,23 @@ from tui_bench.commands.errors import CommandError, UsageError
 COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("tui_bench.commands.models", "list models from every backend; mark them"),
     "scenarios": ("tui_bench.commands.scenarios", "list and validate scenarios and rubrics"),
-    "locate": ("tui_bench.commands.locate", "print where the database, scenarios and templates are"),
+    "locate": ("tui_bench.commands.locate",
+               "print where the database, scenarios and templates are"),
     "report": ("tui_bench.commands.report", "rankings, difficulty, effort and surprises"),
     "export": ("tui_bench.commands.export", "write a batch as json, csv, md or html"),
     "batches": ("tui_bench.commands.batches", "list, show and compare batches"),
     "weights": ("tui_bench.commands.weights", "update routing weights from the latest scores"),
-    "enrich": ("tui_bench.commands.enrich", "fetch a template's documents and add model-written metadata"),
+    "enrich": ("tui_bench.commands.enrich",
+               "fetch a template's documents and add model-written metadata"),
     "mint": ("tui_bench.commands.mint", "mint a specialist snapshot from a batch"),
-    "judge": ("tui_bench.commands.judge", "judge runs outside the TUI: --export FILE / --apply FILE"),
-    "doctor": ("tui_bench.commands.doctor", "check the database; --recover OUT saves what is left"),
-    "serve": ("tui_bench.commands.serve", "the full app in a browser (textual-serve, 127.0.0.1)"),
-    "mlflow": ("tui_bench.commands.mlflow", "log runs to an MLflow tracking server: mlflow sync"),
+    "judge": ("tui_bench.commands.judge",
+              "judge runs outside the TUI: --export FILE / --apply FILE"),
+    "doctor": ("tui_bench.commands.doctor",
+               "check the database; --recover OUT saves what is left"),
+    "serve": ("tui_bench.commands.serve",
+              "the full app in a browser (textual-serve, 127.0.0.1)"),
+    "mlflow": ("tui_bench.commands.mlflow",
+               "log runs to an MLflow tracking server: mlflow sync"),
     "rescore": ("tui_bench.commands.rescore", "score stored outputs again; compare scorings"),
     "import": ("tui_bench.commands.imports", "a JSONL or CSV data set as scenario files"),
     "calibrate": ("tui_bench.commands.calibrate",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from datetime import datetime, timezone
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,11 +24,15 @@ TIERS: dict[str, str] = {
 DEFAULT_TIER = "L2"
 DEFAULT_PROMPT_VERSION = "v1"
 DEFAULT_THRESHOLD = 0.7
-MODES = ("zero-shot", "iterative", "comparative", "refine")
 Mode = Literal["zero-shot", "iterative", "comparative", "refine"]
-EFFORT_LEVELS = ("low", "medium", "high")
+MODES: tuple[Mode, ...] = get_args(Mode)
 EffortLevel = Literal["low", "medium", "high"]
+EFFORT_LEVELS: tuple[EffortLevel, ...] = get_args(EffortLevel)
 RunStatus = Literal["ok", "error", "cancelled"]
+JudgeKind = Literal["person", "model"]
+# A pairwise verdict: which of two answers is better, if either.
+PairVerdict = Literal["left", "right", "tie", "both_bad"]
+PAIR_VERDICTS: tuple[PairVerdict, ...] = get_args(PairVerdict)
 
 BANDS: list[tuple[int, str]] = [
     (90, "production-ready"),
@@ -41,7 +45,7 @@ BANDS: list[tuple[int, str]] = [
 
 def utc_now() -> str:
     """ISO-8601 timestamp in UTC; stored as text so any SQLite tool can read it."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def band_for(percent: float) -> str:
@@ -72,7 +76,7 @@ class Criterion(Strict):
     anchors: dict[int, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_range(self) -> "Criterion":
+    def _check_range(self) -> Criterion:
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
         for score in self.anchors:
@@ -133,7 +137,8 @@ class Rubric(Strict):
                 problems.append(f"criterion {crit.id!r} is not set")
                 continue
             value = scores[crit.id]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            whole = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not whole or value != int(value):
                 problems.append(f"criterion {crit.id!r}: {value!r} is not a whole number")
             elif not crit.min <= value <= crit.max:
                 problems.append(f"criterion {crit.id!r}: {value} is outside {crit.min}..{crit.max}")
@@ -171,8 +176,7 @@ class PromptVariant(Strict):
 
 
 AgentTool = Literal["read_file", "write_file", "list_directory", "run_command", "ask_user"]
-AGENT_TOOLS: tuple[AgentTool, ...] = (
-    "read_file", "write_file", "list_directory", "run_command", "ask_user")
+AGENT_TOOLS: tuple[AgentTool, ...] = get_args(AgentTool)
 ScenarioKind = Literal["prompt", "agent"]
 
 
@@ -340,7 +344,7 @@ def normalise_tier(value: str) -> str:
 
 
 BackendName = Literal["embedded", "ollama", "openai"]
-BACKENDS: tuple[str, ...] = ("embedded", "ollama", "openai")
+BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 DEFAULT_MODEL = "embedded:smollm2"
 
 
@@ -353,7 +357,7 @@ class ModelRef(BaseModel):
     name: str
 
     @classmethod
-    def parse(cls, text: str) -> "ModelRef":
+    def parse(cls, text: str) -> ModelRef:
         """Parse ``ollama:qwen2.5:0.5b`` and friends; a bare name resolves to a sensible backend.
 
         Bare names: ``smollm2`` or a ``.gguf`` path is embedded; ``gpt-*``/``o1*`` style names go
@@ -366,7 +370,7 @@ class ModelRef(BaseModel):
         if sep and head in BACKENDS:
             if not rest:
                 raise ValueError(f"model {raw!r} names a backend but no model")
-            return cls(backend=head, name=rest)  # type: ignore[arg-type]
+            return cls(backend=head, name=rest)
         if raw == "smollm2" or raw.endswith(".gguf"):
             return cls(backend="embedded", name=raw)
         if raw.startswith(("gpt-", "o1", "o3", "o4", "chatgpt")):
@@ -418,7 +422,8 @@ OPTION_AXES: dict[str, str] = {
 
 
 class BatchSpec(BaseModel):
-    """The grid a user chose: models x prompt versions x scenarios x tiers x specialist x iterations."""
+    """The grid a user chose: models x prompt versions x scenarios x tiers x specialist x
+    iterations."""
 
     batch_id: str
     models: list[str]
@@ -611,7 +616,7 @@ class Judgment(BaseModel):
 
     run_id: str
     judge: str
-    judge_kind: Literal["person", "model"] = "person"
+    judge_kind: JudgeKind = "person"
     rubric_id: str
     rubric_version: int = 1
     scores: dict[str, int]
@@ -624,6 +629,20 @@ class Judgment(BaseModel):
     created_at: str = Field(default_factory=utc_now)
     judgment_id: int | None = None
 
+    @classmethod
+    def from_scores(cls, rubric: Rubric, scores: dict[str, int], *, run_id: str = "",
+                    judge: str, judge_kind: JudgeKind = "person", notes: str = "",
+                    reason: str = "", blind: bool = True) -> Judgment:
+        """The one way a filled-in sheet becomes a judgment: total, percent, band agree.
+
+        The percentage is rounded to two decimals and the band read from that rounded figure,
+        so what a person sees and what is stored never disagree.
+        """
+        percent = round(rubric.percent(scores), 2)
+        return cls(run_id=run_id, judge=judge, judge_kind=judge_kind, rubric_id=rubric.id,
+                   rubric_version=rubric.version, scores=dict(scores),
+                   total=sum(scores.values()), percent=percent, band=band_for(percent),
+                   notes=notes, reason=reason, blind=blind)
 
 class EffortSetting(BaseModel):
     """A calibrated effort level of one model: the refine threshold that gives its target."""

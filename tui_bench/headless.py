@@ -20,6 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_bench.analysis.summary import batch_summary, counted
+from tui_bench.backends import BackendPool
+from tui_bench.backends.hostpool import HostPool, slots_line
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, RunRecord
 from tui_bench.engine.events import (
@@ -34,13 +36,8 @@ from tui_bench.engine.events import (
     ToolCalled,
 )
 from tui_bench.engine.runner import BatchResult, Runner
-from tui_bench.backends import BackendPool
-from tui_bench.backends.hostpool import HostPool, slots_line
+from tui_bench.present import duration, milliseconds, number, percent, rate, score
 from tui_bench.store import Store
-
-
-def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "—" if value is None else pattern.format(value)
 
 
 class ProgressPrinter:
@@ -95,7 +92,7 @@ class ProgressPrinter:
         elif isinstance(event, CellRetrying):
             if not self.quiet:
                 self.console.print(f"[yellow]retry {event.retry}[/] {event.cell.label()}: "
-                                   f"{event.reason} (waiting {event.delay_s:.1f}s)")
+                                   f"{event.reason} (waiting {duration(event.delay_s)})")
         elif isinstance(event, CellFinished):
             record = event.record
             self.running.discard(record.run_id)
@@ -168,7 +165,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         table.add_column(name, justify="right" if name == "score" else "left")
     for name in evaluators:
         table.add_column(SHORT_NAMES.get(name, name.replace("_", " ")), justify="right")
-    for name in ("ttft ms", "tok/s", "duration s"):
+    for name in ("ttft", "tok/s", "duration"):
         table.add_column(name, justify="right")
     for run in runs:
         by_name = {e.evaluator: e for e in run.evaluations}
@@ -187,7 +184,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
         cells = [run.model, run.scenario_id]
         if with_specialist:
             cells.append(run.specialist or "—")
-        cells += [run.tier, _fmt(run.auto_score), verdict]
+        cells += [run.tier, number(run.auto_score), verdict]
         for name in evaluators:
             e = by_name.get(name)
             if e is None:
@@ -197,8 +194,7 @@ def results_table(runs: list[RunRecord], *, title: str) -> Table:
             else:
                 cells.append(f"{e.score:.2f}")
         tel = run.telemetry
-        cells += [_fmt(tel.ttft_ms, "{:.0f}"), _fmt(tel.tokens_per_s, "{:.1f}"),
-                  _fmt(None if tel.total_ms is None else tel.total_ms / 1000, "{:.1f}")]
+        cells += [milliseconds(tel.ttft_ms), rate(tel.tokens_per_s), milliseconds(tel.total_ms)]
         table.add_row(*cells)
     return table
 
@@ -208,17 +204,17 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
     console.print(results_table(runs, title=f"Results · {batch_id}"))
     s = summary["summary"]
     line = (f"{s['ok']} ok, {s['failed']} failed, {s['cancelled']} cancelled · "
-            f"success rate {_fmt(s['success_rate'], '{:.0%}')} · "
-            f"mean score {_fmt(s['mean_score'])} · "
-            f"{_fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
+            f"success rate {percent(s['success_rate'])} · "
+            f"mean score {number(s['mean_score'])} · "
+            f"{rate(s['mean_tokens_per_s'])} tok/s")
     console.print(line)
     comp = s.get("comparative")
     if comp:
         zero, final = comp["zero_shot"], comp["iterative"]
         console.print(
-            f"iterating: success {_fmt(zero['success_rate'], '{:.0%}')} → "
-            f"{_fmt(final['success_rate'], '{:.0%}')}, mean attempts "
-            f"{_fmt(final['attempts'], '{:.2f}')}, completion tokens "
+            f"iterating: success {percent(zero['success_rate'])} → "
+            f"{percent(final['success_rate'])}, mean attempts "
+            f"{number(final['attempts'])}, completion tokens "
             f"{zero['completion_tokens']} → {final['completion_tokens']}, "
             f"{comp['fixed_by_iterating']} cells fixed by iterating")
     for line in refine_lines(store, batch_id):
@@ -237,8 +233,8 @@ def print_report(console: Console, store: Store, batch_id: str, summary: dict[st
         pct = "" if e["improvement_pct"] is None else f", {e['improvement_pct']:+.1f}%"
         change = "" if e["improvement"] is None else f" ({e['improvement']:+.3f}{pct})"
         console.print(f"specialist {e['specialist']}: baseline "
-                      f"{_fmt(e['baseline_avg_score'], '{:.3f}')} → "
-                      f"{_fmt(e['specialist_avg_score'], '{:.3f}')}{change} over "
+                      f"{score(e['baseline_avg_score'])} → "
+                      f"{score(e['specialist_avg_score'])}{change} over "
                       f"{e['baseline_runs']} + {e['specialist_runs']} runs")
     console.print(f"batch id: [bold]{batch_id}[/]   (resume with --resume {batch_id})")
 
@@ -310,7 +306,7 @@ def refine_lines(store: Store, batch_id: str) -> list[str]:
         held = "" if r.held is None else (
             f", {'held' if r.held else 'missed'} its target {r.target:.2f}")
         lines.append(
-            f"refine {r.model} {r.group}: effort ratio {_fmt(r.mean_ratio)}{held}, one-answer "
-            f"{_fmt(r.one_answer_rate, '{:.0%}')}, mean rounds {_fmt(r.mean_rounds, '{:.1f}')}, "
-            f"score {_fmt(r.first_quality)} → {_fmt(r.quality)}, {r.malformed} malformed")
+            f"refine {r.model} {r.group}: effort ratio {number(r.mean_ratio)}{held}, one-answer "
+            f"{percent(r.one_answer_rate)}, mean rounds {number(r.mean_rounds, '{:.1f}')}, "
+            f"score {number(r.first_quality)} → {number(r.quality)}, {r.malformed} malformed")
     return lines

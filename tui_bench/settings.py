@@ -74,8 +74,8 @@ class Settings(BaseModel):
     """Threads for the in-process model; half the cores by default (llama.cpp's own choice)."""
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
-        env = {
+    def from_env(cls, **overrides: object) -> Settings:
+        env: dict[str, object] = {
             "ollama_hosts": _split(os.environ.get("OLLAMA_HOST")),
             "openai_base_url": next(iter(_split(os.environ.get("OPENAI_BASE_URL"))), None),
             "openai_base_urls": _split(os.environ.get("OPENAI_BASE_URL")),

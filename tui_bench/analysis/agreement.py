@@ -63,7 +63,7 @@ def quadratic_kappa(pairs: Sequence[tuple[float, float]]) -> float | None:
     xs = [float(x) for x, _ in pairs]
     ys = [float(y) for _, y in pairs]
     n = len(pairs)
-    observed = sum((x - y) ** 2 for x, y in zip(xs, ys))
+    observed = sum((x - y) ** 2 for x, y in zip(xs, ys, strict=True))
     # sum_i sum_j (x_i - y_j)^2 = n*sum(x^2) + n*sum(y^2) - 2*sum(x)*sum(y)
     chance = n * sum(x * x for x in xs) + n * sum(y * y for y in ys) - 2 * sum(xs) * sum(ys)
     if chance <= 1e-12:
@@ -137,7 +137,7 @@ def rubric_agreement(judgments: Sequence[Judgment], criteria: Sequence[str], *,
             model_by_run[run_id] = j
     rows = []
     for criterion in [*criteria, TOTAL]:
-        units = [[_value(by_run[run].get(p), criterion) if p in by_run[run] else None
+        units = [[_value(by_run[run][p], criterion) if p in by_run[run] else None
                   for p in people] for run in sorted(by_run)]
         people_units = sum(1 for u in units if sum(v is not None for v in u) >= 2)
         alpha = krippendorff_alpha_interval(units) if people_units >= min_units else None

@@ -207,8 +207,8 @@ class BatchComparison:
             "paired": self.paired().to_dict(),
             "paired_per_model": {m: self.paired(m).to_dict() for m in self.per_model()},
             "cells": [c.to_dict() for c in self.cells],
-            "only_before": [dict(zip(CELL_COLUMNS, k)) for k in self.only_before],
-            "only_after": [dict(zip(CELL_COLUMNS, k)) for k in self.only_after],
+            "only_before": [dict(zip(CELL_COLUMNS, k, strict=True)) for k in self.only_before],
+            "only_after": [dict(zip(CELL_COLUMNS, k, strict=True)) for k in self.only_after],
         }
 
 
@@ -219,7 +219,7 @@ def paired_stats(cells: list[CellChange], *, level: float = 0.95) -> PairedCompa
 
 
 def _key(run: dict[str, Any]) -> CellKey:
-    return tuple(run[c] for c in CELL_COLUMNS)  # type: ignore[return-value]
+    return tuple(run[c] for c in CELL_COLUMNS)
 
 
 def compare_batches(store: Store, before: str, after: str, *,

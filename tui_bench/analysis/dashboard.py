@@ -15,11 +15,11 @@ from typing import Any
 
 from tui_bench import __version__
 from tui_bench.analysis.charts import bar_chart, line_chart, scatter_chart
-from tui_bench.analysis.export import DASH, fmt, pct
 from tui_bench.analysis.findings import difficulty, specialist_effect
 from tui_bench.analysis.html import render_page
 from tui_bench.analysis.leaderboard import Standing, leaderboard, ratio, score_over_time
 from tui_bench.domain import utc_now
+from tui_bench.present import DASH, cost, number, percent, rate, score, timestamp
 from tui_bench.store import Store
 
 STANDING_HEADERS = ["#", "model", "version", "runs", "score", "spread", "success",
@@ -29,10 +29,10 @@ LISTED_BATCHES = 50
 
 def standing_rows(rows: Sequence[Standing]) -> list[list[str]]:
     """A ranking as table rows: counts and spread beside every mean, "—" for unknowns."""
-    return [[str(s.rank), s.model, s.prompt_version, str(s.runs), fmt(s.mean_score, "{:.3f}"),
-             fmt(s.score_spread, "{:.3f}"), pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"),
-             str(s.judged), fmt(s.judged_spread, "{:.1f}"), fmt(s.mean_ttft_ms, "{:.0f}"),
-             fmt(s.mean_tokens_per_s, "{:.1f}"), fmt(s.cost, "{:.4f}")] for s in rows]
+    return [[str(s.rank), s.model, s.prompt_version, str(s.runs), score(s.mean_score),
+             score(s.score_spread), percent(s.success_rate), number(s.mean_judged, "{:.1f}"),
+             str(s.judged), number(s.judged_spread, "{:.1f}"), number(s.mean_ttft_ms, "{:.0f}"),
+             rate(s.mean_tokens_per_s), cost(s.cost)] for s in rows]
 
 
 def pearson(pairs: Sequence[tuple[float, float]]) -> float | None:
@@ -97,13 +97,15 @@ def dashboard_context(store: Store, batch_ids: Sequence[str] | None = None, *,
     if board.overall:
         label = [f"{s.model} · {s.prompt_version}" for s in board.overall]
         charts["score"] = bar_chart("Mean automatic score (overall ranking)",
-                                    list(zip(label, (s.mean_score for s in board.overall))),
+                                    list(zip(label, (s.mean_score for s in board.overall),
+                                             strict=True)),
                                     maximum=1.0, label="{:.3f}")
         charts["success"] = bar_chart("Success rate",
-                                      list(zip(label, (s.success_rate for s in board.overall))),
+                                      list(zip(label, (s.success_rate for s in board.overall),
+                                               strict=True)),
                                       maximum=1.0, label="{:.0%}")
         speed = [(name, s.mean_tokens_per_s, s.mean_score)
-                 for name, s in zip(label, board.overall)
+                 for name, s in zip(label, board.overall, strict=True)
                  if s.mean_tokens_per_s is not None and s.mean_score is not None]
         if speed:
             charts["speed"] = scatter_chart("Speed against quality, one dot per model",
@@ -134,25 +136,25 @@ def dashboard_context(store: Store, batch_ids: Sequence[str] | None = None, *,
         "batch_count": store.count_batches() if batch_ids is None else len(batches),
         "run_count": sum(s.runs for s in board.overall),
         "model_count": len({s.model for s in board.overall}),
-        "batches": [[b["batch_id"], (b["created_at"] or DASH)[:16].replace("T", " "),
+        "batches": [[b["batch_id"], timestamp(b["created_at"]),
                      b["mode"], b["status"], ", ".join(b["models"])] for b in batches],
         "batches_listed": len(batches),
         "standing_headers": STANDING_HEADERS,
         "overall": standing_rows(board.overall),
         "categories": {c: standing_rows(rows) for c, rows in board.by_category.items()},
         "over_time": [[m, p.batch_id, p.created_at[:16].replace("T", " "),
-                       fmt(p.mean_score, "{:.3f}"), str(p.scored)]
+                       score(p.mean_score), str(p.scored)]
                       for m, pts in over_time.items() for p in pts[-top:]],
         "hardest": [[d.scenario_id, d.category, f"{d.models_failed} of {d.models}",
-                     pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                     percent(d.success_rate), score(d.mean_score),
                      ", ".join(d.failed_by) or DASH] for d in hardest],
         "specialists": [[s.model, s.specialist, str(s.pairs), str(s.batches),
-                         fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
-                         fmt(s.score_change, "{:+.3f}"),
-                         f"{pct(s.baseline_success)} → {pct(s.specialist_success)}"]
+                         score(s.baseline_score), score(s.specialist_score),
+                         number(s.score_change, "{:+.3f}"),
+                         f"{percent(s.baseline_success)} → {percent(s.specialist_success)}"]
                         for s in specialists],
-        "judged": [[j.model, j.judge_kind, str(j.runs), fmt(j.mean_auto, "{:.3f}"),
-                    fmt(j.mean_judged, "{:.1f}"), fmt(j.correlation, "{:+.2f}")]
+        "judged": [[j.model, j.judge_kind, str(j.runs), score(j.mean_auto),
+                    number(j.mean_judged, "{:.1f}"), number(j.correlation, "{:+.2f}")]
                    for j in judged],
         "charts": charts,
     }

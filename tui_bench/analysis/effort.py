@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
+from tui_bench.present import number
+
 DEFAULT_TARGETS = {"low": 0.25, "medium": 0.5, "high": 0.85}
 TOP_SCORE = 1.0 - 1e-9  # a first answer at the evaluators' top score
 TRIVIAL_SHARE = 0.5  # trivial: the first answer reached the top score in more than this share
@@ -52,7 +54,7 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     """Spearman's rank correlation; ``None`` when either side does not vary."""
     if len(xs) < 2 or len(set(xs)) < 2 or len(set(ys)) < 2:
         return None
-    from scipy.stats import spearmanr  # type: ignore[import-untyped]
+    from scipy.stats import spearmanr
 
     return float(spearmanr(xs, ys).statistic)
 
@@ -64,7 +66,7 @@ def spearman_interval(xs: Sequence[float], ys: Sequence[float], *, reps: int = B
     if len(xs) < 3:
         return None, None
     import numpy as np
-    from scipy.stats import rankdata  # type: ignore[import-untyped]
+    from scipy.stats import rankdata
 
     if len(xs) > LARGE_N:  # Fisher's z with the Fieller-Hartley-Pearson standard error
         rho = spearman(xs, ys)
@@ -194,10 +196,11 @@ def validate(model: str, outcomes: Sequence[Outcome]) -> Validation:
         return verdict(False, f"effort does not rise with the threshold (rho {rho:+.2f})")
     if low is None or low <= 0:
         return verdict(False, f"effort does not clearly rise with the threshold (rho "
-                       f"{rho:+.2f}, 95% interval {_fmt(low)} to {_fmt(high)} includes 0); "
-                       "more trials may settle it")
+                       f"{rho:+.2f}, 95% interval {number(low, '{:+.2f}')} to "
+                       f"{number(high, '{:+.2f}')} includes 0); more trials may settle it")
     return verdict(True, f"effort rises with the threshold (rho {rho:+.2f}, 95% interval "
-                   f"{_fmt(low)} to {_fmt(high)}); one-answer rate {collapse:.0%}")
+                   f"{number(low, '{:+.2f}')} to {number(high, '{:+.2f}')}); "
+                   f"one-answer rate {collapse:.0%}")
 
 
 @dataclass
@@ -368,10 +371,6 @@ def _share(flags: Iterable[bool]) -> float | None:
 
 def _lerp(a: float | None, b: float | None, frac: float) -> float | None:
     return None if a is None or b is None else a + frac * (b - a)
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.2f}"
 
 
 def _t(value: float | None) -> str:

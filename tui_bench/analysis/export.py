@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from tui_bench.analysis.summary import batch_summary
+from tui_bench.present import DASH, cost, duration, milliseconds, number, percent, rate, score
 from tui_bench.store import Store
 
 FORMATS = ("json", "csv", "md", "html")
-DASH = "—"
 
 # The per-run columns of the CSV, in order; evaluator scores follow as ``eval:<name>``.
 CSV_COLUMNS = (
@@ -28,28 +28,6 @@ CSV_COLUMNS = (
     "tokens_per_s", "cost", "host", "started_at", "finished_at", "cached", "cached_from",
     "scoring",
 )
-
-
-def span(low: float | None, high: float | None, pattern: str = "{:.2f}") -> str:
-    """An interval as ``0.41–0.77``, or a dash when there is none."""
-    if low is None or high is None:
-        return DASH
-    return f"{pattern.format(low)}–{pattern.format(high)}"
-
-
-def fmt(value: Any, pattern: str = "{:.2f}") -> str:
-    """A figure for people: ``None`` is a dash, booleans are yes/no."""
-    if value is None:
-        return DASH
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        return pattern.format(value)
-    return str(value)
-
-
-def pct(value: float | None) -> str:
-    return fmt(value, "{:.0%}")
 
 
 def to_json(summary: dict[str, Any]) -> str:
@@ -102,13 +80,13 @@ def stats_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("runs", str(s["runs"])),
         ("ok / failed / cancelled", f"{s['ok']} / {s['failed']} / {s['cancelled']}"),
-        ("success rate", pct(s["success_rate"])),
-        ("mean score", fmt(s["mean_score"], "{:.3f}")),
-        ("score spread", fmt(s["score_spread"], "{:.3f}")),
-        ("mean ttft", fmt(s["mean_ttft_ms"], "{:.0f} ms")),
-        ("mean tokens/s", fmt(s["mean_tokens_per_s"], "{:.1f}")),
+        ("success rate", percent(s["success_rate"])),
+        ("mean score", score(s["mean_score"])),
+        ("score spread", score(s["score_spread"])),
+        ("mean ttft", milliseconds(s["mean_ttft_ms"])),
+        ("mean tokens/s", rate(s["mean_tokens_per_s"])),
         ("prompt / completion tokens", f"{s['prompt_tokens']} / {s['completion_tokens']}"),
-        ("cost", fmt(s["cost"], "${:.4f}")),
+        ("cost", cost(s["cost"])),
     ]
 
 
@@ -117,10 +95,10 @@ MODEL_HEADERS = ["model", "runs", "ok", "failed", "success", "mean score", "spre
 
 
 def model_rows(summary: dict[str, Any]) -> list[list[str]]:
-    return [[model, str(m["runs"]), str(m["ok"]), str(m["failed"]), pct(m["success_rate"]),
-             fmt(m["mean_score"], "{:.3f}"), fmt(m["score_spread"], "{:.3f}"),
-             fmt(m["mean_ttft_ms"], "{:.0f}"), fmt(m["mean_tokens_per_s"], "{:.1f}"),
-             fmt(m["cost"], "{:.4f}")]
+    return [[model, str(m["runs"]), str(m["ok"]), str(m["failed"]), percent(m["success_rate"]),
+             score(m["mean_score"]), score(m["score_spread"]),
+             number(m["mean_ttft_ms"], "{:.0f}"), rate(m["mean_tokens_per_s"]),
+             cost(m["cost"])]
             for model, m in summary["summary"]["per_model"].items()]
 
 
@@ -132,14 +110,14 @@ def verdict_cell(run: dict[str, Any]) -> str:
     """yes/no, or "suspect" while a run is held until a person clears it."""
     if run.get("suspect") and not run.get("suspect_cleared_at"):
         return "suspect"
-    return fmt(run["success"])
+    return number(run["success"])
 
 
 def run_rows(summary: dict[str, Any]) -> list[list[str]]:
     return [[r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
              r["specialist"] or DASH, str(r["iteration"]), r["status"],
-             fmt(r["auto_score"], "{:.3f}"), verdict_cell(r), str(r["attempts"]),
-             fmt(r["ttft_ms"], "{:.0f}"), fmt(r["tokens_per_s"], "{:.1f}"),
+             score(r["auto_score"]), verdict_cell(r), str(r["attempts"]),
+             number(r["ttft_ms"], "{:.0f}"), rate(r["tokens_per_s"]),
              "cached" if r.get("cached") else ""]
             for r in summary["runs"]]
 
@@ -149,7 +127,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
     parts = [
         f"# Batch {summary['batch_id']}",
         (f"{summary['mode']} · {summary['status']} · started {summary['started_at'] or DASH}"
-        f" · {fmt(summary['duration_s'], '{:.1f} s')} · {summary['cells']} cells"
+        f" · {duration(summary['duration_s'])} · {summary['cells']} cells"
         f" · {summary['tool']}"),
         "## Summary",
         md_table(["figure", "value"], [list(r) for r in stats_rows(summary)], "lr"),
@@ -159,21 +137,21 @@ def to_markdown(summary: dict[str, Any]) -> str:
     if s.get("evaluators"):
         parts += ["## Evaluators", md_table(
             ["evaluator", "mean score"],
-            [[n, fmt(v, "{:.3f}")] for n, v in s["evaluators"].items()], "lr")]
+            [[n, score(v)] for n, v in s["evaluators"].items()], "lr")]
     comp = s.get("comparative")
     if comp:
         parts += ["## Iterating against the first answer", md_table(
             ["", "success rate", "attempts", "completion tokens"],
-            [["first answer", pct(comp["zero_shot"]["success_rate"]), "1",
-              fmt(comp["zero_shot"]["completion_tokens"], "{}")],
-             ["iterative", pct(comp["iterative"]["success_rate"]),
-              fmt(comp["iterative"]["attempts"]),
-              fmt(comp["iterative"]["completion_tokens"], "{}")]], "lrrr"),
+            [["first answer", percent(comp["zero_shot"]["success_rate"]), "1",
+              number(comp["zero_shot"]["completion_tokens"], "{}")],
+             ["iterative", percent(comp["iterative"]["success_rate"]),
+              number(comp["iterative"]["attempts"]),
+              number(comp["iterative"]["completion_tokens"], "{}")]], "lrrr"),
             f"{comp['fixed_by_iterating']} of {comp['cells']} cells fixed by iterating."]
     if s.get("pass_at_k"):
         ks = sorted({k for v in s["pass_at_k"].values() for k in v})
         parts += ["## pass@k", md_table(
-            ["model", *ks], [[m, *(fmt(v.get(k), "{:.3f}") for k in ks)]
+            ["model", *ks], [[m, *(score(v.get(k)) for k in ks)]
                              for m, v in s["pass_at_k"].items()], "l" + "r" * len(ks))]
     if s.get("specialists"):
         from tui_bench.analysis.specialist_table import COMPARISON_HEADERS, comparison_rows

@@ -21,6 +21,7 @@ from typing import Any
 
 from tui_bench.analysis.compare import CellChange, compare_batches
 from tui_bench.analysis.summary import mean
+from tui_bench.present import percent, score
 from tui_bench.store import Store
 
 DEFAULT_MARGIN = 0.05
@@ -54,14 +55,6 @@ class GateResult:
                 "regressed_cells": [c.to_dict() for c in self.regressed_cells]}
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
 def evaluate_gate(store: Store, batch_id: str, *, fail_under: float | None,
                   baseline: str | None, margin: float = DEFAULT_MARGIN,
                   significance: float | None = None) -> GateResult:
@@ -74,7 +67,7 @@ def evaluate_gate(store: Store, batch_id: str, *, fail_under: float | None,
         return result
     figures = store.batch_figures([batch_id]).get(batch_id)
     runs = int(figures["runs"]) if figures else 0
-    if runs == 0:
+    if figures is None or runs == 0:
         result.passed = False
         result.reasons.append(f"batch {batch_id} has no runs")
         return result
@@ -85,15 +78,15 @@ def evaluate_gate(store: Store, batch_id: str, *, fail_under: float | None,
         if result.success_rate < fail_under - EPS:
             result.passed = False
             result.reasons.append(
-                f"success rate {_pct(result.success_rate)} ({passed} of {runs} runs) "
-                f"is below {_pct(fail_under)}")
+                f"success rate {percent(result.success_rate)} ({passed} of {runs} runs) "
+                f"is below {percent(fail_under)}")
         if result.mean_score is None:
             result.passed = False
             result.reasons.append("no run has a score to hold against the bar")
         elif result.mean_score < fail_under - EPS:
             result.passed = False
             result.reasons.append(
-                f"mean score {_num(result.mean_score)} is below {_num(fail_under)}")
+                f"mean score {score(result.mean_score)} is below {score(fail_under)}")
     if baseline is not None:
         _against_baseline(store, result, baseline, margin, significance)
     return result
@@ -121,15 +114,15 @@ def _against_baseline(store: Store, result: GateResult, baseline: str, margin: f
     drops: list[str] = []
     if summary.mean_change is not None and summary.mean_change < -margin - EPS:
         drops.append(
-            f"mean score fell {_num(-summary.mean_change)} against baseline {baseline} "
-            f"({_num(summary.mean_before)} -> {_num(summary.mean_after)} over "
-            f"{len(comparison.cells)} shared cells), more than the margin {_num(margin)}")
+            f"mean score fell {score(-summary.mean_change)} against baseline {baseline} "
+            f"({score(summary.mean_before)} -> {score(summary.mean_after)} over "
+            f"{len(comparison.cells)} shared cells), more than the margin {score(margin)}")
     before = mean(float(c.passed_before) for c in comparison.cells)
     after = mean(float(c.passed_after) for c in comparison.cells)
     if before is not None and after is not None and after - before < -margin - EPS:
         drops.append(
-            f"success rate fell from {_pct(before)} to {_pct(after)} against baseline "
-            f"{baseline}, more than the margin {_pct(margin)}")
+            f"success rate fell from {percent(before)} to {percent(after)} against baseline "
+            f"{baseline}, more than the margin {percent(margin)}")
     if drops and significance is not None:
         if paired.significantly_worse(significance):
             drops.append(f"the drop is significant at {significance:g}: {paired.describe()}")

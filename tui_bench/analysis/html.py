@@ -17,12 +17,11 @@ from tui_bench.analysis.charts import bar_chart, scatter_chart
 from tui_bench.analysis.export import (
     MODEL_HEADERS,
     RUN_HEADERS,
-    fmt,
     model_rows,
-    pct,
     run_rows,
     stats_rows,
 )
+from tui_bench.present import duration, number, percent, score
 
 
 @cache
@@ -71,16 +70,16 @@ def to_html(summary: dict[str, Any]) -> str:
     comparative = None
     if comp:
         comparative = {"fixed": comp["fixed_by_iterating"], "cells": comp["cells"], "rows": [
-            ["first answer", pct(comp["zero_shot"]["success_rate"]), "1",
-             fmt(comp["zero_shot"]["completion_tokens"], "{}")],
-            ["iterative", pct(comp["iterative"]["success_rate"]),
-             fmt(comp["iterative"]["attempts"]),
-             fmt(comp["iterative"]["completion_tokens"], "{}")]]}
+            ["first answer", percent(comp["zero_shot"]["success_rate"]), "1",
+             number(comp["zero_shot"]["completion_tokens"], "{}")],
+            ["iterative", percent(comp["iterative"]["success_rate"]),
+             number(comp["iterative"]["attempts"]),
+             number(comp["iterative"]["completion_tokens"], "{}")]]}
     pass_at_k = None
     if s.get("pass_at_k"):
         ks = sorted({k for v in s["pass_at_k"].values() for k in v})
         pass_at_k = {"headers": ["model", *ks],
-                     "rows": [[m, *(fmt(v.get(k), "{:.3f}") for k in ks)]
+                     "rows": [[m, *(score(v.get(k)) for k in ks)]
                               for m, v in s["pass_at_k"].items()]}
     specialists = None
     if s.get("specialists"):  # baseline against specialist, as the Markdown export shows it
@@ -90,7 +89,7 @@ def to_html(summary: dict[str, Any]) -> str:
                        "rows": comparison_rows(s["specialists"])}
     runs = summary["runs"]
     return render_page(
-        "batch.html.j2", s=summary, duration=fmt(summary["duration_s"], "{:.1f} s"),
+        "batch.html.j2", s=summary, duration=duration(summary["duration_s"]),
         stats=stats_rows(summary), charts=batch_charts(summary), model_headers=MODEL_HEADERS,
         models=model_rows(summary), comparative=comparative, pass_at_k=pass_at_k,
         specialists=specialists,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+
+from tui_bench.domain import PAIR_VERDICTS, PairVerdict
 
 ELO_START = 1000.0
 ELO_K = 32.0
-Outcome = Literal["left", "right", "tie", "both_bad"]
-OUTCOMES: tuple[str, ...] = ("left", "right", "tie", "both_bad")
+Outcome = PairVerdict
+OUTCOMES = PAIR_VERDICTS
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,17 +58,18 @@ def specialist_comparison(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def comparison_rows(entries: list[dict[str, Any]]) -> list[list[str]]:
     """Rows for COMPARISON_HEADERS: each specialist over all models, then per model."""
-    from tui_bench.analysis.export import fmt, pct
+    from tui_bench.present import number, percent, score
 
     rows = []
     for e in entries:
-        rows.append([e["specialist"], "all models", fmt(e["baseline_avg_score"], "{:.3f}"),
-                     fmt(e["specialist_avg_score"], "{:.3f}"), fmt(e["improvement"], "{:+.3f}"),
-                     fmt(e["improvement_pct"], "{:+.1f}%"),
-                     f"{pct(e['baseline_success_rate'])} → {pct(e['specialist_success_rate'])}"])
+        rows.append([e["specialist"], "all models", score(e["baseline_avg_score"]),
+                     score(e["specialist_avg_score"]), number(e["improvement"], "{:+.3f}"),
+                     number(e["improvement_pct"], "{:+.1f}%"),
+                     f"{percent(e['baseline_success_rate'])} → "
+                     f"{percent(e['specialist_success_rate'])}"])
         if len(e["models_compared"]) > 1:
             for m in e["models_compared"]:
-                rows.append(["", m["model"], fmt(m["baseline_score"], "{:.3f}"),
-                             fmt(m["specialist_score"], "{:.3f}"),
-                             fmt(m["improvement"], "{:+.3f}"), "", ""])
+                rows.append(["", m["model"], score(m["baseline_score"]),
+                             score(m["specialist_score"]),
+                             number(m["improvement"], "{:+.3f}"), "", ""])
     return rows

@@ -57,7 +57,7 @@ def t_interval_from_sums(n: int, total: float, squares: float,
     if n == 1:
         return m, m
     var = max(0.0, (squares - n * m * m) / (n - 1))
-    from scipy import stats as st  # type: ignore[import-untyped]  # lazily: slow to import
+    from scipy import stats as st  # lazily: slow to import
 
     half = float(st.t.ppf(0.5 + level / 2, n - 1)) * math.sqrt(var / n)
     return m - half, m + half
@@ -124,7 +124,7 @@ def paired_bootstrap(before: Sequence[float], after: Sequence[float], *,
         raise ValueError("paired samples must have the same length")
     if not before:
         return None
-    diffs = [float(a) - float(b) for b, a in zip(before, after)]
+    diffs = [float(a) - float(b) for b, a in zip(before, after, strict=False)]
     interval = bootstrap_mean_interval(diffs, level=level, resamples=resamples, seed=seed)
     assert interval is not None
     return statistics.fmean(diffs), interval
@@ -315,11 +315,11 @@ def bradley_terry_strengths(games: Sequence[Game], *, prior: float = 0.5,
         new = [max(v, 1e-12) for v in new]
         scale = math.exp(statistics.fmean(math.log(v) for v in new))
         new = [v / scale for v in new]
-        change = max(abs(math.log(a) - math.log(b)) for a, b in zip(new, p))
+        change = max(abs(math.log(a) - math.log(b)) for a, b in zip(new, p, strict=False))
         p = new
         if change < tol:
             break
-    return dict(zip(models, p))
+    return dict(zip(models, p, strict=False))
 
 
 def elo_scale(strength: float) -> float:

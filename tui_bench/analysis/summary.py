@@ -6,11 +6,12 @@ Statistics are computed only over values that exist: a mean of nothing is ``None
 from __future__ import annotations
 
 import statistics
-from datetime import datetime
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from tui_bench import __version__
 from tui_bench.domain import RunRecord
+from tui_bench.present import seconds_between
 from tui_bench.store import Store
 
 SUMMARY_FORMAT = "tui-bench.batch-summary/1"
@@ -29,27 +30,6 @@ def spread(values: Iterable[float | None]) -> float | None:
 def rate(flags: Iterable[bool | None]) -> float | None:
     got = [bool(f) for f in flags if f is not None]
     return sum(got) / len(got) if got else None
-
-
-def seconds_between(start: str | None, end: str | None) -> float | None:
-    """Seconds between two stored timestamps; None when either is missing or unreadable."""
-    if not start or not end:
-        return None
-    try:
-        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except ValueError:
-        return None
-
-
-def duration_text(seconds: float | None) -> str:
-    """``42s``, ``12m``, ``1.5h``, or a dash when unknown: how every screen and table says it."""
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
 
 
 def run_row(run: RunRecord) -> dict[str, Any]:
@@ -193,7 +173,7 @@ def flaky_cells(runs: list[RunRecord]) -> list[dict[str, Any]]:
     spreads = cell_spread({key: [(r.auto_score, bool(r.success)) for r in group]
                            for key, group in groups.items() if len(group) > 1})
     names = ("model", "options_key", "prompt_version", "scenario_id", "tier", "specialist")
-    out = [{**dict(zip(names, s.key)), "iterations": s.iterations, "passes": s.passes,
+    out = [{**dict(zip(names, s.key, strict=False)), "iterations": s.iterations, "passes": s.passes,
             "mean_score": s.mean_score, "score_variance": s.score_variance}
            for s in spreads if s.flaky]
     return sorted(out, key=lambda d: -(d["score_variance"] or 0.0))
@@ -240,7 +220,7 @@ def batch_summary(store: Store, batch_id: str, *, scoring: int | None = None) ->
         },
         "runs": [run_row(r) for r in runs],
     }
-    first_tokens = {r.run_id: (store.attempts(r.run_id) or [None])[0] for r in runs
+    first_tokens = {r.run_id: next(iter(store.attempts(r.run_id)), None) for r in runs
                     if r.mode != "zero-shot" and r.status == "ok"}
     compared = comparison(runs, {k: (a.telemetry.completion_tokens if a else None)
                                  for k, a in first_tokens.items()})

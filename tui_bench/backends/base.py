@@ -6,8 +6,9 @@ never scores, never stores and never retries; the engine decides what a fault me
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tui_bench.domain import GenerationOptions, ModelInfo
 
@@ -105,13 +106,38 @@ class Backend(Protocol):
         ...
 
 
-async def collect(stream: AsyncIterator[Chunk]) -> tuple[str, Done]:
-    """Drain a stream into its full text and final counters (for judges and enrichment)."""
+COLLECT_MAX_BYTES = 1 << 20
+"""The most text :func:`collect` keeps: a judge's or enricher's answer is a page, not a flood."""
+
+
+async def collect(stream: AsyncIterator[Chunk], *, max_pieces: int | None = None,
+                  max_bytes: int = COLLECT_MAX_BYTES) -> tuple[str, Done]:
+    """Drain a stream into its full text and final counters (for judges and enrichment).
+
+    A hostile or broken server may ignore ``max_tokens`` or never stop: past ``max_pieces``
+    text pieces the answer is complete enough (``done_reason`` "length", as servers say), and
+    past ``max_bytes`` it is refused, so memory stays bounded whatever the server sends.
+    """
     parts: list[str] = []
+    size = pieces = 0
     done = Done()
-    async for chunk in stream:
-        if isinstance(chunk, TextChunk):
-            parts.append(chunk.text)
-        elif isinstance(chunk, Done):
-            done = chunk
+    stream_iter = stream.__aiter__()
+    try:
+        async for chunk in stream_iter:
+            if isinstance(chunk, TextChunk):
+                parts.append(chunk.text)
+                pieces += 1
+                size += len(chunk.text.encode("utf-8", "replace"))
+                if size > max_bytes:
+                    raise BackendError(f"answer over {max_bytes} bytes: stopped reading",
+                                       transient=False)
+                if max_pieces is not None and pieces >= max_pieces:
+                    done = Done(done_reason="length")
+                    break
+            elif isinstance(chunk, Done):
+                done = chunk
+    finally:
+        closer = getattr(stream_iter, "aclose", None)
+        if closer is not None:
+            await closer()
     return "".join(parts), done

@@ -15,8 +15,9 @@ import os
 import queue
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from tui_bench.backends import tool_prompt
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk, Tool

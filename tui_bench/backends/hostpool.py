@@ -36,7 +36,8 @@ class AdaptiveLimit:
     """Slots found by probing (AIMD on latency): start low, grow while latency holds.
 
     A window is as many finished calls as there are slots. A window in which every slot was
-    busy at some point (calls finish in bursts, so not at every finish) and latency stayed within ``tolerance`` of the best seen doubles the slots (until the
+    busy at some point (calls finish in bursts, so not at every finish) and latency stayed
+    within ``tolerance`` of the best seen doubles the slots (until the
     first back-off) or adds one (after it). An overload (429/503) or latency past the
     tolerance cuts the slots by ``backoff``, at most once a window, since calls already sent
     report the same overload. Latency is the time to the first token, where a server's queue

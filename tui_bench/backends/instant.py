@@ -7,7 +7,8 @@ test may use it as the only proof that something works.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk
 from tui_bench.domain import GenerationOptions, ModelInfo

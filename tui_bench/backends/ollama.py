@@ -19,8 +19,9 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import ollama
@@ -149,13 +150,6 @@ async def _raise_for_status(response: httpx.Response) -> None:
     """httpx response hook: raise before the client does, so the headers are not lost."""
     if response.status_code >= 400:
         await response.aread()
-        raise StatusError(response.text, response.status_code,
-                          parse_retry_after(response.headers.get("retry-after")))
-
-
-def _raise_for_status_sync(response: httpx.Response) -> None:
-    if response.status_code >= 400:
-        response.read()
         raise StatusError(response.text, response.status_code,
                           parse_retry_after(response.headers.get("retry-after")))
 
@@ -323,7 +317,7 @@ class OllamaBackend:
             listing = await asyncio.wait_for(self._client(host).list(),
                                              timeout=min(DISCOVERY_TIMEOUT_S,
                                                          self.settings.request_timeout_s))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = BackendError(f"Ollama at {host} did not list its models in time", host=host,
                                  transient=True)
             self._state[host].error = str(error)
@@ -396,7 +390,7 @@ class OllamaBackend:
             async with limit:
                 try:
                     shown = await self._show(host, name)
-                except (Exception, asyncio.TimeoutError):
+                except (TimeoutError, Exception):
                     shown = None  # the listing alone still says most of it
             return self._info(host, name, item, shown)
 
@@ -423,38 +417,29 @@ class OllamaBackend:
             size_bytes=int(item.size) if item.size is not None else None,
             digest=item.digest, context_length=context, host=host, reachable=reachable)
 
-    def parameters_b(self, name: str) -> float | None:
-        """Billions of parameters, from discovery; lists the hosts (blocking, briefly) when the
-        model was not seen yet, so ``--max-model-b`` is enforced before any generation.
-        ``None`` when no host knows the model or none answers (the call itself will say why)."""
+    async def parameters_b(self, name: str) -> float | None:
+        """Billions of parameters, from discovery; lists the hosts when the model was not seen
+        yet, so ``--max-model-b`` is enforced before any generation. ``None`` when no host
+        knows the model or none answers (the call itself will say why)."""
         key = canonical_name(name)
         if key not in self._params:
-            self._discover_sync(name)
+            await self._discover_size(name)
         return self._params.get(key)
 
-    def _discover_sync(self, name: str) -> None:
+    async def _discover_size(self, name: str) -> None:
+        """List each host (and ``show`` the model if its listing gives no size) until one
+        knows how big the model is; an unreachable or odd host is skipped."""
         key = canonical_name(name)
-        timeout = httpx.Timeout(min(DISCOVERY_TIMEOUT_S, self.settings.request_timeout_s),
-                                connect=CONNECT_TIMEOUT_S)
         for host in self.hosts:
-            client = ollama.Client(host=host, timeout=timeout,
-                                   event_hooks={"response": [_raise_for_status_sync]})
             try:
-                listing = client.list()
-                for item in listing.models:
-                    size = parse_parameter_size(
-                        item.details.parameter_size if item.details else None)
-                    if item.model and size is not None:
-                        self._params[canonical_name(item.model)] = size
-                if key not in self._params and any(
-                        canonical_name(i.model or "") == key for i in listing.models):
-                    count = (client.show(name).modelinfo or {}).get("general.parameter_count")
-                    if isinstance(count, (int, float)) and count > 0:
+                tags = await self._list_host(host)
+                if key not in self._params and key in tags:
+                    shown = await self._show(host, name)
+                    count = (shown.modelinfo or {}).get("general.parameter_count")
+                    if isinstance(count, int | float) and count > 0:
                         self._params[key] = count / 1e9
             except Exception:  # unreachable or odd: unknown size, the call will report it
                 continue
-            finally:
-                client._client.close()
             if key in self._params:
                 return
 
@@ -470,9 +455,8 @@ class OllamaBackend:
         assert self._discover_lock is not None
         async with self._discover_lock:
             now = time.monotonic()
-            stale = [h for h in self.hosts if key not in self._state[h].tags and (
-                self._state[h].listed_at is None
-                or now - self._state[h].listed_at > REDISCOVER_AFTER_S)]
+            stale = [h for h in self.hosts if key not in self._state[h].tags
+                     and _stale(self._state[h].listed_at, now)]
             if stale:
                 await asyncio.gather(*(self._list_host(h) for h in stale),
                                      return_exceptions=True)
@@ -571,9 +555,10 @@ class OllamaBackend:
         finally:
             if own:
                 lease.release()
-            if parts is not None:
+            close = getattr(parts, "aclose", None)  # the client's stream is an async generator
+            if close is not None:
                 try:
-                    await parts.aclose()  # type: ignore[attr-defined]
+                    await close()
                 except Exception:  # the connection is gone already; nothing to release
                     pass
 
@@ -593,3 +578,8 @@ class OllamaBackend:
                    "paid_load_rule": f"load_duration > {PAID_LOAD_MS:g} ms",
                    "counters": "reported"},
         )
+
+
+def _stale(listed_at: float | None, now: float) -> bool:
+    """A host's model list is stale when never read, or read too long ago."""
+    return listed_at is None or now - listed_at > REDISCOVER_AFTER_S

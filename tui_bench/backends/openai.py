@@ -18,7 +18,8 @@ import json
 import math
 import re
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -374,7 +375,7 @@ class OpenAIBackend:
             response = await asyncio.wait_for(self._client().get("models"),
                                               timeout=min(DISCOVERY_TIMEOUT_S,
                                                           self.settings.request_timeout_s))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendError(f"{self.base_url} did not list its models in time",
                                host=self.base_url, transient=True) from None
         except Exception as exc:
@@ -519,7 +520,7 @@ class OpenAIBackend:
             try:
                 data = json.loads(await response.aread())
                 text = data["choices"][0]["message"].get("content") or ""
-                finish = data["choices"][0].get("finish_reason")
+                whole_finish = data["choices"][0].get("finish_reason")
                 whole = ToolCallAssembler()
                 whole.add(data["choices"][0]["message"].get("tool_calls"))
             except httpx.HTTPError as exc:
@@ -532,7 +533,7 @@ class OpenAIBackend:
             for call in whole.calls():
                 yield call
             yield self._done(data.get("usage"), 1 if text else 0, messages, started,
-                             None, finish, mode)
+                             None, whole_finish, mode)
             return
         pieces = 0
         first: float | None = None

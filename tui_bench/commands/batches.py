@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
-from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.gate import DEFAULT_MARGIN, GateResult, evaluate_gate
-from tui_bench.analysis.summary import batch_summary, duration_text, seconds_between
+from tui_bench.analysis.summary import batch_summary
 from tui_bench.commands import suspects
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.present import duration, number, percent, rate, score, seconds_between
 from tui_bench.store import Store
 
 
@@ -122,7 +122,7 @@ def list_batches(store: Store, args: argparse.Namespace) -> int:
         table.add_row(r["batch_id"], r["created_at"][:16].replace("T", " "), r["mode"],
                       r["status"], str(len(r["models"])), str(len(r["scenarios"])),
                       str(r["total_cells"]), str(r["done"]), str(r["failed"]),
-                      fmt(r["mean_score"], "{:.3f}"), duration_text(r["duration_s"]))
+                      score(r["mean_score"]), duration(r["duration_s"]))
     make_console().print(table)
     return 0
 
@@ -149,13 +149,13 @@ def show_batch(store: Store, args: argparse.Namespace) -> int:
     s = summary["summary"]
     console.print(f"[bold]{args.batch}[/] · {summary['mode']} · {summary['status']} · "
                   f"created {str(batch.get('created_at', ''))[:16].replace('T', ' ')} · "
-                  f"{duration_text(summary['duration_s'])}")
+                  f"{duration(summary['duration_s'])}")
     console.print(f"models: {', '.join(batch.get('models', [])) or '—'}")
     console.print(f"scenarios: {', '.join(batch.get('scenarios', [])) or '—'}")
     console.print(f"{summary['cells']} cells · {s['ok']} ok, {s['failed']} failed, "
-                  f"{s['cancelled']} cancelled · success {pct(s['success_rate'])} · "
-                  f"mean score {fmt(s['mean_score'], '{:.3f}')} · "
-                  f"{fmt(s['mean_tokens_per_s'], '{:.1f}')} tok/s")
+                  f"{s['cancelled']} cancelled · success {percent(s['success_rate'])} · "
+                  f"mean score {score(s['mean_score'])} · "
+                  f"{rate(s['mean_tokens_per_s'])} tok/s")
     runs = store.runs(args.batch, limit=10_000, with_evaluations=True)
     if scoring is not None:
         runs = store.as_scored(runs, scoring)
@@ -174,13 +174,13 @@ def cells_table(title: str, cells: list[CellChange]) -> Table:
         table.add_column(name, justify="right" if name in (
             "#", "before", "after", "change", "tok/s change") else "left")
     for c in cells:
-        before = fmt(c.score_before, "{:.3f}") if c.status_before == "ok" else c.status_before
-        after = fmt(c.score_after, "{:.3f}") if c.status_after == "ok" else c.status_after
+        before = score(c.score_before) if c.status_before == "ok" else c.status_before
+        after = score(c.score_after) if c.status_after == "ok" else c.status_after
         flip = {"fixed": "[green]fail → pass[/]", "broke": "[red]pass → fail[/]"}.get(
             c.flip or "", "")
         table.add_row(c.model, c.scenario_id, c.tier, c.prompt_version, c.specialist or "—",
-                      str(c.iteration), before, after, fmt(c.score_change, "{:+.3f}"), flip,
-                      fmt(c.tps_change, "{:+.1f}"))
+                      str(c.iteration), before, after, number(c.score_change, "{:+.3f}"), flip,
+                      number(c.tps_change, "{:+.1f}"))
     return table
 
 
@@ -191,10 +191,10 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
                   f"[red]{s.regressed} regressed[/] · {s.same} unchanged · "
                   f"{s.fixed} fail→pass · {s.broke} pass→fail"
                   + (f" · {s.not_compared} not compared (cancelled)" if s.not_compared else ""))
-    console.print(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
-                  f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
-                  f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
-                  f"{fmt(s.tps_after, '{:.1f}')}")
+    console.print(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
+                  f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
+                  f"{percent(s.success_after)} · tok/s {number(s.tps_before, '{:.1f}')} → "
+                  f"{number(s.tps_after, '{:.1f}')}")
     paired = comparison.paired()
     console.print(f"paired on the shared cells: {paired.describe()}", highlight=False)
     console.print("  (the interval is where the true mean score change lies with 95% "
@@ -212,9 +212,9 @@ def print_comparison(console: Console, comparison: BatchComparison, *, every: bo
         ci = ("—" if p.diff_low is None or p.diff_high is None
               else f"[{p.diff_low:+.3f}, {p.diff_high:+.3f}]")
         table.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
-                      str(g.broke), fmt(g.mean_before, "{:.3f}"), fmt(g.mean_after, "{:.3f}"),
-                      fmt(g.mean_change, "{:+.3f}"), ci, fmt(p.p_value, "{:.3g}"),
-                      fmt(g.tps_change, "{:+.1f}"))
+                      str(g.broke), score(g.mean_before), score(g.mean_after),
+                      number(g.mean_change, "{:+.3f}"), ci, number(p.p_value, "{:.3g}"),
+                      number(g.tps_change, "{:+.1f}"))
     console.print(table)
     if every:
         console.print(cells_table("Every cell", comparison.cells))
@@ -264,8 +264,8 @@ def print_gate(result: GateResult, console: Console, err: Console) -> None:
     Shared with the headless run, which calls the gate after ``--run ... --fail-under``.
     """
     verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-    console.print(f"gate {verdict} · {result.batch_id} · success {pct(result.success_rate)} · "
-                  f"mean score {fmt(result.mean_score, '{:.3f}')}"
+    console.print(f"gate {verdict} · {result.batch_id} · success {percent(result.success_rate)} · "
+                  f"mean score {score(result.mean_score)}"
                   + (f" · baseline {result.baseline}" if result.baseline else ""))
     for reason in result.reasons:
         (err if not result.passed else console).print(f"  {reason}", highlight=False)

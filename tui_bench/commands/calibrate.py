@@ -31,7 +31,6 @@ from tui_bench.analysis.effort import (
     parse_targets,
     rows_by_level,
 )
-from tui_bench.analysis.export import fmt, pct
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import SelectionError
 from tui_bench.commands.checks import check_name, listed
@@ -54,6 +53,7 @@ from tui_bench.domain import (
     utc_now,
 )
 from tui_bench.engine.plan import check_batch_id, normalise_spec
+from tui_bench.present import number, percent
 from tui_bench.store import Store
 
 EXPORT_FORMAT = "tui-bench.effort/1"
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                       f"thresholds {', '.join(map(_t, spec['thresholds']))} · db {store.path}")
     from tui_bench.headless import run_batch
 
-    for threshold, batch_id in zip(spec["thresholds"], batch_ids):
+    for threshold, batch_id in zip(spec["thresholds"], batch_ids, strict=True):
         batch = batch_spec(spec, threshold, batch_id)
         if not args.quiet:
             console.print(f"threshold {_t(threshold)}: batch {batch_id}")
@@ -272,11 +272,11 @@ def effort_table(title: str, rows: list[EffortRow]) -> Table:
     for name in names + (["target", "held"] if targets else []):
         table.add_column(name, justify="left" if name in ("model", "T / level") else "right")
     for r in rows:
-        cells = [r.model, r.group, str(r.runs), str(r.malformed), fmt(r.mean_ratio, "{:.2f}"),
-                 interval_text(r), pct(r.one_answer_rate), fmt(r.mean_rounds, "{:.1f}"),
-                 fmt(r.quality, "{:.2f}"), fmt(r.gain_per_round, "{:+.3f}")]
+        cells = [r.model, r.group, str(r.runs), str(r.malformed), number(r.mean_ratio, "{:.2f}"),
+                 interval_text(r), percent(r.one_answer_rate), number(r.mean_rounds, "{:.1f}"),
+                 number(r.quality, "{:.2f}"), number(r.gain_per_round, "{:+.3f}")]
         if targets:
-            cells += [fmt(r.target, "{:.2f}"), held_text(r)]
+            cells += [number(r.target, "{:.2f}"), held_text(r)]
         table.add_row(*cells)
     return table
 
@@ -302,8 +302,8 @@ def print_result(console: Console, cal_id: str, found: CalibrationResult) -> Non
                 table.add_column(name, justify="left" if name in ("level", "how") else "right")
             for lv in model.levels:
                 table.add_row(lv.level, f"{lv.target:.2f}", f"{lv.threshold:.2f}",
-                              f"{lv.ratio:.2f}", pct(lv.one_answer_rate),
-                              fmt(lv.quality, "{:.2f}"), lv.note)
+                              f"{lv.ratio:.2f}", percent(lv.one_answer_rate),
+                              number(lv.quality, "{:.2f}"), lv.note)
             console.print(table)
 
 

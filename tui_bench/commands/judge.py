@@ -20,10 +20,11 @@ from typing import Any
 
 from tui_bench.catalog import Catalog
 from tui_bench.commands.context import CommandError, load, open_store
-from tui_bench.domain import Judgment, Rubric, RunRecord, band_for, utc_now
+from tui_bench.domain import Judgment, Rubric, RunRecord, utc_now
+from tui_bench.judge_name import remembered_judge
 from tui_bench.safe_files import UnsafeFileError, load_json
 from tui_bench.store import Store
-from tui_bench.store.judging import QueueFilter, remembered_judge
+from tui_bench.store.judging import QueueFilter
 
 EXPORT_FORMAT = "tui-bench.judging/1"
 PAGE = 200
@@ -193,11 +194,8 @@ def check_entry(entry: Any, index: int, store: Store, catalog: Catalog, judge: s
     if problems:
         return None, f"{where}: " + "; ".join(problems)
     clean = {c.id: int(scores[c.id]) for c in rubric.criteria}
-    percent = rubric.percent(clean)
-    return Judgment(run_id=run_id, judge=judge, judge_kind="person", rubric_id=rubric.id,
-                    rubric_version=rubric.version, scores=clean, total=sum(clean.values()),
-                    percent=percent, band=band_for(percent), notes=notes.strip(),
-                    blind=True), None
+    return Judgment.from_scores(rubric, clean, run_id=run_id, judge=judge,
+                                notes=notes.strip()), None
 
 
 def apply(args: argparse.Namespace) -> int:

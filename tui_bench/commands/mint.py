@@ -7,6 +7,7 @@ import sys
 
 from tui_bench import locations
 from tui_bench.commands.context import CommandError, open_store
+from tui_bench.present import score
 from tui_bench.specialists.mint import MintError, mint_snapshot
 from tui_bench.specialists.snapshot import Figures, PairedFigures
 
@@ -20,10 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="snapshots folder (default ./snapshots)")
 
 
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
 def describe(figures: Figures) -> str:
     """One line: baseline and specialist means, and the change, or why there is none."""
     change = ""
@@ -31,8 +28,8 @@ def describe(figures: Figures) -> str:
         pct = ("" if figures.improvement_pct is None
                else f" ({figures.improvement_pct:+.1f}%)")
         change = f" · improvement {figures.improvement:+.3f}{pct}"
-    text = (f"baseline {_score(figures.baseline_avg_score)} over {figures.baseline_scored}/"
-            f"{figures.baseline_runs} runs · specialist {_score(figures.specialist_avg_score)} over "
+    text = (f"baseline {score(figures.baseline_avg_score)} over {figures.baseline_scored}/"
+            f"{figures.baseline_runs} runs · specialist {score(figures.specialist_avg_score)} over "
             f"{figures.specialist_scored}/{figures.specialist_runs} runs{change}")
     return text + "".join(f"\n    note: {n}" for n in figures.notes)
 

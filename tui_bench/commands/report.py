@@ -15,12 +15,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tui_bench.analysis.export import fmt, pct, span
 from tui_bench.analysis.findings import SURPRISE_MARGIN
 from tui_bench.analysis.leaderboard import Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.present import cost, interval, number, percent, score
 from tui_bench.store import Store
 
 
@@ -54,11 +54,11 @@ def standings_table(title: str, rows: list[Standing]) -> Table:
         table.add_column(name, justify="left" if name in ("model", "version") else "right")
     for s in rows:
         table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
-                      fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
-                      pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
-                      fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
-                      fmt(s.cost, "{:.4f}"), span(s.score_low, s.score_high, "{:.2f}"),
-                      span(s.success_low, s.success_high, "{:.0%}"), s.versus_next())
+                      score(s.mean_score), score(s.score_spread),
+                      percent(s.success_rate), number(s.mean_judged, "{:.1f}"), str(s.judged),
+                      number(s.mean_ttft_ms, "{:.0f}"), number(s.mean_tokens_per_s, "{:.1f}"),
+                      cost(s.cost), interval(s.score_low, s.score_high, "{:.2f}"),
+                      interval(s.success_low, s.success_high, "{:.0%}"), s.versus_next())
     return table
 
 
@@ -89,7 +89,7 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
         for model, points in report.over_time.items():
             for point in points[-top:]:
                 table.add_row(model, point.batch_id, point.created_at[:16].replace("T", " "),
-                              fmt(point.mean_score, "{:.3f}"), str(point.scored))
+                              score(point.mean_score), str(point.scored))
         console.print(table)
 
     if report.difficulty:
@@ -101,7 +101,7 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                 "failed", "of models", "success", "score") else "left")
         for d in report.difficulty[:top]:
             table.add_row(d.scenario_id, d.category, str(d.models_failed), str(d.models),
-                          pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                          percent(d.success_rate), score(d.mean_score),
                           ", ".join(d.failed_by) or "—")
         console.print(table)
 
@@ -113,11 +113,11 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
             table.add_column(name, justify="left" if name in ("model", "specialist") else "right")
         for s in report.specialists:
             table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
-                          fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
-                          fmt(s.score_change, "{:+.3f}"),
-                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}",
-                          span(s.change_low, s.change_high, "{:+.3f}"),
-                          fmt(s.p_value, "{:.3g}"))
+                          score(s.baseline_score), score(s.specialist_score),
+                          number(s.score_change, "{:+.3f}"),
+                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}",
+                          interval(s.change_low, s.change_high, "{:+.3f}"),
+                          number(s.p_value, "{:.3g}"))
         console.print(table)
 
     print_effort(console, report)
@@ -129,9 +129,10 @@ def print_report(console: Console, report: Report, *, category: str | None = Non
                      "margin"):
             table.add_column(name, justify="right" if name in (
                 "score", "its score", "margin") else "left")
-        for s in report.surprises[:top]:
-            table.add_row(s.batch_id, s.category, s.scenario_id, s.model, f"{s.score:.3f}",
-                          s.favoured_model, f"{s.favoured_score:.3f}", f"{s.margin:+.3f}")
+        for surprise in report.surprises[:top]:
+            table.add_row(surprise.batch_id, surprise.category, surprise.scenario_id,
+                          surprise.model, f"{surprise.score:.3f}", surprise.favoured_model,
+                          f"{surprise.favoured_score:.3f}", f"{surprise.margin:+.3f}")
         console.print(table)
     else:
         console.print("No surprises (none beat the favoured model by "
@@ -147,8 +148,8 @@ def print_effort(console: Console, report: Report) -> None:
         for name in ("model", "runs", "mean attempts", "of budget", "stopped at first answer"):
             table.add_column(name, justify="left" if name == "model" else "right")
         for e in report.effort:
-            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
-                          pct(e.first_answer_share))
+            table.add_row(e.model, str(e.runs), number(e.mean_attempts), percent(e.budget_share),
+                          percent(e.first_answer_share))
         console.print(table)
     from tui_bench.commands.calibrate import effort_table
 

@@ -14,10 +14,10 @@ import json
 import sys
 from typing import Any
 
-from tui_bench.analysis.export import fmt
 from tui_bench.analysis.scorings import compare_scorings
 from tui_bench.commands.context import load, make_console, open_store, settings_from
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.present import duration
 from tui_bench.store import Store
 
 
@@ -131,7 +131,7 @@ def rescore(store: Store, args: argparse.Namespace) -> int:
     verb = "continued" if result.resumed else "new"
     console.print(f"[bold]{args.batch}[/] scoring {result.scoring} ({verb}): "
                   f"{result.scored} runs scored, {result.skipped} already scored, "
-                  f"{len(result.unscorable)} not scorable · {fmt(result.elapsed_s, '{:.1f}')} s")
+                  f"{len(result.unscorable)} not scorable · {duration(result.elapsed_s)}")
     for line in result.unscorable[:10]:
         console.print(f"  not scored: {line}", highlight=False)
     if result.scoring > 1:

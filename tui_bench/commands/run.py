@@ -6,15 +6,16 @@ import argparse
 import asyncio
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rich.console import Console
 
 from tui_bench.backends import BackendPool
 from tui_bench.backends.reachability import unreachable
-from tui_bench.catalog import SelectionError
+from tui_bench.catalog import Catalog, SelectionError
 from tui_bench.commands.axes import options_and_axes
 from tui_bench.commands.checks import check_grid, check_name, listed
 from tui_bench.commands.context import (
@@ -42,7 +43,11 @@ from tui_bench.engine.plan import (
     plan,
 )
 from tui_bench.headless import batch_summary, print_report, run_batch, write_json
+from tui_bench.present import number, score
 from tui_bench.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from tui_bench.integrations.mlflow import MlflowListener
 
 
 def spec_from_args(args: argparse.Namespace, scenario_ids: list[str]) -> BatchSpec:
@@ -208,7 +213,7 @@ def run_headless(args: argparse.Namespace) -> int:
         return 1
 
 
-def _warm_up(store, catalog, spec: BatchSpec, console: Console, *,  # type: ignore[no-untyped-def]
+def _warm_up(store: Store, catalog: Catalog, spec: BatchSpec, console: Console, *,
              quiet: bool) -> BatchSpec:
     """Check each agent scenario's untouched fixture; leave the broken ones out of the batch."""
     from tui_bench.engine.warmup import warm_up, without_broken
@@ -232,7 +237,7 @@ def _warm_up(store, catalog, spec: BatchSpec, console: Console, *,  # type: igno
     return kept
 
 
-def _mlflow_listener(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+def _mlflow_listener(args: argparse.Namespace, store: Store) -> MlflowListener | None:
     """``--mlflow URI``: log each run as it finishes (integrations.mlflow.MlflowListener)."""
     if not getattr(args, "mlflow", None):
         return None
@@ -245,7 +250,7 @@ def _mlflow_listener(args: argparse.Namespace, store):  # type: ignore[no-untype
                           report=lambda line: print(f"tui-bench: {line}", file=sys.stderr))
 
 
-def _persona(args: argparse.Namespace, spec: BatchSpec):  # type: ignore[no-untyped-def]
+def _persona(args: argparse.Namespace, spec: BatchSpec) -> Callable[[str], str]:
     """Resolve every specialist template now, so a bad name fails before any cell runs."""
     from tui_bench import locations
     from tui_bench.specialists.templates import TemplateError, persona_resolver
@@ -296,7 +301,7 @@ def _check_mint_template(args: argparse.Namespace) -> None:
         raise UsageError(f"--mint-template: {exc}") from None
 
 
-def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> None:  # type: ignore[no-untyped-def]
+def _mint(args: argparse.Namespace, store: Store, batch_id: str, console: Console) -> None:
     from tui_bench import locations
     from tui_bench.specialists.mint import MintError, mint_snapshot
 
@@ -308,17 +313,15 @@ def _mint(args: argparse.Namespace, store, batch_id: str, console: Console) -> N
         raise CommandError(f"cannot mint: {exc}") from None
     comp = minted.comparison
     console.print(f"minted {minted.path} (template {minted.resolved.describe()})")
-    def num(value: float | None) -> str:
-        return "—" if value is None else f"{value:+.3f}" if value is comp.improvement else f"{value:.3f}"
-
-    console.print(f"  baseline mean {num(comp.baseline_avg_score)} ({comp.baseline_runs} runs), "
-                  f"specialist mean {num(comp.specialist_avg_score)} ({comp.specialist_runs} runs), "
-                  f"improvement {num(comp.improvement)}")
+    console.print(f"  baseline mean {score(comp.baseline_avg_score)} ({comp.baseline_runs} runs), "
+                  f"specialist mean {score(comp.specialist_avg_score)} "
+                  f"({comp.specialist_runs} runs), "
+                  f"improvement {number(comp.improvement, '{:+.3f}')}")
     for note in comp.notes:
         console.print(f"  {note}")
 
 
-def _gate(args: argparse.Namespace, store, batch_id: str, console: Console) -> int:  # type: ignore[no-untyped-def]
+def _gate(args: argparse.Namespace, store: Store, batch_id: str, console: Console) -> int:
     from tui_bench.analysis.gate import evaluate_gate
 
     if args.baseline and store.get_batch(args.baseline) is None:
@@ -331,8 +334,8 @@ def _gate(args: argparse.Namespace, store, batch_id: str, console: Console) -> i
     for reason in verdict.reasons:
         print(f"gate: {reason}", file=sys.stderr if not verdict.passed else sys.stdout)
     for cell in verdict.regressed_cells:
-        before = "—" if cell.score_before is None else f"{cell.score_before:.2f}"
-        after = "—" if cell.score_after is None else f"{cell.score_after:.2f}"
+        before = number(cell.score_before)
+        after = number(cell.score_after)
         print(f"gate: regressed {cell.label()}: {before} → {after}", file=sys.stderr)
     if verdict.passed:
         console.print("gate: passed")

@@ -7,16 +7,10 @@ import json
 
 from rich.table import Table
 
-from tui_bench.analysis.export import fmt, pct
 from tui_bench.analysis.settings_report import SettingResult, settings_report
 from tui_bench.commands.context import make_console
+from tui_bench.present import interval, number, percent, score
 from tui_bench.store import Store
-
-
-def interval(low: float | None, high: float | None, pattern: str = "{:.2f}") -> str:
-    if low is None or high is None:
-        return "—"
-    return f"[{pattern.format(low)}, {pattern.format(high)}]"
 
 
 def settings_table(model: str, rows: list[SettingResult]) -> Table:
@@ -28,10 +22,10 @@ def settings_table(model: str, rows: list[SettingResult]) -> Table:
     for r in rows:
         memory = r.memory_bytes or r.size_bytes
         table.add_row("★" if r.pareto else "", r.setting, str(r.runs),
-                      fmt(r.mean_score, "{:.3f}"), interval(r.score_low, r.score_high),
-                      pct(r.success_rate), interval(r.success_low, r.success_high, "{:.0%}"),
-                      fmt(r.tokens_per_s, "{:.1f}"), fmt(r.ttft_ms, "{:.0f}"),
-                      fmt(memory / 1e6 if memory else None, "{:.0f}"), str(r.truncated))
+                      score(r.mean_score), interval(r.score_low, r.score_high),
+                      percent(r.success_rate), interval(r.success_low, r.success_high, "{:.0%}"),
+                      number(r.tokens_per_s, "{:.1f}"), number(r.ttft_ms, "{:.0f}"),
+                      number(memory / 1e6 if memory else None, "{:.0f}"), str(r.truncated))
     return table
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from rich.table import Table
 
-from tui_bench.analysis.export import fmt
 from tui_bench.analysis.weights import (
     DEFAULT_LEARNING_RATE,
     WEIGHTS_FILE,
@@ -26,6 +25,7 @@ from tui_bench.analysis.weights import (
 )
 from tui_bench.commands.context import make_console, open_store
 from tui_bench.commands.errors import CommandError, UsageError
+from tui_bench.present import number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +55,8 @@ def changes_table(changes: list[WeightChange]) -> Table:
         elif c.old_weight is None:
             change = "new"
         else:
-            change = fmt(c.change, "{:+.4f}")
-        table.add_row(c.category, c.model, fmt(c.old_weight, "{:.4f}"),
+            change = number(c.change, "{:+.4f}")
+        table.add_row(c.category, c.model, number(c.old_weight, "{:.4f}"),
                       f"{c.mean_score:.4f}", f"{c.new_weight:.4f}", change, str(c.runs),
                       c.source_batch)
     return table
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             table.add_column(name)
         for r in rows:
             table.add_row(r["updated_at"][:19].replace("T", " "), r["category"], r["model"],
-                          fmt(r["old_weight"], "{:.4f}"), f"{r['new_weight']:.4f}",
+                          number(r["old_weight"], "{:.4f}"), f"{r['new_weight']:.4f}",
                           f"{r['mean_score']:.4f}", f"{r['learning_rate']:g}",
                           r["source_batch"] or "—")
         console.print(table)

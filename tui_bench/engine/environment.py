@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench import __version__
-from tui_bench.backends import BackendError, Done
+from tui_bench.backends import BackendError, Done, TextChunk
 from tui_bench.domain import GenerationOptions, ModelRef
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,10 @@ def load_key(model: str, options: GenerationOptions) -> str:
     return f"{model} ctx={options.num_ctx}{extra}"
 
 
+WARMUP_TIMEOUT_S = 600.0
+"""Long enough for a cold load of a big model; a warmup that takes longer is given up."""
+
+
 def _needs_warmup(backend: Any, name: str, options: GenerationOptions) -> bool:
     """A backend says so with ``needs_warmup``: a flag, or a method of the model and options
     (the embedded model already loaded in this process has nothing to warm, and a warmup
@@ -207,15 +211,21 @@ class Warmer:
         started = time.perf_counter()
 
         async def one() -> None:
+            # The first piece of text means the model is loaded and the prompt read: stop
+            # there, so a server that ignores max_tokens (or never stops) cannot hold the batch.
             stream = backend.chat(name, WARMUP_MESSAGES, warm_options)
             try:
                 async for chunk in stream:
-                    if isinstance(chunk, Done):
+                    if isinstance(chunk, (Done, TextChunk)):
                         break
             finally:
                 await stream.aclose()
 
-        results = await asyncio.gather(*(one() for _ in range(copies)), return_exceptions=True)
+        async def bounded() -> None:
+            await asyncio.wait_for(one(), WARMUP_TIMEOUT_S)
+
+        results = await asyncio.gather(*(bounded() for _ in range(copies)),
+                                       return_exceptions=True)
         problems = [r for r in results if isinstance(r, BaseException)]
         if problems:
             # The cell will meet the same fault and record it; the warmup only notes it.

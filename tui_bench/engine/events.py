@@ -6,8 +6,8 @@ callback to the runner. Events are plain dataclasses so a consumer needs no engi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from tui_bench.domain import Cell, RunRecord
 

@@ -6,7 +6,7 @@ import itertools
 import re
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tui_bench.domain import (
@@ -23,7 +23,7 @@ BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 def new_batch_id(now: datetime | None = None) -> str:
     """``batch_YYYYmmdd_HHMMSS_xxxx``: sortable by time, unique enough to never collide."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d_%H%M%S")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
     return f"batch_{stamp}_{secrets.token_hex(2)}"
 
 
@@ -113,7 +113,7 @@ def option_combinations(spec: BatchSpec) -> list[tuple[str, tuple[tuple[str, flo
     names = sorted(axes, key=lambda n: n not in ("num_ctx", "threads"))
     out = []
     for values in itertools.product(*(axes[n] for n in names)):
-        chosen = dict(zip(names, values))
+        chosen = dict(zip(names, values, strict=True))
         out.append((options_key(chosen), tuple(chosen.items())))
     return out
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from tui_bench.backends import (
     BackendError,
@@ -317,7 +318,7 @@ class Runner:
             score_fn=self._score, settings=self.settings)
         try:
             ref = ModelRef.parse(cell.model)
-            self._refuse_oversized(ref)
+            await self._refuse_oversized(ref)
             backend, name = self.pool.for_model(ref)
             if getattr(backend, "reserve", None) is None:  # no hosts: one limit per backend
                 session.slot = self._semaphore(ref.backend, backend.default_concurrency, spec)
@@ -411,13 +412,13 @@ class Runner:
                                      cell.iteration)
         return self.store.cached_generation(record.cache_key)
 
-    def _refuse_oversized(self, ref: ModelRef) -> None:
+    async def _refuse_oversized(self, ref: ModelRef) -> None:
         limit = self.settings.max_model_b
         if limit is None or ref.backend != "ollama":
             return
         size = getattr(self.pool.get("ollama"), "parameters_b", None)
         if callable(size):
-            billions = size(ref.name)
+            billions = await size(ref.name)
             if billions is not None and billions > limit:
                 raise BackendError(
                     f"{ref} has {billions:g}B parameters, above --max-model-b {limit:g}")
@@ -518,7 +519,7 @@ class Runner:
                         chunk = await anext(stream)
                 except StopAsyncIteration:
                     break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     budget.host = getattr(stream, "host", None) or host
                     if by_deadline:
                         raise budget.deadline_passed() from None

@@ -156,7 +156,7 @@ def _remove(path: Path) -> None:
         except OSError:
             pass
 
-    shutil.rmtree(path, onerror=retry)  # type: ignore[arg-type]
+    shutil.rmtree(path, onerror=retry)
 
 
 def _alive(pid: int) -> bool:

@@ -138,16 +138,16 @@ async def score(ctx: ScoringContext) -> ScoreResult:
                         options=dict(spec.options), rubric=ctx.rubric, judge=ctx.judge,
                         extraction=extraction, workspace=ctx.workspace, diff=ctx.diff,
                         changed_files=list(ctx.changed_files)) for spec in specs]
-    results = await asyncio.gather(*(_run_one(s, i) for s, i in zip(specs, inputs)))
+    results = await asyncio.gather(*(_run_one(s, i) for s, i in zip(specs, inputs, strict=True)))
 
-    evaluations = [_evaluation(s, r) for s, r in zip(specs, results)]
+    evaluations = [_evaluation(s, r) for s, r in zip(specs, results, strict=True)]
     weight = sum(e.weight for e in evaluations)
     auto_score = (sum(e.score * e.weight for e in evaluations) / weight) if weight > 0 else None
     success = None if auto_score is None else auto_score >= scenario.threshold - 1e-9
 
     feedback: str | None = None
     if scenario.tests:
-        for spec, result in zip(specs, results):
+        for spec, result in zip(specs, results, strict=True):
             if spec.name == "tests" and result.status == "ok":
                 feedback = tests_feedback(scenario, result.detail)
                 break

@@ -115,7 +115,8 @@ def describe(exc: BaseException) -> str:
 def planned_tests(tree: ast.Module, entry_point: str | None) -> list[str]:
     """Names of the tests to run: top-level ``test_*`` functions, then ``check`` (HumanEval)."""
     names = [n.name for n in tree.body
-             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")]
+             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+             and n.name.startswith("test_")]
     names = list(dict.fromkeys(names))
     has_check = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "check"
                     for n in tree.body)
@@ -213,7 +214,7 @@ class Guard:
         if isinstance(path, int):
             return None
         try:
-            raw = os.fsdecode(os.fspath(path))  # type: ignore[arg-type,call-overload]
+            raw = os.fsdecode(os.fspath(path))  # type: ignore[call-overload]
         except TypeError:
             return None
         return os.path.realpath(raw)
@@ -235,7 +236,8 @@ class Guard:
             if len(parts) > 2 and parts[2].isdigit() and int(parts[2]) != self.pid:
                 self.refuse("read outside sandbox", path)
         for root in self.private_roots:
-            if self.inside(path, root) and not any(self.inside(path, r) for r in self.readable_roots):
+            if self.inside(path, root) and not any(self.inside(path, r)
+                                                   for r in self.readable_roots):
                 self.refuse("read outside sandbox", path)
 
     def __call__(self, event: str, args: tuple) -> None:
@@ -610,7 +612,7 @@ class Remote:
         return self._link.ask("next", self)
 
     def __len__(self) -> int:
-        return self._link.ask("len", self)  # type: ignore[no-any-return]
+        return self._link.ask("len", self)
 
     def __getitem__(self, key: Any) -> Any:
         return self._link.ask("getitem", self, key)
@@ -733,7 +735,7 @@ class Link:
                 value = decode(reply["ok"], self.tagged)
                 after = reply.get("after")
                 if type(after) is list:
-                    for arg, new in zip(args, after):
+                    for arg, new in zip(args, after, strict=False):
                         if new is not None:
                             update_in_place(arg, decode(new, self.tagged))
             except (TypeError, ValueError, RecursionError) as exc:
@@ -758,7 +760,7 @@ class Link:
                 pass
         if kind is SolutionError:
             message = f"{name}: {message}"
-        return kind(message)  # type: ignore[no-any-return]
+        return kind(message)
 
 
 def update_in_place(original: Any, new: Any) -> None:
@@ -845,7 +847,8 @@ def judge(channel: Channel, payload: dict, wire: Wire, pid: int, workdir: str) -
         tests_tree = ast.parse(tests, "tests.py")
         tests_code = compile(tests_tree, "tests.py", "exec")
     except SyntaxError as exc:
-        channel.send(event="fatal", reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}")
+        channel.send(event="fatal",
+                     reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}")
         return 0
     plan = planned_tests(tests_tree, entry_point)
     channel.send(event="plan", tests=plan)

@@ -202,7 +202,8 @@ def same(got: Any, expected: Any) -> bool:
     if isinstance(got, (int, float)) and isinstance(expected, (int, float)):
         return math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9)
     if isinstance(got, (list, tuple)) and isinstance(expected, (list, tuple)):
-        return len(got) == len(expected) and all(same(a, b) for a, b in zip(got, expected))
+        return len(got) == len(expected) and all(same(a, b)
+                                                 for a, b in zip(got, expected, strict=True))
     if isinstance(got, dict) and isinstance(expected, dict):
         return got.keys() == expected.keys() and all(same(got[k], expected[k]) for k in got)
     return bool(got == expected)
@@ -282,7 +283,7 @@ def python_facts(facts: list[OracleFact], workspace: Path,
         return [(False, f"the check did not finish ({why}) {tail[0][:200]}".strip())] * len(facts)
     answers = json.loads(line[len(FACT_MARKER):])
     out: list[tuple[bool, Any]] = []
-    for fact, answer in zip(facts, answers):
+    for fact, answer in zip(facts, answers, strict=False):
         if "error" in answer:
             out.append((False, answer["error"]))
         else:

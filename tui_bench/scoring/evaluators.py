@@ -254,13 +254,13 @@ def _matches(candidate: str, oracle: OracleAnswer, explicit: bool) -> bool:
         if got is None or want is None:
             return False
         return math.isclose(got, want, rel_tol=oracle.tolerance, abs_tol=oracle.tolerance)
-    got, want = normalise(candidate), normalise(oracle.answer)
-    if not want:
+    got_text, want_text = normalise(candidate), normalise(oracle.answer)
+    if not want_text:
         return False
-    if got == want:
+    if got_text == want_text:
         return True
     # Without an explicit marker the last line is prose: accept the answer as whole words in it.
-    return not explicit and f" {want} " in f" {got} "
+    return not explicit and f" {want_text} " in f" {got_text} "
 
 
 @evaluator("oracle", inline=True)

@@ -7,7 +7,6 @@ wrote, not trip on the wrapping.
 
 from __future__ import annotations
 
-import ast
 import re
 import textwrap
 from dataclasses import dataclass
@@ -74,7 +73,8 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
 
 def defines(code: str, name: str) -> bool:
     """Whether ``code`` has a ``def name(`` (at any indentation: a method counts too)."""
-    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE) is not None
+    pattern = rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\("
+    return re.search(pattern, code, re.MULTILINE) is not None
 
 
 def parses(code: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from tui_bench.backends.base import Backend, collect
-from tui_bench.domain import GenerationOptions, Judgment, Rubric, Scenario, band_for
+from tui_bench.domain import GenerationOptions, Judgment, Rubric, Scenario
 from tui_bench.scoring.extract import strip_thinking
 from tui_bench.scoring.registry import EvalInput, EvalResult, evaluator
 
@@ -53,7 +53,8 @@ class BackendJudge:
 
     async def complete(self, messages: list[dict[str, str]], schema: dict | None) -> str:
         text, _done = await collect(
-            self.backend.chat(self.model_name, messages, self.options, schema=schema))
+            self.backend.chat(self.model_name, messages, self.options, schema=schema),
+            max_pieces=self.options.max_tokens)
         return text
 
 
@@ -144,20 +145,7 @@ def parse_judgment(text: str, rubric: Rubric) -> tuple[dict[str, int], str]:
 
 
 def make_judgment(rubric: Rubric, scores: dict[str, int], reason: str, judge: str) -> Judgment:
-    percent = rubric.percent(scores)
-    return Judgment(
-        run_id="",
-        judge=judge,
-        judge_kind="model",
-        rubric_id=rubric.id,
-        rubric_version=rubric.version,
-        scores=scores,
-        total=sum(scores.values()),
-        percent=round(percent, 2),
-        band=band_for(percent),
-        reason=reason,
-        blind=True,
-    )
+    return Judgment.from_scores(rubric, scores, judge=judge, judge_kind="model", reason=reason)
 
 
 @evaluator("llm_judge")

@@ -98,7 +98,8 @@ def planned_tests(tests: str, entry_point: str | None) -> list[str]:
     """The tests the harness will run, known before anything runs: used when it dies early."""
     tree = parse(tests, "tests.py")
     names = [n.name for n in tree.body
-             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")]
+             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+             and n.name.startswith("test_")]
     names = list(dict.fromkeys(names))
     if entry_point and any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                            and n.name == "check" for n in tree.body):
@@ -217,7 +218,8 @@ def run_python(code: str, tests: str, *, entry_point: str | None, timeout_s: flo
     try:
         plan = planned_tests(tests, entry_point)
     except SyntaxError as exc:
-        return SandboxResult(0, 0, reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}",
+        return SandboxResult(0, 0,
+                             reason=f"tests error: syntax error: line {exc.lineno}: {exc.msg}",
                              duration_s=time.monotonic() - started, isolation=mode)
     workdir = new_folder()
     judge_uid: int | None = None
@@ -397,7 +399,8 @@ def _interpret(collected: _Collected, plan: list[str], returncode: int | None,
     elif not done:
         if returncode is not None and returncode < 0:
             sig = -returncode
-            reason = "timeout" if sig == signal.SIGXCPU else f"crashed: killed by {_signal_name(sig)}"
+            reason = ("timeout" if sig == signal.SIGXCPU
+                      else f"crashed: killed by {_signal_name(sig)}")
         else:
             reason = f"crashed: exit code {returncode} before the tests finished"
     else:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from tui_bench.backends import BackendError, BackendPool, collect
 from tui_bench.domain import DEFAULT_MODEL, GenerationOptions, ModelRef, utc_now
+from tui_bench.locations import enriched_templates_root
 from tui_bench.settings import Settings
 from tui_bench.specialists.comments import comment_safe
 from tui_bench.specialists.fetch import (
@@ -198,8 +199,13 @@ def metadata_from(data: dict[str, Any], *, complete: bool, model: str, source_ch
 
 
 def enriched_folder(resolved: ResolvedTemplate) -> Path:
-    """``<root>/<key>/enriched/<version>``, verified to stay inside the templates folder."""
-    return inside(resolved.root, safe_segment(resolved.key, "template"), ENRICHED_FOLDER,
+    """``<root>/<key>/enriched/<version>``, verified to stay inside its templates folder.
+
+    ``root`` is the template's own folder, or the data folder for a shipped template
+    (``locations.enriched_templates_root``): the shipped folder is never written to.
+    """
+    root = enriched_templates_root(resolved.root)
+    return inside(root, safe_segment(resolved.key, "template"), ENRICHED_FOLDER,
                   safe_segment(resolved.template.version, "template version"))
 
 
@@ -256,7 +262,8 @@ async def enrich_template(
                 messages = [{"role": "system", "content": SYSTEM},
                             {"role": "user", "content": prompt}]
                 answer, _ = await asyncio.wait_for(
-                    collect(backend.chat(name, messages, options, schema=METADATA_SCHEMA)),
+                    collect(backend.chat(name, messages, options, schema=METADATA_SCHEMA),
+                            max_pieces=options.max_tokens),
                     timeout=settings.request_timeout_s)
                 data, complete = parse_metadata(answer)
                 metadata = metadata_from(data, complete=complete, model=str(ref),
@@ -298,7 +305,7 @@ def _apply(template: Template, outcomes: list[DocumentOutcome], *, model: str,
            source: str) -> Template:
     """The template with metadata on each enriched entry; skipped entries keep what they had."""
     docs = [doc.model_copy(update={"metadata": outcome.metadata}) if outcome.enriched else doc
-            for doc, outcome in zip(template.documentation, outcomes)]
+            for doc, outcome in zip(template.documentation, outcomes, strict=True)]
     info = EnrichmentInfo(
         enriched_at=utc_now(), model=model, enriched=sum(o.enriched for o in outcomes),
         skipped=[SkippedDocument(title=o.title, source=o.source, reason=o.reason or "")

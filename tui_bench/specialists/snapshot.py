@@ -11,15 +11,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from tui_bench.domain import Evaluation, Telemetry
-from tui_bench.locations import PROJECT_ROOT
+from tui_bench.locations import snapshot_schema_path
 from tui_bench.specialists.templates import Template
 
 SNAPSHOT_FORMAT = "tui-bench.snapshot/1"
 SCHEMA_ID = "urn:tui-bench:schema:snapshot:1"
-SCHEMA_PATH = PROJECT_ROOT / "schemas" / "snapshot.schema.json"
+SCHEMA_PATH = snapshot_schema_path()
 
 
 class Record(BaseModel):
@@ -169,94 +170,19 @@ def published_schema() -> dict[str, Any]:
 
 
 def schema_problems(instance: Any, schema: dict[str, Any] | None = None) -> list[str]:
-    """Where ``instance`` breaks the JSON Schema; empty when it conforms.
+    """Where ``instance`` breaks the JSON Schema (2020-12, checked by ``jsonschema``).
 
-    Uses ``jsonschema`` when it is installed (it is not a dependency); otherwise a small checker
-    of the keywords the generated schema uses: ``$ref``, ``type``, ``required``, ``properties``,
-    ``additionalProperties``, ``items``, ``anyOf``, ``enum``, ``const`` and ``minLength``.
+    One line per problem, led by the path of the field; empty when it conforms.
     """
-    schema = schema or published_schema()
-    try:
-        import jsonschema  # type: ignore[import-not-found]
-    except ImportError:
-        return _Checker(schema).problems(instance)
-    validator = jsonschema.Draft202012Validator(schema)
-    return [f"{'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
-            for err in validator.iter_errors(instance)]
-
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float), "null": (type(None),),
-}
-
-
-class _Checker:
-    """Just enough JSON Schema (2020-12) for the schemas pydantic generates."""
-
-    def __init__(self, root: dict[str, Any]) -> None:
-        self.root = root
-
-    def problems(self, instance: Any) -> list[str]:
-        out: list[str] = []
-        self._check(instance, self.root, "", out)
-        return out
-
-    def _deref(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            ref = schema["$ref"]
-            if not ref.startswith("#/"):
-                raise ValueError(f"cannot follow $ref {ref!r}")
-            node: Any = self.root
-            for part in ref[2:].split("/"):
-                node = node[part]
-            schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
-        return schema
-
-    def _type_ok(self, instance: Any, name: str) -> bool:
-        if name in ("integer", "number") and isinstance(instance, bool):
-            return False
-        if name == "integer" and isinstance(instance, float):
-            return instance.is_integer()
-        return isinstance(instance, _TYPES.get(name, (object,)))
-
-    def _check(self, instance: Any, schema: dict[str, Any], where: str, out: list[str]) -> None:
-        schema = self._deref(schema)
-        here = where or "(top level)"
-        if "anyOf" in schema and all(self._sub(instance, option, where)
-                                     for option in schema["anyOf"]):
-            out.append(f"{here}: matches none of the allowed shapes")
-            return
-        if "type" in schema:
-            names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            if not any(self._type_ok(instance, n) for n in names):
-                out.append(f"{here}: expected {' or '.join(names)}, got {type(instance).__name__}")
-                return
-        if "const" in schema and instance != schema["const"]:
-            out.append(f"{here}: must be {schema['const']!r}")
-        if "enum" in schema and instance not in schema["enum"]:
-            out.append(f"{here}: must be one of {schema['enum']!r}")
-        if isinstance(instance, str) and len(instance) < schema.get("minLength", 0):
-            out.append(f"{here}: shorter than {schema['minLength']} characters")
-        if isinstance(instance, dict):
-            props = schema.get("properties", {})
-            for name in schema.get("required", []):
-                if name not in instance:
-                    out.append(f"{where + '/' if where else ''}{name}: required field is missing")
-            extra = schema.get("additionalProperties", True)
-            for key, value in instance.items():
-                path = f"{where}/{key}" if where else key
-                if key in props:
-                    self._check(value, props[key], path, out)
-                elif extra is False:
-                    out.append(f"{path}: unknown field")
-                elif isinstance(extra, dict):
-                    self._check(value, extra, path, out)
-        if isinstance(instance, list) and isinstance(schema.get("items"), dict):
-            for index, item in enumerate(instance):
-                self._check(item, schema["items"], f"{where}[{index}]", out)
-
-    def _sub(self, instance: Any, schema: dict[str, Any], where: str) -> list[str]:
-        out: list[str] = []
-        self._check(instance, schema, where, out)
-        return out
+    validator = jsonschema.Draft202012Validator(schema or published_schema())
+    problems: list[str] = []
+    for err in validator.iter_errors(instance):
+        where = "/".join(str(p) for p in err.absolute_path)
+        if err.validator == "required" and isinstance(err.instance, dict):
+            for name in err.validator_value:
+                line = f"{where + '/' if where else ''}{name}: required field is missing"
+                if name not in err.instance and line not in problems:
+                    problems.append(line)
+            continue
+        problems.append(f"{where or '(top level)'}: {err.message}")
+    return problems

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from tui_bench.catalog import LoadProblem, validation_problems
 from tui_bench.domain import Strict
+from tui_bench.locations import enriched_templates_root
 from tui_bench.safe_files import TEMPLATE_MAX_BYTES, UnsafeFileError, parse_guarded, read_text
 from tui_bench.specialists.paths import (
     UnsafePathError,
@@ -256,7 +257,7 @@ def resolve_template(ref: str, templates_dir: Path) -> ResolvedTemplate:
     key, root = _locate(ref, templates_dir)
     own = root / key
     chosen: tuple[Path, ResolvedKind] | None = None
-    enriched = _newest_enriched(own / ENRICHED_FOLDER)
+    enriched = _newest_enriched(enriched_templates_root(root) / key / ENRICHED_FOLDER)
     if enriched is not None:
         chosen = (enriched, "enriched")
     else:

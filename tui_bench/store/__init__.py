@@ -21,8 +21,8 @@ from tui_bench.store.judging import JudgingQueries
 from tui_bench.store.leases import LeaseHeld, LeaseQueries
 from tui_bench.store.migrations import migrations
 from tui_bench.store.reports import ReportQueries
-from tui_bench.store.settings import SettingsQueries
 from tui_bench.store.scorings import ScoringQueries
+from tui_bench.store.settings import SettingsQueries
 from tui_bench.store.specialists import SpecialistQueries
 from tui_bench.store.suspects import SuspectQueries
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
+
 from tui_bench.domain import RunRecord
 
 TRANSCRIPT = "transcript"  # JSON list of messages: role, content, tool calls and results

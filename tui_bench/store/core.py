@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
-
+from typing import Any
 
 from tui_bench.domain import (
     Attempt,
@@ -117,12 +117,21 @@ class CoreStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; ``BEGIN IMMEDIATE`` so two writers queue instead of failing."""
+        """One write transaction; ``BEGIN IMMEDIATE`` so two writers queue instead of failing.
+
+    A database error inside it rolls back and surfaces as ``StoreError``.
+    """
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:  # locked past the timeout, read-only, gone
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # callers see the store's error, never sqlite3's
+                self.conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -241,7 +250,7 @@ class CoreStore:
         rows = self.conn.execute(
             f"SELECT {', '.join(CELL_COLUMNS)} FROM runs WHERE batch_id = ? AND status = 'ok'",
             (batch_id,)).fetchall()
-        return {tuple(row) for row in rows}  # type: ignore[misc]
+        return {tuple(row) for row in rows}
 
     def save_run(self, record: RunRecord, scenario: Scenario | None = None,
                  attempts: Sequence[Attempt] = (), judgments: Sequence[Judgment] = (), *,

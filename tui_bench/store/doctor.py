@@ -169,7 +169,7 @@ def _recover_rows(path: Path, out: Path) -> Recovery:
                 recovery.lost_tables.append(name)
             dst.commit()
         for kind in ("index", "view", "trigger"):  # after the rows: triggers must not fire
-            for t, name, sql in schema:
+            for t, _name, sql in schema:
                 if t == kind:
                     try:
                         dst.execute(sql)

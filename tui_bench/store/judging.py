@@ -1,62 +1,32 @@
 """Queries and tables for judging: the queue, person judgments, pairwise verdicts, agreement.
 
-The judge's own name is the one thing kept outside ``bench.db``: a database can be shared by
-several people judging the same runs (that is what agreement needs), so "who am I" belongs to
-the person's config folder, in ``judge.json`` next to ``locations.config_path()``.
+The judge's own name is not kept here: it lives beside the app's settings (``judge_name``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
-from tui_bench import locations
-from tui_bench.domain import Judgment, Rubric, RunRecord, Scenario, utc_now
+from tui_bench.domain import (
+    PAIR_VERDICTS,
+    Judgment,
+    Rubric,
+    RunRecord,
+    Scenario,
+    utc_now,
+)
 from tui_bench.store.core import CoreStore, _loads
 
 if TYPE_CHECKING:
     from tui_bench.catalog import Catalog
 
 
-PairVerdict = Literal["left", "right", "tie", "both_bad"]
-PAIR_VERDICTS: tuple[str, ...] = ("left", "right", "tie", "both_bad")
 Unjudged = Literal["anyone", "me", "all"]
-JUDGE_FILE = "judge.json"
-
-
-# --------------------------------------------------------------------------- who judges
-
-
-def judge_file() -> Path:
-    """``judge.json`` beside the app's settings file: per person, not per database."""
-    return locations.config_path().parent / JUDGE_FILE
-
-
-def remembered_judge(path: Path | None = None) -> str | None:
-    """The name this person judges under, or None before they have said it."""
-    target = path or judge_file()
-    try:
-        data = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return name.strip() if isinstance(name, str) and name.strip() else None
-
-
-def remember_judge(name: str, path: Path | None = None) -> None:
-    """Write the name atomically, so a crash never leaves half a file behind."""
-    target = path or judge_file()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"name": name.strip()}) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
 
 
 # --------------------------------------------------------------------------- shapes
@@ -368,14 +338,10 @@ class JudgingQueries(CoreStore):
 
 
 __all__ = [
-    "JUDGE_FILE",
     "PAIR_VERDICTS",
     "JudgingQueries",
     "PairCandidate",
     "PairRecord",
     "QueueEntry",
     "QueueFilter",
-    "judge_file",
-    "remember_judge",
-    "remembered_judge",
 ]

@@ -16,7 +16,6 @@ from typing import Any
 from tui_bench.domain import Judgment, RunRecord, utc_now
 from tui_bench.store.core import CELL_COLUMNS, TELEMETRY_COLUMNS, CoreStore
 
-
 # The lean columns of a run: enough for tables and comparisons, without outputs and prompts.
 LEAN_RUN_COLUMNS = (
     "run_id", "batch_id", *CELL_COLUMNS, "mode", "category", "status", "auto_score", "success",
@@ -151,9 +150,6 @@ class ReportQueries(CoreStore):
             (batch_id,))
         return rows[0]["batch_id"] if rows else None
 
-    def batch_modes(self) -> list[str]:
-        return [r["mode"] for r in self.query("SELECT DISTINCT mode FROM batches ORDER BY mode")]
-
     # ---- one batch
 
     def batch_runs_page(self, batch_id: str, *, limit: int = 200, offset: int = 0,
@@ -176,23 +172,6 @@ class ReportQueries(CoreStore):
         """Every run of a batch, lean, keyed by cell: what a comparison joins on."""
         return self.query(
             f"SELECT {', '.join(LEAN_RUN_COLUMNS)} FROM runs WHERE batch_id = ?", (batch_id,))
-
-    def judgment_summary(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Per run: how many person and model judgments, and the mean person percent."""
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(run_ids), 500):
-            chunk = list(run_ids[start:start + 500])
-            for row in self.query(
-                    f"""SELECT run_id,
-                               sum(judge_kind = 'person') AS person,
-                               sum(judge_kind != 'person') AS model,
-                               avg(CASE WHEN judge_kind = 'person' THEN percent END) AS percent
-                        FROM judgments WHERE run_id IN ({_placeholders(chunk)})
-                        GROUP BY run_id""", chunk):
-                out[row.pop("run_id")] = row
-        return out
-
-    # ---- leaderboards
 
     # ---- the rollup
 
@@ -275,7 +254,8 @@ class ReportQueries(CoreStore):
                      batch_id: str | None = None) -> list[dict[str, Any]]:
         """Mean automatic score per model per batch, oldest batch first: score over time."""
         self.refresh_rollup()
-        clauses, params = ["1"], []
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
         if models:
             clauses.append(f"r.model IN ({_placeholders(models)})")
             params.extend(models)

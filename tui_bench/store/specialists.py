@@ -9,7 +9,6 @@ from tui_bench.domain import utc_now
 from tui_bench.store.core import CoreStore, _dumps, _loads
 
 
-
 class SpecialistQueries(CoreStore):
     """Mixed into Store; uses self.query and self.transaction from the core."""
 
@@ -49,12 +48,6 @@ class SpecialistQueries(CoreStore):
         for row in rows:
             row["comparison"] = _loads(row["comparison"], {})
         return rows
-
-    def count_snapshots(self, template_key: str | None = None) -> int:
-        if template_key is None:
-            return int(self.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0])
-        return int(self.conn.execute("SELECT count(*) FROM snapshots WHERE template_key = ?",
-                                     (template_key,)).fetchone()[0])
 
     def specialist_figures(self, batch_id: str) -> list[dict[str, Any]]:
         """Per (specialist, model): runs, scored runs, score sum and successes.

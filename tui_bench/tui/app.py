@@ -7,15 +7,15 @@ injected, so a test can hand it a temporary database and a pool of fake backends
 from __future__ import annotations
 
 import asyncio
-import importlib
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -25,27 +25,26 @@ from tui_bench import locations
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
 from tui_bench.domain import BatchSpec, ModelInfo
+from tui_bench.present import duration
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 from tui_bench.tui.commands import BenchCommands
 from tui_bench.tui.prefs import load_preferences, save_preferences
+from tui_bench.tui.screens.batches import BatchesScreen
+from tui_bench.tui.screens.choose import ChooseScreen
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.screens.help import HelpScreen, bindings_for
 from tui_bench.tui.screens.home import HomeScreen
+from tui_bench.tui.screens.judge import JudgeScreen
+from tui_bench.tui.screens.live import LiveScreen
+from tui_bench.tui.screens.mint import MintScreen
+from tui_bench.tui.screens.models import ModelsScreen
+from tui_bench.tui.screens.reports import ReportsScreen
 from tui_bench.tui.session import BatchSession
 
 PoolFactory = Callable[[Settings], BackendPool]
 NARROW_FOOTER_BELOW = 100
 DISCOVERY_TIMEOUT_S = 8.0
-
-# Screens other people write: (module under tui/screens, class, what the user calls it).
-FEATURE_SCREENS: dict[str, tuple[str, str, str]] = {
-    "batches": ("batches", "BatchesScreen", "Batches"),
-    "judge": ("judge", "JudgeScreen", "Judging"),
-    "reports": ("reports", "ReportsScreen", "Reports"),
-    "mint": ("mint", "MintScreen", "Specialists"),
-    "models": ("models", "ModelsScreen", "Models & effort"),
-}
 
 # Commands offered in the palette from anywhere: (name, help, app action).
 NAVIGATION: list[tuple[str, str, str]] = [
@@ -180,7 +179,7 @@ class BenchApp(App[int]):
                 backend = pool.get(name)
                 found = await asyncio.wait_for(backend.list_models(), DISCOVERY_TIMEOUT_S)
                 return name, list(found), None
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return name, [], f"no answer in {DISCOVERY_TIMEOUT_S:g}s"
             except Exception as exc:  # unreachable, misconfigured or not installed
                 return name, [], str(exc) or type(exc).__name__
@@ -251,9 +250,10 @@ class BenchApp(App[int]):
                 exc, ValueError) else str(exc)
             self.notify(state.error, title="Batch did not run", severity="error", timeout=15)
         else:
-            severity = "information" if result.status == "finished" else "warning"
+            severity: SeverityLevel = ("information" if result.status == "finished"
+                                       else "warning")
             self.notify(f"{result.status}: {result.done} ok, {result.failed} failed, "
-                        f"{result.cancelled} cancelled in {result.elapsed_s:.0f}s",
+                        f"{result.cancelled} cancelled in {duration(result.elapsed_s)}",
                         title=session.spec.batch_id, severity=severity)
         finally:
             sampler.stop()
@@ -278,67 +278,46 @@ class BenchApp(App[int]):
             self.pop_screen()
 
     def action_new_batch(self) -> None:
-        from tui_bench.tui.screens.choose import ChooseScreen
-
         self.push_screen(ChooseScreen())
 
     def action_live(self) -> None:
         if self.session is None:
             self.notify("no batch has run in this session yet", severity="warning")
             return
-        from tui_bench.tui.screens.live import LiveScreen
-
         if isinstance(self.screen, LiveScreen):
             return
         self.push_screen(LiveScreen(self.session))
 
     def show_live(self) -> None:
         """Replace the current screen (the choose screen) with the live run."""
-        from tui_bench.tui.screens.live import LiveScreen
-
         assert self.session is not None
         self.switch_screen(LiveScreen(self.session))
 
-    def open_feature(self, feature: str) -> None:
-        """Open a screen written elsewhere, imported only now; missing means not there yet."""
-        module_name, class_name, label = FEATURE_SCREENS[feature]
-        try:
-            module = importlib.import_module(f"tui_bench.tui.screens.{module_name}")
-            screen_class = getattr(module, class_name)
-            screen = screen_class(store=self.store, catalog=self.catalog, settings=self.settings)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"screens.{module_name}"):
-                self.notify(f"{label} is not available yet", severity="warning")
-            else:
-                self.notify(f"{label} is not available yet: {exc}", severity="warning")
-            return
-        except Exception as exc:  # their screen failing must not take the app down
-            self.notify(f"{label} is not available yet: {type(exc).__name__}: {exc}",
-                        severity="warning")
-            return
-        self.push_screen(screen)
-
     def action_batches(self) -> None:
-        self.open_feature("batches")
+        self.push_screen(BatchesScreen(store=self.store, catalog=self.catalog,
+                                       settings=self.settings))
 
     def action_judge(self) -> None:
-        self.open_feature("judge")
+        self.push_screen(JudgeScreen(store=self.store, catalog=self.catalog,
+                                     settings=self.settings))
 
     def action_reports(self) -> None:
-        self.open_feature("reports")
+        self.push_screen(ReportsScreen(store=self.store, catalog=self.catalog,
+                                       settings=self.settings))
 
     def action_mint(self) -> None:
-        self.open_feature("mint")
+        self.push_screen(MintScreen(store=self.store, catalog=self.catalog,
+                                    settings=self.settings, pool=self.pool))
 
     def action_models(self) -> None:
-        self.open_feature("models")
+        self.push_screen(ModelsScreen(store=self.store, catalog=self.catalog,
+                                      settings=self.settings))
 
     def action_reports_tab(self, tab: str) -> None:
         """Reports, opened on one tab (the palette's "Routing weights")."""
-        self.open_feature("reports")
-        action = getattr(self.screen, "action_tab", None)
-        if callable(action):
-            self.call_after_refresh(action, tab)
+        screen = ReportsScreen(store=self.store, catalog=self.catalog, settings=self.settings)
+        self.push_screen(screen)
+        self.call_after_refresh(screen.action_tab, tab)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -349,7 +328,7 @@ class BenchApp(App[int]):
     def screen_title(self) -> str:
         """What the user calls the screen: its SUB_TITLE, else its class name said as words
         (``BatchDetailScreen`` -> ``Batch detail``), never the bare class name."""
-        title = getattr(self.screen, "SUB_TITLE", None)
+        title = self.screen.SUB_TITLE
         if title:
             return str(title)
         words = re.findall(r"[A-Z][a-z0-9]*", type(self.screen).__name__.removesuffix("Screen"))

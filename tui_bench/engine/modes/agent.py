@@ -146,7 +146,7 @@ class AgentMode:
             try:
                 gen = await asyncio.wait_for(session.generate(messages, tools=tools,
                                                               options=options), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 telemetry.end_reason = "timeout"
                 return ""
             done = gen.done
@@ -163,7 +163,7 @@ class AgentMode:
             assistant = {"role": "assistant", "content": gen.text, "tool_calls": sent_calls}
             messages.append(assistant)
             transcript.append(assistant)
-            for call, sent in zip(gen.tool_calls, sent_calls):
+            for call, sent in zip(gen.tool_calls, sent_calls, strict=True):
                 outcome = await box.call(call.name, call.arguments)
                 if outcome.problem == "malformed":
                     telemetry.malformed_calls += 1

@@ -9,6 +9,7 @@ instant on a database of 100,000 runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,37 +20,26 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui_bench.analysis.compare import BatchComparison, CellChange, compare_batches
 from tui_bench.analysis.evaluation_text import evaluation_lines
-from tui_bench.analysis.export import fmt, pct, span
 from tui_bench.analysis.stats import PairedComparison
-from tui_bench.analysis.summary import duration_text as seconds_text
-from tui_bench.analysis.summary import seconds_between
 from tui_bench.catalog import Catalog
 from tui_bench.domain import MODES, Attempt, Judgment, RunRecord
+from tui_bench.present import interval, number, percent, rate, score, span, telemetry, timestamp
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.agent_view import AgentRun, agent_detail
 from tui_bench.tui.widgets.refine_view import refine_detail
 
 PAGE_SIZE = 50
 RUN_PAGE_SIZE = 200
 MODE_CYCLE: tuple[str | None, ...] = (None, *MODES)
-
-
-def duration_text(started: str | None, finished: str | None, status: str = "") -> str:
-    """``42s``, ``12m``, ``1.5h``; "running" for a batch still going, a dash when unknown."""
-    if not started or not finished:
-        return "running" if status == "running" else "—"
-    return seconds_text(seconds_between(started, finished))
-
-
-def created_text(stamp: str | None) -> str:
-    return (stamp or "—")[:16].replace("T", " ")
 
 
 def verdict_text(status: str, success: Any, suspect: str | None = None) -> Text:
@@ -66,8 +56,22 @@ def verdict_text(status: str, success: Any, suspect: str | None = None) -> Text:
 # --------------------------------------------------------------------------- the list
 
 
-class BatchesScreen(Screen[None]):
+class BatchesScreen(BenchScreen[None]):
     """All batches, newest first, with their figures; search, filter, open, compare."""
+
+    @dataclass
+    class PageLoaded(Message):
+        """A page of batches and the count behind it, read off the message loop."""
+
+        rows: list[dict[str, Any]]
+        total: int
+
+    @dataclass
+    class PreviousFound(Message):
+        """The batch before the highlighted one, if any, read for the compare key."""
+
+        current: str
+        previous: str | None
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Batches"
@@ -125,7 +129,11 @@ class BatchesScreen(Screen[None]):
                                      search=search or None, mode=mode)
         total = self.store.count_batch_page(search=search or None, mode=mode)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, rows, total)
+            self.post_message(self.PageLoaded(rows, total))
+
+    @on(PageLoaded)
+    def _on_page_loaded(self, message: PageLoaded) -> None:
+        self._show(message.rows, message.total)
 
     def _show(self, rows: list[dict[str, Any]], total: int) -> None:
         self.rows, self.total = rows, total
@@ -134,11 +142,11 @@ class BatchesScreen(Screen[None]):
         for r in rows:
             table.add_row(
                 "✓" if r["batch_id"] in self.marked else "", r["batch_id"],
-                created_text(r["created_at"]), r["mode"], r["status"], str(len(r["models"])),
+                timestamp(r["created_at"]), r["mode"], r["status"], str(len(r["models"])),
                 str(len(r["scenarios"])), str(r["total_cells"]), str(r["done"]),
                 Text(str(r["failed"]), style="red" if r["failed"] else ""),
-                fmt(r["mean_score"], "{:.3f}"),
-                duration_text(r["started_at"], r["finished_at"], r["status"]),
+                score(r["mean_score"]),
+                span(r["started_at"], r["finished_at"], r["status"]),
                 key=r["batch_id"])
         self._status()
 
@@ -183,7 +191,8 @@ class BatchesScreen(Screen[None]):
             self.marked = [*self.marked, batch_id][-2:]
         table = self.query_one("#batch-table", DataTable)
         for index, row in enumerate(self.rows):
-            table.update_cell_at((index, 0), "✓" if row["batch_id"] in self.marked else "")
+            mark = "✓" if row["batch_id"] in self.marked else ""
+            table.update_cell_at(Coordinate(index, 0), mark)
         self._status()
 
     def action_compare(self) -> None:
@@ -195,16 +204,24 @@ class BatchesScreen(Screen[None]):
         elif len(self.marked) == 1 and current and current != self.marked[0]:
             pair = [self.marked[0], current]
         elif current:
-            previous = self.store.previous_batch(current)
-            if previous is None:
-                self.notify("no earlier batch to compare with; mark two with space",
-                            severity="warning")
-                return
-            pair = [previous, current]
+            self._find_previous(current)  # the batch before it is read in a worker
+            return
         else:
             return
         before, after = self._oldest_first(pair)
         self.app.push_screen(BatchCompareScreen(self.store, before, after))
+
+    @work(thread=True, exclusive=True, group="batches-previous", exit_on_error=False)
+    def _find_previous(self, current: str) -> None:
+        self.post_message(self.PreviousFound(current, self.store.previous_batch(current)))
+
+    @on(PreviousFound)
+    def _on_previous_found(self, message: PreviousFound) -> None:
+        if message.previous is None:
+            self.notify("no earlier batch to compare with; mark two with space",
+                        severity="warning")
+            return
+        self.app.push_screen(BatchCompareScreen(self.store, message.previous, message.current))
 
     def _oldest_first(self, pair: list[str]) -> tuple[str, str]:
         created = {r["batch_id"]: r["created_at"] for r in self.rows}
@@ -265,26 +282,15 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     head.add_row("Cell", f"{run.model} · {run.scenario_id} · {run.tier}/{run.prompt_version}"
                  f"{spec} #{run.iteration}")
     verdict = verdict_text(run.status, run.success, run.suspect if run.held_as_suspect else None)
-    score = Text.assemble(fmt(run.auto_score, "{:.3f}"), "  ", verdict)
+    score_line = Text.assemble(score(run.auto_score), "  ", verdict)
     if run.attempts > 1:
-        score.append(f"  after {run.attempts} attempts")
-    head.add_row("Score", score)
+        score_line.append(f"  after {run.attempts} attempts")
+    head.add_row("Score", score_line)
     if run.suspect:
-        state = (f"cleared {created_text(run.suspect_cleared_at)}" if run.suspect_cleared_at
+        state = (f"cleared {timestamp(run.suspect_cleared_at)}" if run.suspect_cleared_at
                  else "not counted as a success until cleared (s)")
         head.add_row("Suspect", Text(f"{run.suspect} · {state}", style="magenta"))
-    t = run.telemetry
-    telemetry = " · ".join(p for p in (
-        t.ttft_ms is not None and f"first token {t.ttft_ms:.0f} ms",
-        t.total_ms is not None and f"total {t.total_ms / 1000:.1f} s",
-        t.completion_tokens is not None and f"{t.completion_tokens} tokens",
-        t.tokens_per_s is not None and f"{t.tokens_per_s:.1f} tok/s",
-        t.load_ms is not None and f"load {t.load_ms:.0f} ms",
-        t.cost is not None and f"${t.cost:.4f}",
-        t.done_reason and f"stop: {t.done_reason}",
-        t.host and f"host {t.host}",
-    ) if p) or "no telemetry"
-    head.add_row("Telemetry", telemetry)
+    head.add_row("Telemetry", telemetry(run.telemetry, full=True))
     if run.cached:
         head.add_row("Cached", Text(f"output reused from {run.cached_from} (no model call, "
                                     "no timings)", style="cyan"))
@@ -320,7 +326,7 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
         for name in ("#", "score", "verdict", "feedback"):
             table.add_column(name)
         for a in attempts:
-            table.add_row(str(a.attempt), fmt(a.auto_score, "{:.3f}"),
+            table.add_row(str(a.attempt), score(a.auto_score),
                           "—" if a.success is None else ("pass" if a.success else "fail"),
                           (a.feedback or "")[:80])
         parts.append(table)
@@ -331,8 +337,53 @@ def run_detail(run: RunRecord, judgments: list[Judgment], attempts: list[Attempt
     return Group(*parts)
 
 
-class BatchDetailScreen(Screen[None]):
+class BatchDetailScreen(BenchScreen[None]):
     """One batch: its cells and runs on the left, the highlighted run in full on the right."""
+
+    @dataclass
+    class HeadLoaded(Message):
+        """The batch row and its figures, read off the message loop."""
+
+        batch: dict[str, Any] | None
+        figures: dict[str, Any]
+
+    @dataclass
+    class RunsLoaded(Message):
+        """A page of the batch's runs, read off the message loop."""
+
+        page: int
+        rows: list[dict[str, Any]]
+
+    @dataclass
+    class Notice(Message):
+        """A worker's outcome to tell the person; the batch is read again when ``reload``."""
+
+        text: str
+        title: str = ""
+        error: bool = False
+        reload: bool = False
+
+    @dataclass
+    class PreviousFound(Message):
+        """The batch before this one, if any, read for the compare key."""
+
+        previous: str | None
+
+    @dataclass
+    class ScoringsCounted(Message):
+        """How many scorings the batch has, read for the scorings key."""
+
+        latest: int
+
+    @dataclass
+    class RunLoaded(Message):
+        """One run in full with its judgments and attempts, read off the message loop."""
+
+        run: RunRecord
+        judgments: list[Judgment]
+        attempts: list[Attempt]
+        agent: AgentRun | None = None
+        refine: Any = None
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Batch"
@@ -381,7 +432,11 @@ class BatchDetailScreen(Screen[None]):
         batch = self.store.get_batch(self.batch_id)
         figures = self.store.batch_figures([self.batch_id]).get(self.batch_id, {})
         figures["scoring"] = self.store.latest_scoring(self.batch_id)
-        self.app.call_from_thread(self._show_head, batch, figures)
+        self.post_message(self.HeadLoaded(batch, figures))
+
+    @on(HeadLoaded)
+    def _on_head_loaded(self, message: HeadLoaded) -> None:
+        self._show_head(message.batch, message.figures)
 
     def _show_head(self, batch: dict[str, Any] | None, figures: dict[str, Any]) -> None:
         head = self.query_one("#batch-head", Static)
@@ -393,15 +448,15 @@ class BatchDetailScreen(Screen[None]):
         passed, scored = figures.get("passed") or 0, figures.get("scored") or 0
         lines = [
             Text.assemble((self.batch_id, "bold"), f" · {batch['mode']} · {batch['status']} · "
-                          f"created {created_text(batch['created_at'])} · "
-                          f"{duration_text(batch['started_at'], batch['finished_at'], batch['status'])}"),
+                          f"created {timestamp(batch['created_at'])} · "
+                          f"{span(batch['started_at'], batch['finished_at'], batch['status'])}"),
             Text(f"models: {', '.join(batch['models']) or '—'}"),
             Text(f"scenarios: {', '.join(batch['scenarios'][:12]) or '—'}"
                  + (f" and {len(batch['scenarios']) - 12} more"
                     if len(batch["scenarios"]) > 12 else "")),
             Text(f"{batch['total_cells']} cells · {runs} runs · {done} ok · "
-                 f"{runs - done} failed · success {pct(passed / scored if scored else None)} · "
-                 f"mean score {fmt(figures.get('mean_score'), '{:.3f}')} · "
+                 f"{runs - done} failed · success {percent(passed / scored if scored else None)} · "
+                 f"mean score {score(figures.get('mean_score'))} · "
                  f"scoring {figures.get('scoring', 1)}"),
         ]
         head.update(Group(*lines))
@@ -411,7 +466,11 @@ class BatchDetailScreen(Screen[None]):
         rows = self.store.batch_runs_page(self.batch_id, limit=RUN_PAGE_SIZE,
                                           offset=page * RUN_PAGE_SIZE)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_runs, page, rows)
+            self.post_message(self.RunsLoaded(page, rows))
+
+    @on(RunsLoaded)
+    def _on_runs_loaded(self, message: RunsLoaded) -> None:
+        self._show_runs(message.page, message.rows)
 
     def _show_runs(self, page: int, rows: list[dict[str, Any]]) -> None:
         self.page, self.rows = page, rows
@@ -424,7 +483,7 @@ class BatchDetailScreen(Screen[None]):
                 verdict.append(" cached", style="cyan")
             table.add_row(r["model"], r["scenario_id"], r["tier"], r["prompt_version"],
                           r["specialist"] or "—", str(r["iteration"]), verdict,
-                          fmt(r["auto_score"], "{:.3f}"), fmt(r["tokens_per_s"], "{:.1f}"),
+                          score(r["auto_score"]), rate(r["tokens_per_s"]),
                           key=r["run_id"])
         if rows:
             self._load_run(rows[0]["run_id"])
@@ -449,7 +508,12 @@ class BatchDetailScreen(Screen[None]):
                  if run.mode == "agent" else None)
         refine = self.store.refine_telemetry(run_id) if run.mode == "refine" else None
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_run, run, judgments, attempts, agent, refine)
+            self.post_message(self.RunLoaded(run, judgments, attempts, agent, refine))
+
+    @on(RunLoaded)
+    def _on_run_loaded(self, message: RunLoaded) -> None:
+        self._show_run(message.run, message.judgments, message.attempts, message.agent,
+                       message.refine)
 
     def _show_run(self, run: RunRecord, judgments: list[Judgment],
                   attempts: list[Attempt], agent: AgentRun | None = None,
@@ -466,11 +530,27 @@ class BatchDetailScreen(Screen[None]):
             self._load_runs(page)
 
     def action_compare(self) -> None:
-        previous = self.store.previous_batch(self.batch_id)
-        if previous is None:
+        self._find_previous()
+
+    @work(thread=True, exclusive=True, group="detail-goto", exit_on_error=False)
+    def _find_previous(self) -> None:
+        self.post_message(self.PreviousFound(self.store.previous_batch(self.batch_id)))
+
+    @on(PreviousFound)
+    def _on_previous_found(self, message: PreviousFound) -> None:
+        if message.previous is None:
             self.notify("no earlier batch to compare with", severity="warning")
             return
-        self.app.push_screen(BatchCompareScreen(self.store, previous, self.batch_id))
+        self.app.push_screen(BatchCompareScreen(self.store, message.previous, self.batch_id))
+
+    @on(Notice)
+    def _on_notice(self, message: Notice) -> None:
+        self.notify(message.text, title=message.title,
+                    severity="error" if message.error else "information")
+        if message.reload:
+            self.shown_run = None
+            self._load_head()
+            self._load_runs(self.page)
 
     def action_clear_suspect(self) -> None:
         """A person looked at the highlighted suspect run and found it honest."""
@@ -487,19 +567,16 @@ class BatchDetailScreen(Screen[None]):
         try:
             verdict = self.store.clear_suspect(run_id)
         except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.post_message(self.Notice(str(exc), error=True))
             return
-        self.app.call_from_thread(
-            self.notify, f"{run_id} cleared: {'pass' if verdict else 'fail'}", title="Suspect")
-        self.shown_run = None
-        self._load_head()
-        self._load_runs(self.page)
+        self.post_message(self.Notice(f"{run_id} cleared: {'pass' if verdict else 'fail'}",
+                                      title="Suspect", reload=True))
 
     def action_export(self) -> None:
         self._export(Path.cwd() / f"{self.batch_id}.html")
 
     def action_rescore(self) -> None:
-        catalog = self.catalog or getattr(self.app, "catalog", None)
+        catalog = self.catalog
         if catalog is None:
             self.notify("no scenarios loaded to rescore with", severity="error")
             return
@@ -513,19 +590,22 @@ class BatchDetailScreen(Screen[None]):
         try:
             message = rescore_batch(self.store, catalog, self.batch_id)
         except ValueError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.post_message(self.Notice(str(exc), error=True))
             return
-        self.app.call_from_thread(self._rescored, message)
-
-    def _rescored(self, message: str) -> None:
-        self.notify(message, title="Rescored")
-        self._load_head()
-        self._load_runs(self.page)
+        self.post_message(self.Notice(message, title="Rescored", reload=True))
 
     def action_scorings(self) -> None:
+        self._find_scorings()
+
+    @work(thread=True, exclusive=True, group="detail-goto", exit_on_error=False)
+    def _find_scorings(self) -> None:
+        self.post_message(self.ScoringsCounted(self.store.latest_scoring(self.batch_id)))
+
+    @on(ScoringsCounted)
+    def _on_scorings_counted(self, message: ScoringsCounted) -> None:
         from tui_bench.tui.screens.scorings import ScoringCompareScreen
 
-        if self.store.latest_scoring(self.batch_id) < 2:
+        if message.latest < 2:
             self.notify("one scoring only: r rescores the batch", severity="warning")
             return
         self.app.push_screen(ScoringCompareScreen(self.store, self.batch_id))
@@ -540,9 +620,9 @@ class BatchDetailScreen(Screen[None]):
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
         except (OSError, KeyError) as exc:
-            self.app.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
+            self.notify(f"export failed: {exc}", severity="error")
             return
-        self.app.call_from_thread(self.notify, f"written to {path}", title="Exported")
+        self.notify(f"written to {path}", title="Exported")
 
 
 # --------------------------------------------------------------------------- compare
@@ -551,8 +631,21 @@ class BatchDetailScreen(Screen[None]):
 COMPARE_VIEWS = ("changed", "flips", "regressed", "improved", "all")
 
 
-class BatchCompareScreen(Screen[None]):
+class BatchCompareScreen(BenchScreen[None]):
     """Two batches cell by cell: what improved, what regressed, which cells flipped."""
+
+    @dataclass
+    class Missing(Message):
+        """One of the two batches is not in the database."""
+
+        batch_id: str
+
+    @dataclass
+    class Compared(Message):
+        """The cell-by-cell comparison, computed off the message loop."""
+
+        comparison: BatchComparison
+        paired: dict[str | None, PairedComparison] | None = None
 
     CSS_PATH = "batches.tcss"
     SUB_TITLE = "Compare batches"
@@ -596,17 +689,25 @@ class BatchCompareScreen(Screen[None]):
         try:
             comparison = compare_batches(self.store, self.before, self.after)
         except KeyError as exc:
-            self.app.call_from_thread(self._missing, str(exc.args[0]))
+            self.post_message(self.Missing(str(exc.args[0])))
             return
         # The bootstrap resamples every shared cell: in this thread, not on the message loop.
-        paired = {None: comparison.paired(),
+        paired: dict[str | None, PairedComparison] = {None: comparison.paired(),
                   **{model: comparison.paired(model) for model in comparison.per_model()}}
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, comparison, paired)
+            self.post_message(self.Compared(comparison, paired))
+
+    @on(Missing)
+    def _on_missing(self, message: Missing) -> None:
+        self._missing(message.batch_id)
 
     def _missing(self, batch_id: str) -> None:
         self.query_one("#compare-summary", Static).update(
             Text(f"no batch {batch_id}", style="red"))
+
+    @on(Compared)
+    def _on_compared(self, message: Compared) -> None:
+        self._show(message.comparison, message.paired)
 
     def _show(self, comparison: BatchComparison,
               paired: dict[str | None, PairedComparison] | None = None) -> None:
@@ -619,10 +720,10 @@ class BatchCompareScreen(Screen[None]):
                           f" · {s.fixed} fail→pass · {s.broke} pass→fail"
                           + (f" · {s.not_compared} not compared (cancelled)"
                              if s.not_compared else "")),
-            Text(f"mean score {fmt(s.mean_before, '{:.3f}')} → {fmt(s.mean_after, '{:.3f}')}"
-                 f" ({fmt(s.mean_change, '{:+.3f}')}) · success {pct(s.success_before)} → "
-                 f"{pct(s.success_after)} · tok/s {fmt(s.tps_before, '{:.1f}')} → "
-                 f"{fmt(s.tps_after, '{:.1f}')} ({fmt(s.tps_change, '{:+.1f}')})"),
+            Text(f"mean score {score(s.mean_before)} → {score(s.mean_after)}"
+                 f" ({number(s.mean_change, '{:+.3f}')}) · success {percent(s.success_before)} → "
+                 f"{percent(s.success_after)} · tok/s {rate(s.tps_before)} → "
+                 f"{rate(s.tps_after)} ({number(s.tps_change, '{:+.1f}')})"),
         ]
         overall = (paired or {}).get(None)
         if overall is not None:
@@ -637,11 +738,11 @@ class BatchCompareScreen(Screen[None]):
         for model, g in comparison.per_model().items():
             p = (paired or {}).get(model)
             models.add_row(model, str(g.cells), str(g.improved), str(g.regressed), str(g.fixed),
-                           str(g.broke), fmt(g.mean_before, "{:.3f}"),
-                           fmt(g.mean_after, "{:.3f}"), fmt(g.mean_change, "{:+.3f}"),
-                           fmt(g.tps_change, "{:+.1f}"),
-                           span(p.diff_low, p.diff_high, "{:+.3f}") if p else "—",
-                           fmt(p.p_value, "{:.3g}") if p else "—")
+                           str(g.broke), score(g.mean_before),
+                           score(g.mean_after), number(g.mean_change, "{:+.3f}"),
+                           number(g.tps_change, "{:+.1f}"),
+                           interval(p.diff_low, p.diff_high, "{:+.3f}") if p else "—",
+                           number(p.p_value, "{:.3g}") if p else "—")
         self._fill()
 
     def _cells(self) -> list[CellChange]:
@@ -664,16 +765,16 @@ class BatchCompareScreen(Screen[None]):
         table = self.query_one("#compare-table", DataTable)
         table.clear()
         for c in cells:
-            before = fmt(c.score_before, "{:.3f}") if c.status_before == "ok" else c.status_before
-            after = fmt(c.score_after, "{:.3f}") if c.status_after == "ok" else c.status_after
+            before = score(c.score_before) if c.status_before == "ok" else c.status_before
+            after = score(c.score_after) if c.status_after == "ok" else c.status_after
             flip = {"fixed": Text("fail → pass", style="green"),
                     "broke": Text("pass → fail", style="red")}.get(c.flip or "", Text(""))
             change = c.score_change
             table.add_row(c.model, c.scenario_id, c.tier, c.prompt_version, c.specialist or "—",
                           str(c.iteration), before, after,
-                          Text(fmt(change, "{:+.3f}"), style="" if change is None else (
+                          Text(number(change, "{:+.3f}"), style="" if change is None else (
                               "green" if change > 0 else "red" if change < 0 else "")),
-                          flip, fmt(c.tps_change, "{:+.1f}"))
+                          flip, number(c.tps_change, "{:+.1f}"))
         self.query_one("#compare-view", Static).update(
             f"showing: {self.view} · {len(cells)} cell(s)  (f to change)")
 

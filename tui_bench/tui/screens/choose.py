@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from tui_bench import locations
 from tui_bench.catalog import HUMANEVAL_SUITE
@@ -32,8 +34,9 @@ from tui_bench.engine.plan import (
     parse_values,
     plan,
 )
+from tui_bench.present import duration
 from tui_bench.tui.prefs import ChoiceOptions
-from tui_bench.tui.widgets.format import duration
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.model_picker import ModelPicker
 from tui_bench.tui.widgets.preview import scenario_preview
 from tui_bench.tui.widgets.scenario_tree import ScenarioTree
@@ -41,8 +44,15 @@ from tui_bench.tui.widgets.scenario_tree import ScenarioTree
 DEFAULT_CELL_S = 10.0  # the guess per cell when no past run of a model is stored
 
 
-class ChooseScreen(Screen[None]):
+class ChooseScreen(BenchScreen[None]):
     """Models x scenarios x options; ctrl+r starts the batch and shows it live."""
+
+    @dataclass
+    class TimingsLoaded(Message):
+        """Mean cell time per model from past runs, for the estimate."""
+
+        models: tuple[str, ...]
+        timings: dict[str, tuple[float, int]]
 
     SUB_TITLE = "new batch"
     BINDINGS = [
@@ -58,7 +68,7 @@ class ChooseScreen(Screen[None]):
         self._preview_id: str | None = None
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.bench
         prefs = app.prefs
         known = set(app.catalog.scenarios)
         remembered = [s for s in prefs.scenarios
@@ -128,7 +138,7 @@ class ChooseScreen(Screen[None]):
         self.query_one("#scenarios-box").border_title = "Scenarios · space picks"
         self.query_one("#preview-box").border_title = "Preview"
         self.query_one("#options").border_title = "Options"
-        app: Any = self.app
+        app = self.bench
         app.models_changed.subscribe(self, lambda _: self._show_models())
         self._show_models()
         self._show_preview()
@@ -137,7 +147,7 @@ class ChooseScreen(Screen[None]):
         self.query_one("#model-table").focus()
 
     def _show_models(self) -> None:
-        app: Any = self.app
+        app = self.bench
         self.query_one(ModelPicker).set_models(app.models, app.backend_errors, app.discovering,
                                                notes=app.backend_notes)
         self._update_summary()
@@ -173,7 +183,7 @@ class ChooseScreen(Screen[None]):
             tier = DEFAULT_TIER
         version = versions[0] if versions else DEFAULT_PROMPT_VERSION
         self.query_one("#preview", Static).update(
-            scenario_preview(scenario, self.app.catalog, tier=tier, version=version))  # type: ignore[attr-defined]
+            scenario_preview(scenario, self.bench.catalog, tier=tier, version=version))
 
     # ---- the spec the fields describe
 
@@ -240,9 +250,9 @@ class ChooseScreen(Screen[None]):
 
     def _estimate(self, spec: BatchSpec, cells: int) -> tuple[float, str]:
         models = tuple(spec.models)
-        if models != self._timed_models:
-            self._timings = self.app.store.mean_total_ms(list(models))  # type: ignore[attr-defined]
-            self._timed_models = models
+        if models != self._timed_models:  # guess until the past timings are read
+            self._timings, self._timed_models = {}, models
+            self._load_timings(models)
         per_model = cells / max(len(models), 1)
         seconds = 0.0
         guessed = []
@@ -260,6 +270,19 @@ class ChooseScreen(Screen[None]):
         else:
             basis = "partly guessed"
         return seconds, basis
+
+    @work(thread=True, exclusive=True, group="timings", exit_on_error=False,
+          description="read past cell timings")
+    def _load_timings(self, models: tuple[str, ...]) -> None:
+        timings = self.bench.store.mean_total_ms(list(models))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.TimingsLoaded(models, timings))
+
+    @on(TimingsLoaded)
+    def _on_timings_loaded(self, message: TimingsLoaded) -> None:
+        if message.models == self._timed_models:
+            self._timings = message.timings
+            self._update_summary()
 
     def _update_summary(self) -> None:
         summary = self.query_one("#grid-summary", Static)
@@ -296,7 +319,7 @@ class ChooseScreen(Screen[None]):
         except ValueError as exc:
             self.notify(str(exc), title="Cannot start", severity="error")
             return
-        app: Any = self.app
+        app = self.bench
         app.prefs.models = list(self.query_one(ModelPicker).selected)
         app.prefs.scenarios = list(self.query_one(ScenarioTree).marked)
         app.prefs.options = self.choice_options()

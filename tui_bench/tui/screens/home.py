@@ -10,10 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui_bench.tui.widgets.format import backend_problems, duration, model_rows, short_time
+from tui_bench.present import duration, number, short_timestamp
+from tui_bench.tui.screens.base import BenchScreen
+from tui_bench.tui.widgets.format import backend_problems, model_rows
 
 RECENT_PAGE = 20
 PROBLEMS_SHOWN = 4
@@ -30,8 +33,14 @@ class HomeData:
     unfinished: list[dict[str, Any]] = field(default_factory=list)
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(BenchScreen[None]):
     """The first screen: the database, recent batches, models reachable, work waiting."""
+
+    @dataclass
+    class Loaded(Message):
+        """One read of the store, taken by the loading worker."""
+
+        data: HomeData
 
     SUB_TITLE = "home"
     BINDINGS = [
@@ -70,11 +79,11 @@ class HomeScreen(Screen[None]):
         if action == "resume":
             return self._unfinished_count > 0
         if action == "live":
-            return getattr(self.app, "session", None) is not None
+            return self.bench.session is not None
         return True
 
     def action_live(self) -> None:
-        self.app.action_live()  # type: ignore[attr-defined]
+        self.bench.action_live()
 
     def on_mount(self) -> None:
         self.query_one("#recent-pane").border_title = "Last batches"
@@ -97,8 +106,8 @@ class HomeScreen(Screen[None]):
         unfinished.add_column("created", key="created")
         self._show_problems()
         self._show_models()
-        self.app.models_changed.subscribe(self, lambda _: self._show_models())
-        self.app.batch_changed.subscribe(self, lambda _: self.reload())
+        self.bench.models_changed.subscribe(self, lambda _: self._show_models())
+        self.bench.batch_changed.subscribe(self, lambda _: self.reload())
         self.set_interval(1.0, self._show_running)
         self.reload()
 
@@ -112,17 +121,21 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="home-load")
     def _load(self) -> None:
-        store = self.app.store
+        store = self.bench.store
         data = HomeData(
             batches=store.list_batches(limit=RECENT_PAGE),
             batch_count=store.count_batches(),
             unjudged=store.count_unjudged(),
             unfinished=store.unfinished_batches(),
         )
-        self.app.call_from_thread(self._show, data)
+        self.post_message(self.Loaded(data))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self._show(message.data)
 
     def _show(self, data: HomeData) -> None:
-        app = self.app
+        app = self.bench
         line = Text.assemble(
             ("database ", "dim"), (app.store.path, "bold"),
             ("  ·  ", "dim"), f"{data.batch_count} batches",
@@ -140,8 +153,8 @@ class HomeScreen(Screen[None]):
             if row.get("cancelled"):
                 cells += f" ({row['cancelled']} cancelled)"
             recent.add_row(row["batch_id"], _status(row["status"]), cells,
-                           "—" if score is None else f"{score:.2f}",
-                           short_time(row.get("created_at")), key=row["batch_id"])
+                           number(score),
+                           short_timestamp(row.get("created_at")), key=row["batch_id"])
         if not data.batches:
             recent.add_row(Text("no batches yet: press n", style="dim"), "", "", "", "")
         running_id = app.session.spec.batch_id if app.session and app.session.active else None
@@ -151,7 +164,7 @@ class HomeScreen(Screen[None]):
         for row in unfinished_rows:
             status = "interrupted" if row["status"] == "running" else row["status"]
             table.add_row(row["batch_id"], _status(status), f"{row['done']}/{row['total_cells']}",
-                          short_time(row.get("created_at")), key=row["batch_id"])
+                          short_timestamp(row.get("created_at")), key=row["batch_id"])
         self.query_one("#unfinished-pane").set_class(not unfinished_rows, "hidden")
         self._unfinished_count = len(unfinished_rows)
         self.refresh_bindings()
@@ -160,7 +173,7 @@ class HomeScreen(Screen[None]):
     # ---- models and problems
 
     def _show_models(self) -> None:
-        app = self.app
+        app = self.bench
         table = self.query_one("#home-models", DataTable)
         table.clear()
         for row in model_rows(app.models, app.backend_errors, app.discovering):
@@ -176,7 +189,7 @@ class HomeScreen(Screen[None]):
         self.query_one(Footer).show_command_palette = self.size.width >= 90
 
     def _show_problems(self) -> None:
-        problems = self.app.catalog.problems
+        problems = self.bench.catalog.problems
         widget = self.query_one("#problems", Static)
         if not problems:
             widget.add_class("hidden")
@@ -188,11 +201,12 @@ class HomeScreen(Screen[None]):
         if len(problems) > PROBLEMS_SHOWN:
             text.append(f"  … and {len(problems) - PROBLEMS_SHOWN} more "
                         "(tui-bench scenarios lists them all)", style="dim")
-        widget.update(text.rstrip() or text)
+        text.rstrip()
+        widget.update(text)
         widget.remove_class("hidden")
 
     def _show_running(self) -> None:
-        session = self.app.session  # type: ignore[attr-defined]
+        session = self.bench.session
         widget = self.query_one("#running-line", Static)
         if session is None or not session.active:
             widget.add_class("hidden")
@@ -217,14 +231,14 @@ class HomeScreen(Screen[None]):
         if not table.row_count:
             self.notify("no unfinished batches to resume")
             return
-        row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        row_key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
         batch_id = str(row_key.value)
-        spec = self.app.store.batch_spec(batch_id)
+        spec = self.bench.store.batch_spec(batch_id)
         if spec is None:
             self.notify(f"batch {batch_id} has no stored plan", severity="error")
             return
-        if self.app.start_batch(spec, resume=True) is not None:
-            self.app.action_live()
+        if self.bench.start_batch(spec, resume=True) is not None:
+            self.bench.action_live()
 
     @on(DataTable.RowSelected, "#unfinished")
     def _resume_selected(self) -> None:

@@ -8,10 +8,9 @@ are shown beside the person's scores. A judgment is stored only when every crite
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from rich.console import Group
 from rich.table import Table
@@ -20,21 +19,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Footer, Input, Markdown, Static
+from textual.worker import get_current_worker
 
 from tui_bench.analysis.agreement import AgreementReport, figure, rubric_agreement
 from tui_bench.analysis.summary import counted
 from tui_bench.catalog import Catalog
-from tui_bench.domain import Judgment, Rubric, RunRecord, band_for
+from tui_bench.domain import Judgment, Rubric, RunRecord
+from tui_bench.judge_name import remember_judge, remembered_judge
+from tui_bench.present import telemetry
 from tui_bench.settings import Settings
-from tui_bench.store import Store
-from tui_bench.store.judging import (
-    QueueEntry,
-    QueueFilter,
-    remember_judge,
-    remembered_judge,
-)
+from tui_bench.store import Store, StoreError
+from tui_bench.store.judging import QueueEntry, QueueFilter, Unjudged
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog, QueueFilterDialog
 from tui_bench.tui.widgets.rubric_panel import RubricPanel, anchor_lines, band_note
 from tui_bench.tui.widgets.rubric_state import BIG_STEP, ScoreSheet
@@ -43,22 +41,7 @@ PAGE_SIZE = 50
 # The queue filter, said as the queue it is (not as a fact about the run on screen).
 UNJUDGED_LABELS = {"anyone": "queue: runs nobody has judged",
                    "me": "queue: runs you have not judged", "all": "queue: all runs"}
-UNJUDGED_CYCLE = {"anyone": "me", "me": "all", "all": "anyone"}
-
-
-def telemetry_text(run: RunRecord) -> str:
-    """The few telemetry figures a judge may want, unknown ones left out rather than zeroed."""
-    t = run.telemetry
-    parts = []
-    if t.ttft_ms is not None:
-        parts.append(f"first token {t.ttft_ms:.0f} ms")
-    if t.completion_tokens is not None:
-        parts.append(f"{t.completion_tokens} tokens")
-    if t.tokens_per_s is not None:
-        parts.append(f"{t.tokens_per_s:.1f} tok/s")
-    if t.total_ms is not None:
-        parts.append(f"{t.total_ms / 1000:.1f} s")
-    return " · ".join(parts) or "no telemetry"
+UNJUDGED_CYCLE: dict[Unjudged, Unjudged] = {"anyone": "me", "me": "all", "all": "anyone"}
 
 
 def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | None,
@@ -69,7 +52,7 @@ def reveal_renderable(run: RunRecord, rubric: Rubric | None, mine: Judgment | No
     grid.add_column()
     backend = run.model.split(":", 1)[0]
     grid.add_row("Model", f"{run.model} ({backend}) · batch {run.batch_id}")
-    grid.add_row("Telemetry", telemetry_text(run))
+    grid.add_row("Telemetry", telemetry(run.telemetry))
     if run.auto_score is None:
         auto = "none"
     else:
@@ -132,8 +115,74 @@ class SheetPane(VerticalScroll, inherit_bindings=False):
     VerticalScroll, ↑/↓ would scroll the pane instead of moving between criteria."""
 
 
-class JudgeScreen(Screen[None]):
+@dataclass
+class RunView:
+    """Everything the sheet needs about one queued run, read together off the message loop."""
+
+    run_id: str
+    run: RunRecord | None  # None: deleted since the queue was read
+    rubric: Rubric | None = None
+    problem: str | None = None  # why there is no rubric
+    mine: Judgment | None = None  # this judge's earlier judgment of the run
+    others: list[Judgment] = field(default_factory=list)  # everyone else's
+
+
+class JudgeScreen(BenchScreen[None]):
     """Judge runs from a queue, one rubric sheet at a time."""
+
+    @dataclass
+    class AgreementComputed(Message):
+        """Agreement between judges on a rubric, computed off the message loop."""
+
+        report: AgreementReport
+        rubric: Rubric
+
+    @dataclass
+    class RunFetched(Message):
+        """The queue up to a position and the run there, read off the message loop."""
+
+        generation: int
+        entries: list[QueueEntry]
+        exhausted: bool
+        view: RunView | None  # None past the end of the queue
+        waiting: int | None
+
+    @dataclass
+    class Saved(Message):
+        """A judgment was stored; ``others`` are the other judges' on the same run."""
+
+        run: RunRecord
+        judgment: Judgment
+        others: list[Judgment]
+        mirrored: bool  # the run is mirrored in MLflow, so the judgment goes there too
+        pos: int  # where in the queue it was saved, for ctrl+z
+        replaced: Judgment | None  # this judge's earlier judgment the save replaced
+
+    @dataclass
+    class Withdrawn(Message):
+        """A save taken back (ctrl+z): the run and its scores go back on the sheet."""
+
+        pos: int
+        saved: Judgment
+        replaced: Judgment | None
+
+    @dataclass
+    class WithdrawFailed(Message):
+        """The store refused to take the save back; says why in one line."""
+
+        reason: str
+
+    @dataclass
+    class SaveFailed(Message):
+        """The store refused the judgment (locked, read-only); the sheet stays."""
+
+        reason: str
+
+    @dataclass
+    class FacetsLoaded(Message):
+        """What the queue can be filtered by, read for the filter dialog."""
+
+        facets: dict[str, list[str]]
 
     CSS_PATH = "judge.tcss"
     AUTO_FOCUS = "#rubric"
@@ -187,6 +236,12 @@ class JudgeScreen(Screen[None]):
         self.sheet: ScoreSheet | None = None
         self.revealed = False
         self.saved_count = 0
+        self.mine: Judgment | None = None
+        self.others: list[Judgment] = []
+        self.waiting: int | None = None
+        self._generation = 0  # which fetch the screen waits for; older results are dropped
+        self._saving = False
+        self._refill: dict[str, int] | None = None  # scores to put back on the next sheet
         # The last save, so ctrl+z can take it back: (queue position, saved, replaced).
         self._undo_save: tuple[int, Judgment, Judgment | None] | None = None
 
@@ -225,7 +280,7 @@ class JudgeScreen(Screen[None]):
         self.query_one("#anchors").display = False
         self.query_one("#agreement").display = False
         self.query_one("#last-saved").display = False
-        await self.reload()
+        self.reload()
         if self.judge is None:
             self.app.push_screen(JudgeNameDialog(), self._named)
 
@@ -242,26 +297,47 @@ class JudgeScreen(Screen[None]):
     def _queue_filter(self) -> QueueFilter:
         return replace(self.filter, judge=self.judge, shuffled=self.blind)
 
-    async def reload(self) -> None:
+    def reload(self) -> None:
         """Start the queue over (after a filter change)."""
         self.entries, self.exhausted, self.pos = [], False, 0
-        self._load_until(0)
-        await self._show()
+        self._show()
 
-    def _load_until(self, index: int) -> bool:
-        """Fetch pages until ``index`` is loaded or the queue ends."""
-        f = self._queue_filter()
-        while index >= len(self.entries) and not self.exhausted:
-            after = self.entries[-1].key if self.entries else None
-            page = self.store.judging_queue(f, after=after, limit=self.page_size)
+    def _show(self, scores: dict[str, int] | None = None) -> None:
+        """Fetch the run at ``self.pos`` in a thread; ``_on_run_fetched`` puts it on screen,
+        with ``scores`` on the sheet instead of a fresh one (a save taken back)."""
+        self._refill = scores
+        self.run = self.rubric = self.sheet = None
+        self.revealed = False
+        self._generation += 1
+        self._fetch(self._generation, self.pos, list(self.entries), self.exhausted,
+                    self._queue_filter(), self.judge)
+
+    @work(thread=True, exclusive=True, group="judge-fetch", exit_on_error=False,
+          description="read the judging queue")
+    def _fetch(self, generation: int, pos: int, entries: list[QueueEntry], exhausted: bool,
+               queue: QueueFilter, judge: str | None) -> None:
+        while pos >= len(entries) and not exhausted:  # fetch pages until pos or the end
+            after = entries[-1].key if entries else None
+            page = self.store.judging_queue(queue, after=after, limit=self.page_size)
             if len(page) < self.page_size:
-                self.exhausted = True
-            self.entries.extend(page)
-        return index < len(self.entries)
+                exhausted = True
+            entries.extend(page)
+        waiting = self.store.count_queue(queue) if queue.unjudged != "all" else None
+        view = None
+        if pos < len(entries):
+            run_id = entries[pos].run_id
+            run = self.store.get_run(run_id)
+            view = RunView(run_id, run)
+            if run is not None:
+                view.rubric, view.problem = self.store.rubric_for_run(run, self.catalog)
+                view.mine = self.store.judgment_by(run.run_id, judge) if judge else None
+                view.others = [j for j in self.store.judgments(run.run_id)
+                               if not (j.judge_kind == "person" and j.judge == judge)]
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.RunFetched(generation, entries, exhausted, view, waiting))
 
     def _status(self) -> None:
         f = self._queue_filter()
-        waiting = self.store.count_queue(f) if f.unjudged != "all" else None
         parts = [f"Judging as {self.judge or '(no name yet: i)'}",
                  "blind" if self.blind else "not blind",
                  UNJUDGED_LABELS[f.unjudged]]
@@ -269,24 +345,29 @@ class JudgeScreen(Screen[None]):
                              ("scenario", f.scenario_id), ("rubric", f.rubric_id)):
             if value:
                 parts.append(f"{label} {value}")
-        if waiting is not None:
-            parts.append(f"{waiting} waiting")
+        if self.waiting is not None:
+            parts.append(f"{self.waiting} waiting")
         parts.append(f"#{self.pos + 1}" if self.pos < len(self.entries) else "end of queue")
         if self.saved_count:
             parts.append(f"{self.saved_count} saved this session")
         self.query_one("#judge-status", Static).update(" · ".join(parts))
 
-    async def _show(self, scores: dict[str, int] | None = None) -> None:
-        """Put the run at ``self.pos`` on screen with a fresh (or the judge's earlier) sheet;
-        ``scores`` fills the sheet instead (a save taken back)."""
-        self.run = self.rubric = self.sheet = None
-        self.revealed = False
+    @on(RunFetched)
+    async def _on_run_fetched(self, message: RunFetched) -> None:
+        """Put the fetched run on screen with a fresh (or the judge's earlier) sheet."""
+        if message.generation != self._generation:  # the person has moved on already
+            return
+        self.entries, self.exhausted, self.waiting = (message.entries, message.exhausted,
+                                                      message.waiting)
+        scores, self._refill = self._refill, None  # a save taken back refills the sheet
         meta = self.query_one("#run-meta", Static)
         prompt = self.query_one("#run-prompt", Markdown)
         output = self.query_one("#run-output", Markdown)
         notes = self.query_one("#notes", Input)
         panel = self.query_one(RubricPanel)
-        if not self._load_until(self.pos):
+        view = message.view
+        self.mine, self.others = (view.mine, view.others) if view else (None, [])
+        if view is None:
             self.pos = len(self.entries)
             meta.update("Nothing (more) to judge with this filter. f changes the filter, "
                         "u shows runs judged already, [ goes back.")
@@ -297,16 +378,14 @@ class JudgeScreen(Screen[None]):
             self.query_one("#reveal", Static).update("")
             self._status()
             return
-        entry = self.entries[self.pos]
-        run = self.store.get_run(entry.run_id)
+        run = view.run
         if run is None:  # deleted meanwhile
-            meta.update(f"{entry.run_id} is no longer in the database; ] skips it")
+            meta.update(f"{view.run_id} is no longer in the database; ] skips it")
             self._sheet_visible(False)
             self._status()
             return
         self.run = run
-        rubric, problem = self.store.rubric_for_run(run, self.catalog)
-        mine = self.store.judgment_by(run.run_id, self.judge) if self.judge else None
+        rubric, mine = view.rubric, view.mine
         self.rubric = rubric
         self.revealed = not self.blind or mine is not None
         await prompt.update(run.prompt or "_(no prompt stored)_")
@@ -315,7 +394,7 @@ class JudgeScreen(Screen[None]):
         if rubric is None:
             self._sheet_visible(False)
             notes.value = ""
-            meta.update(f"{self._meta(run)}\n{problem}; ] skips it")
+            meta.update(f"{self._meta(run)}\n{view.problem}; ] skips it")
         else:
             if scores is None and mine is not None and mine.rubric_id == rubric.id:
                 scores = mine.scores
@@ -325,7 +404,7 @@ class JudgeScreen(Screen[None]):
             notes.value = mine.notes if mine is not None else ""
             meta.update(self._meta(run) + ("\nyou judged this run before: saving replaces it"
                                            if mine is not None else ""))
-        self._refresh_reveal(mine)
+        self._refresh_reveal()
         self._refresh_anchors()
         self._status()
 
@@ -346,7 +425,7 @@ class JudgeScreen(Screen[None]):
         return (f"model {who} · scenario {run.scenario_id} · tier {run.tier} · prompt "
                 f"{run.prompt_version}{specialist} · {run.run_id}")
 
-    def _refresh_reveal(self, mine: Judgment | None = None) -> None:
+    def _refresh_reveal(self) -> None:
         reveal = self.query_one("#reveal", Static)
         if self.run is None:
             reveal.update("")
@@ -356,11 +435,7 @@ class JudgeScreen(Screen[None]):
                 ("Blind", "bold"), ": model, backend and telemetry, the automatic score and "
                 "other judges' scores are hidden until you save (b turns blind mode off)."))
             return
-        if mine is None and self.judge:
-            mine = self.store.judgment_by(self.run.run_id, self.judge)
-        others = [j for j in self.store.judgments(self.run.run_id)
-                  if not (j.judge_kind == "person" and j.judge == self.judge)]
-        reveal.update(reveal_renderable(self.run, self.rubric, mine, others))
+        reveal.update(reveal_renderable(self.run, self.rubric, self.mine, self.others))
 
     def _refresh_sheet(self) -> None:
         if self.sheet is not None:
@@ -393,7 +468,7 @@ class JudgeScreen(Screen[None]):
             self.notify(problem, severity="warning")
         self._refresh_sheet()
 
-    async def action_undo(self) -> None:
+    def action_undo(self) -> None:
         """Undo the last change on the sheet; with none left, take back the last save."""
         if self.sheet is not None and self.sheet.history and self.sheet.undo() is not None:
             self._refresh_sheet()
@@ -403,17 +478,32 @@ class JudgeScreen(Screen[None]):
             return
         pos, saved, replaced = self._undo_save
         self._undo_save = None
+        self._withdraw(pos, saved, replaced)
+
+    @work(thread=True, exclusive=True, group="judge-save", exit_on_error=False,
+          description="take a save back")
+    def _withdraw(self, pos: int, saved: Judgment, replaced: Judgment | None) -> None:
         try:
             self.store.withdraw_judgment(saved, replaced)
-        except sqlite3.Error as exc:
-            self.notify(f"cannot take the save back: {exc}", severity="error", timeout=10)
+        except StoreError as exc:
+            self.post_message(self.WithdrawFailed(str(exc)))
             return
+        self.post_message(self.Withdrawn(pos, saved, replaced))
+
+    @on(WithdrawFailed)
+    def _on_withdraw_failed(self, message: WithdrawFailed) -> None:
+        self.notify(f"cannot take the save back: {message.reason}", severity="error",
+                    timeout=10)
+
+    @on(Withdrawn)
+    def _on_withdrawn(self, message: Withdrawn) -> None:
+        saved = message.saved
         self.saved_count = max(0, self.saved_count - 1)
         self.query_one("#last-saved", Static).display = False
-        self.pos = pos
-        await self._show(scores=saved.scores)
+        self.pos = message.pos
+        self._show(scores=saved.scores)
         self.notify(f"save of {saved.run_id} taken back; its scores are on the sheet again"
-                    + (" (your earlier judgment is restored)" if replaced else ""))
+                    + (" (your earlier judgment is restored)" if message.replaced else ""))
 
     @on(RubricPanel.Picked)
     def _picked(self, event: RubricPanel.Picked) -> None:
@@ -437,32 +527,50 @@ class JudgeScreen(Screen[None]):
             self.notify(f"not saved: {names} still unset", severity="warning", timeout=6)
             return None
         scores = self.sheet.scores
-        percent = self.rubric.percent(scores)
-        return Judgment(
-            run_id=self.run.run_id, judge=self.judge, judge_kind="person",
-            rubric_id=self.rubric.id, rubric_version=self.rubric.version, scores=scores,
-            total=sum(scores.values()), percent=percent, band=band_for(percent),
+        return Judgment.from_scores(
+            self.rubric, scores, run_id=self.run.run_id, judge=self.judge,
             notes=self.query_one("#notes", Input).value.strip(), blind=not self.revealed)
 
-    async def action_save(self) -> None:
+    def action_save(self) -> None:
+        if self._saving:
+            return
         judgment = self.judgment()
         if judgment is None or self.run is None:
             return
-        replaced = self.store.judgment_by(self.run.run_id, judgment.judge)
+        self._saving = True
+        self._save(self.run, judgment, self.pos)
+
+    @work(thread=True, exclusive=True, group="judge-save", exit_on_error=False,
+          description="store a judgment")
+    def _save(self, run: RunRecord, judgment: Judgment, pos: int) -> None:
+        replaced = self.store.judgment_by(run.run_id, judgment.judge)
         if replaced is not None and replaced.rubric_id != judgment.rubric_id:
             replaced = None  # kept by the save: only the same rubric's judgment is replaced
         try:
             judgment.judgment_id = self.store.save_judgments([judgment])[0]
-        except sqlite3.Error as exc:  # locked or read-only: keep the sheet, say why
-            self.notify(f"not saved: {exc}", severity="error", timeout=10)
+            others = [j for j in self.store.judgments(run.run_id)
+                      if not (j.judge_kind == "person" and j.judge == judgment.judge)]
+            mirrored = bool(self.store.mlflow_runs_of([judgment.run_id]))
+        except StoreError as exc:  # locked or read-only: keep the sheet, say why
+            self.post_message(self.SaveFailed(str(exc)))
             return
+        self.post_message(self.Saved(run, judgment, others, mirrored, pos, replaced))
+
+    @on(SaveFailed)
+    def _on_save_failed(self, message: SaveFailed) -> None:
+        self._saving = False
+        self.notify(f"not saved: {message.reason}", severity="error", timeout=10)
+
+    @on(Saved)
+    def _on_saved(self, message: Saved) -> None:
+        self._saving = False
         self.saved_count += 1
-        self._undo_save = (self.pos, judgment, replaced)
-        self._show_last_saved(self.run, judgment)
-        if self.store.mlflow_runs_of([judgment.run_id]):
-            self._update_mlflow(judgment.run_id)
+        self._undo_save = (message.pos, message.judgment, message.replaced)
+        self._show_last_saved(message.run, message.judgment, message.others)
+        if message.mirrored:
+            self._update_mlflow(message.judgment.run_id)
         self.pos += 1
-        await self._show()
+        self._show()
         self.query_one("#last-saved", Static).scroll_visible(animate=False)
 
     @work(thread=True, exit_on_error=False, group="mlflow", description="update MLflow")
@@ -476,13 +584,11 @@ class JudgeScreen(Screen[None]):
         finally:
             store.close()
         if problem:
-            self.app.call_from_thread(self.notify, f"MLflow not updated: {problem}",
-                                      severity="warning", timeout=8)
+            self.notify(f"MLflow not updated: {problem}", severity="warning", timeout=8)
 
-    def _show_last_saved(self, run: RunRecord, judgment: Judgment) -> None:
+    def _show_last_saved(self, run: RunRecord, judgment: Judgment,
+                         others: list[Judgment]) -> None:
         box = self.query_one("#last-saved", Static)
-        others = [j for j in self.store.judgments(run.run_id)
-                  if not (j.judge_kind == "person" and j.judge == judgment.judge)]
         head = Text.assemble(("Last saved ", "bold"), f"{run.run_id}: {judgment.total} / "
                              f"{self.rubric.max_total if self.rubric else '?'} · "
                              f"{judgment.percent:.0f}% · ", (judgment.band, "bold"),
@@ -493,17 +599,17 @@ class JudgeScreen(Screen[None]):
         box.update(table)
         box.display = True
 
-    async def action_skip(self) -> None:
+    def action_skip(self) -> None:
         if self.pos < len(self.entries):
             self.pos += 1
-        await self._show()
+        self._show()
 
-    async def action_previous(self) -> None:
+    def action_previous(self) -> None:
         if self.pos == 0:
             self.notify("this is the first run of the queue")
             return
         self.pos -= 1
-        await self._show()
+        self._show()
 
     # ---- panels and modes
 
@@ -550,17 +656,20 @@ class JudgeScreen(Screen[None]):
     def _compute_agreement(self, rubric: Rubric) -> None:
         judgments = self.store.agreement_judgments(rubric.id)
         report = rubric_agreement(judgments, [c.id for c in rubric.criteria], rubric_id=rubric.id)
-        self.app.call_from_thread(self._show_agreement, report, rubric)
+        self.post_message(self.AgreementComputed(report, rubric))
+
+    @on(AgreementComputed)
+    def _on_agreement_computed(self, message: AgreementComputed) -> None:
+        self._show_agreement(message.report, message.rubric)
 
     def _show_agreement(self, report: AgreementReport, rubric: Rubric) -> None:
         self.query_one("#agreement", Static).update(agreement_renderable(report, rubric))
 
-    async def action_blind(self) -> None:
+    def action_blind(self) -> None:
         self.blind = not self.blind
         if self.run is not None:
             # Blind again hides again, unless this judge has already judged the run.
-            self.revealed = not self.blind or (self.judge is not None and self.store.judgment_by(
-                self.run.run_id, self.judge) is not None)
+            self.revealed = not self.blind or (self.judge is not None and self.mine is not None)
         if self.run is not None:
             self.query_one("#run-meta", Static).update(self._meta(self.run))
         self._refresh_reveal()
@@ -569,9 +678,18 @@ class JudgeScreen(Screen[None]):
                     else "blind mode off: judgments from now on are recorded as not blind")
 
     def action_filter(self) -> None:
+        self._load_facets()
+
+    @work(thread=True, exclusive=True, group="judge-facets", exit_on_error=False,
+          description="read the filter choices")
+    def _load_facets(self) -> None:
         facets = self.store.judging_facets()
         facets["rubric"] = sorted({*facets.get("rubric", []), *self.catalog.rubrics})
-        self.app.push_screen(QueueFilterDialog(self.filter, facets), self._filtered)
+        self.post_message(self.FacetsLoaded(facets))
+
+    @on(FacetsLoaded)
+    def _on_facets_loaded(self, message: FacetsLoaded) -> None:
+        self.app.push_screen(QueueFilterDialog(self.filter, message.facets), self._filtered)
 
     def _filtered(self, chosen: QueueFilter | None) -> None:
         if chosen is None:
@@ -581,10 +699,10 @@ class JudgeScreen(Screen[None]):
         self.filter = replace(chosen, rubric_scenarios=scenarios)
         self.call_later(self.reload)
 
-    async def action_unjudged(self) -> None:
+    def action_unjudged(self) -> None:
         self.filter = replace(self.filter, unjudged=UNJUDGED_CYCLE[self.filter.unjudged])
         self.notify(UNJUDGED_LABELS[self.filter.unjudged])
-        await self.reload()
+        self.reload()
 
     def action_rename(self) -> None:
         self.app.push_screen(JudgeNameDialog(self.judge), self._named)

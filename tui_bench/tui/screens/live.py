@@ -15,16 +15,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from tui_bench.analysis.summary import counted
 from tui_bench.backends.hostpool import slots_line
 from tui_bench.domain import Evaluation
+from tui_bench.present import cost, duration
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.screens.confirm import YesNoDialog
 from tui_bench.tui.session import BatchSession
-from tui_bench.tui.widgets.cells_table import CellsTable, ms
-from tui_bench.tui.widgets.format import duration
+from tui_bench.tui.widgets.cells_table import CellsTable
 from tui_bench.tui.widgets.rate_chart import RateChart
 
 FLUSH_HZ = 15
@@ -39,7 +39,7 @@ def evaluation_text(e: Evaluation) -> str:
         return f"{e.evaluator} {e.detail.get('status') or 'skipped'}"
     return f"{e.evaluator} {e.score:.2f}×{e.weight:g}"
 
-class LiveScreen(Screen[None]):
+class LiveScreen(BenchScreen[None]):
     """The live run of the app's current batch."""
 
     SUB_TITLE = "live run"
@@ -185,10 +185,9 @@ class LiveScreen(Screen[None]):
         self.query_one("#progress-line", Static).update(line)
         bar = self.query_one("#batch-progress", ProgressBar)
         bar.update(total=max(state.to_run, 1), progress=state.finished)
-        cost = "—" if state.cost is None else f"${state.cost:.4f}"
         self.query_one("#totals", Static).update(Text.assemble(
             ("tokens ", "dim"), f"in {state.tokens_in:,} · out {state.live_tokens_out:,}",
-            ("  cost ", "dim"), cost,
+            ("  cost ", "dim"), cost(state.cost),
             ("  errors ", "dim"), (str(state.failed), "bold red" if state.failed else ""),
             ("  retries ", "dim"), str(state.retries),
             ("  cancelled ", "dim"), str(state.cancelled)))
@@ -288,4 +287,4 @@ def _status_style(status: str) -> str:
             "failed": "bold red"}.get(status, "bold")
 
 
-__all__ = ["LiveScreen", "ms"]
+__all__ = ["LiveScreen"]

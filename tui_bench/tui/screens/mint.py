@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -19,19 +20,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
 
 from tui_bench import locations
 from tui_bench.backends import BackendPool
 from tui_bench.catalog import Catalog
 from tui_bench.domain import DEFAULT_MODEL
+from tui_bench.present import number, score, short_timestamp
 from tui_bench.settings import Settings
 from tui_bench.specialists.enrich import (
     DEFAULT_MAX_TOKENS,
     EnrichError,
     EnrichProgress,
-    EnrichResult,
     enrich_template,
 )
 from tui_bench.specialists.mint import (
@@ -49,7 +51,7 @@ from tui_bench.specialists.templates import (
     resolve_template,
 )
 from tui_bench.store import Store
-from tui_bench.tui.widgets.format import short_time
+from tui_bench.tui.screens.base import BenchScreen
 
 PAGE_SIZE = 50
 STATE_STYLE = {"fetching": "cyan", "asking": "yellow", "enriched": "green", "skipped": "red"}
@@ -64,16 +66,12 @@ class TemplateRow:
     problem: str | None = None
 
 
-def _num(value: float | None, pattern: str = "{:.3f}") -> str:
-    return "—" if value is None else pattern.format(value)
-
-
 def figures_line(figures: Figures) -> Text:
     """Baseline → specialist, and the change (or why there is none), on one line."""
     text = Text()
-    text.append(f"baseline {_num(figures.baseline_avg_score)}", style="bold")
+    text.append(f"baseline {score(figures.baseline_avg_score)}", style="bold")
     text.append(f" ({figures.baseline_scored}/{figures.baseline_runs} runs)  →  ")
-    text.append(f"specialist {_num(figures.specialist_avg_score)}", style="bold")
+    text.append(f"specialist {score(figures.specialist_avg_score)}", style="bold")
     text.append(f" ({figures.specialist_scored}/{figures.specialist_runs} runs)")
     if figures.improvement is not None:
         style = "green" if figures.improvement > 0 else "red" if figures.improvement < 0 else ""
@@ -94,17 +92,52 @@ def comparison_renderable(comparison: Comparison, batch_id: str, key: str) -> Gr
                               ("change", "right"), ("%", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for model, fig in comparison.per_model.items():
-            table.add_row(model, f"{_num(fig.baseline_avg_score)} ({fig.baseline_scored})",
-                          f"{_num(fig.specialist_avg_score)} ({fig.specialist_scored})",
-                          _num(fig.improvement, "{:+.3f}"),
-                          _num(fig.improvement_pct, "{:+.1f}") if fig.improvement_pct
+            table.add_row(model, f"{score(fig.baseline_avg_score)} ({fig.baseline_scored})",
+                          f"{score(fig.specialist_avg_score)} ({fig.specialist_scored})",
+                          number(fig.improvement, "{:+.3f}"),
+                          number(fig.improvement_pct, "{:+.1f}") if fig.improvement_pct
                           is not None else ("n/a" if fig.improvement is not None else "—"))
         parts.append(table)
     return Group(*parts)
 
 
-class MintScreen(Screen[None]):
+@dataclass
+class MintData:
+    """What the screen shows for one choice of template, batch page and batch."""
+
+    templates: dict[str, TemplateRow]
+    template_key: str | None
+    page: int
+    batches: list[dict[str, Any]]
+    sides: dict[str, dict[str, int]]
+    total: int
+    batch_id: str | None
+    comparison: Comparison | None
+    snapshots: list[dict[str, Any]]
+
+
+class MintScreen(BenchScreen[None]):
     """Mint specialist snapshots and enrich templates, keyboard only."""
+
+    @dataclass
+    class Loaded(Message):
+        """Templates, batches, comparison and snapshots, read off the message loop."""
+
+        data: MintData
+        generation: int
+
+    @dataclass
+    class Minted(Message):
+        """A snapshot was written and stored."""
+
+        result: MintResult
+
+    @dataclass
+    class Failed(Message):
+        """Minting failed; ``message`` says why in one line."""
+
+        what: str
+        message: str
 
     CSS_PATH = "mint.tcss"
     SUB_TITLE = "Specialists"
@@ -140,7 +173,7 @@ class MintScreen(Screen[None]):
         self.template_key: str | None = None
         self.batch_id: str | None = None
         self.busy: str | None = None
-        self.last_result: MintResult | EnrichResult | None = None
+        self._generation = 0  # which reload the screen waits for; older results are dropped
 
     # ---- layout
 
@@ -176,92 +209,122 @@ class MintScreen(Screen[None]):
             "#", "version", "batch", "baseline", "specialist", "change", "minted", "by")
         self.action_refresh()
 
-    # ---- reading the store and the templates folder
+    # ---- reading the store and the templates folder (in a thread worker)
 
     def action_refresh(self) -> None:
-        self.load_templates()
-        self.load_batches()
-        self.show_selection()
+        self.reload()
 
-    def load_templates(self) -> None:
-        table = self.query_one("#templates", DataTable)
-        keep = self.template_key
-        table.clear()
-        self.templates = {}
+    def reload(self) -> None:
+        """Read templates, batches, the comparison and snapshots again, off the message loop."""
+        self._generation += 1
+        self._load(self.template_key, self.batch_id, self.page, self._generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mint-load",
+          description="read templates and batches")
+    def _load(self, template_key: str | None, batch_id: str | None, page: int,
+              generation: int) -> None:
+        data = self.read(template_key, batch_id, page)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(data, generation))
+
+    def read(self, template_key: str | None, batch_id: str | None, page: int) -> MintData:
+        """Everything the screen shows for this choice: files and store reads, no widgets."""
+        templates: dict[str, TemplateRow] = {}
         for key in list_templates(self.templates_dir):
             try:
-                row = TemplateRow(key, resolve_template(key, self.templates_dir))
+                templates[key] = TemplateRow(key, resolve_template(key, self.templates_dir))
             except TemplateError as exc:
-                row = TemplateRow(key, None, str(exc))
-            self.templates[key] = row
+                templates[key] = TemplateRow(key, None, str(exc))
+        if template_key not in templates:
+            template_key = next(iter(templates), None)
+        rows = self.store.list_batches(limit=self.page_size, offset=page * self.page_size)
+        if not rows and page > 0:
+            page -= 1
+            rows = self.store.list_batches(limit=self.page_size, offset=page * self.page_size)
+        ids = [r["batch_id"] for r in rows]
+        if batch_id not in ids:
+            batch_id = ids[0] if ids else None
+        comparison = None
+        if template_key is not None and batch_id is not None:
+            comparison = comparison_for_batch(self.store, batch_id, template_key)
+        snapshots = (self.store.snapshots(template_key, limit=self.page_size)
+                     if template_key is not None else [])
+        return MintData(templates=templates, template_key=template_key, page=page,
+                        batches=rows, sides=self.store.batch_sides(ids),
+                        total=self.store.count_batches(), batch_id=batch_id,
+                        comparison=comparison, snapshots=snapshots)
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if message.generation != self._generation:  # a newer choice is being read already
+            return
+        data = message.data
+        self.templates, self.template_key = data.templates, data.template_key
+        self.page, self.batch_id = data.page, data.batch_id
+        # Refilling a table moves its cursor; that is not the person choosing another row.
+        with self.prevent(DataTable.RowHighlighted):
+            self._show_templates(data)
+            self._show_batches(data)
+        self._show_selection(data)
+        self._show_snapshots(data)
+
+    def _show_templates(self, data: MintData) -> None:
+        table = self.query_one("#templates", DataTable)
+        table.clear()
+        for key, row in data.templates.items():
             if row.resolved is not None:
                 template = row.resolved.template
                 table.add_row(key, template.version, self._kind_label(row.resolved),
                               str(len(template.documentation)), key=key)
             else:
                 table.add_row(key, "—", Text("broken", style="red"), "—", key=key)
-        if not self.templates:
-            self.template_key = None
-            return
-        self.template_key = keep if keep in self.templates else next(iter(self.templates))
-        table.move_cursor(row=table.get_row_index(self.template_key))
+        if data.template_key is not None:
+            table.move_cursor(row=table.get_row_index(data.template_key))
 
     def _kind_label(self, resolved: ResolvedTemplate) -> str:
         if resolved.kind == "file":
             return "file"
         return f"{resolved.kind} {resolved.path.name}"
 
-    def load_batches(self) -> None:
+    def _show_batches(self, data: MintData) -> None:
         table = self.query_one("#batches", DataTable)
-        keep = self.batch_id
         table.clear()
-        rows = self.store.list_batches(limit=self.page_size, offset=self.page * self.page_size)
-        if not rows and self.page > 0:
-            self.page -= 1
-            rows = self.store.list_batches(limit=self.page_size,
-                                           offset=self.page * self.page_size)
-        sides = self.store.batch_sides([r["batch_id"] for r in rows])
-        key = self.template_key or ""
-        for row in rows:
-            counts = sides.get(row["batch_id"], {})
+        key = data.template_key or ""
+        for row in data.batches:
+            counts = data.sides.get(row["batch_id"], {})
             special = sum(n for s, n in counts.items() if is_template_run(s, key))
             other = sum(n for s, n in counts.items() if s and not is_template_run(s, key))
-            table.add_row(row["batch_id"], short_time(row["created_at"]),
+            table.add_row(row["batch_id"], short_timestamp(row["created_at"]),
                           row["status"], str(counts.get("", 0)), str(special), str(other),
                           key=row["batch_id"])
-        total = self.store.count_batches()
-        first = self.page * self.page_size + 1 if rows else 0
+        rows = data.batches
+        first = data.page * self.page_size + 1 if rows else 0
         self.query_one("#batches-title", Static).update(
-            f"Batches {first}–{first + len(rows) - 1 if rows else 0} of {total}"
+            f"Batches {first}–{first + len(rows) - 1 if rows else 0} of {data.total}"
             f" · base: runs without a persona, spec: with {key or '—'}, other: other templates")
-        ids = [r["batch_id"] for r in rows]
-        self.batch_id = keep if keep in ids else (ids[0] if ids else None)
-        if self.batch_id is not None:
-            table.move_cursor(row=ids.index(self.batch_id))
+        if data.batch_id is not None:
+            table.move_cursor(row=[r["batch_id"] for r in rows].index(data.batch_id))
 
-    def load_snapshots(self) -> None:
+    def _show_snapshots(self, data: MintData) -> None:
         table = self.query_one("#snapshots", DataTable)
         table.clear()
-        if self.template_key is None:
-            return
-        for row in self.store.snapshots(self.template_key, limit=self.page_size):
-            change = _num(row["improvement"], "{:+.3f}")
+        for row in data.snapshots:
+            change = number(row["improvement"], "{:+.3f}")
             if row["improvement_percent"] is not None:
                 change += f" ({row['improvement_percent']:+.1f}%)"
             table.add_row(f"{row['number']:03d}", row["version"], row["batch_id"],
-                          _num(row["baseline_mean"]), _num(row["specialist_mean"]), change,
-                          short_time(row["created_at"]), row["minted_by"],
+                          score(row["baseline_mean"]), score(row["specialist_mean"]), change,
+                          short_timestamp(row["created_at"]), row["minted_by"],
                           key=str(row["snapshot_id"]))
 
-    def show_selection(self) -> None:
-        """Status line, preview and snapshots for the chosen template and batch."""
+    def _show_selection(self, data: MintData) -> None:
+        """Status line and preview for the chosen template and batch."""
         status = self.query_one("#mint-status", Static)
         preview = self.query_one("#preview", Static)
-        row = self.templates.get(self.template_key or "")
+        row = data.templates.get(data.template_key or "")
         if row is None:
             status.update(f"No templates in {self.templates_dir}")
             preview.update("")
-            self.load_snapshots()
             return
         if row.resolved is None:
             status.update(Text(f"{row.key}: {row.problem}", style="red"))
@@ -270,13 +333,11 @@ class MintScreen(Screen[None]):
                                         f" {row.resolved.template.version} resolves to ",
                                         (f"{row.resolved.kind}", "bold"),
                                         f": {row.resolved.path}"))
-        if self.batch_id is None:
+        if data.batch_id is None or data.comparison is None:
             preview.update("No batches yet: run one with --specialist "
                            f"{row.key} to compare the template with the baseline.")
         else:
-            comparison = comparison_for_batch(self.store, self.batch_id, row.key)
-            preview.update(comparison_renderable(comparison, self.batch_id, row.key))
-        self.load_snapshots()
+            preview.update(comparison_renderable(data.comparison, data.batch_id, row.key))
 
     # ---- choosing
 
@@ -285,20 +346,18 @@ class MintScreen(Screen[None]):
         key = event.row_key.value
         if key is not None and key != self.template_key:
             self.template_key = key
-            self.load_batches()
-            self.show_selection()
+            self.reload()
 
     @on(DataTable.RowHighlighted, "#batches")
     def _batch_chosen(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
         if key is not None and key != self.batch_id:
             self.batch_id = key
-            self.show_selection()
+            self.reload()
 
     def action_page(self, step: int) -> None:
         self.page = max(0, self.page + step)
-        self.load_batches()
-        self.show_selection()
+        self.reload()
 
     def action_leave(self) -> None:
         if len(self.app.screen_stack) > 1:
@@ -319,20 +378,25 @@ class MintScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="mint",
           description="mint a snapshot")
     def _mint(self, key: str, batch_id: str) -> None:
-        """File writes and one insert: off the message loop, reported back by call_from_thread."""
+        """File writes and one insert: off the message loop, reported back by a message."""
         try:
             result = mint_snapshot(self.store, key, batch_id, templates_dir=self.templates_dir,
                                    output_dir=self.snapshots_dir)
         except (MintError, OSError) as exc:
-            self.app.call_from_thread(self._failed, "mint", str(exc))
+            self.post_message(self.Failed("mint", str(exc)))
             return
-        self.app.call_from_thread(self._minted, result)
+        self.post_message(self.Minted(result))
 
-    def _minted(self, result: MintResult) -> None:
+    @on(Minted)
+    def _minted(self, message: Minted) -> None:
+        result = message.result
         self.busy = None
-        self.last_result = result
         self.notify(f"snapshot {result.number:03d} written to {result.path}", title="Minted")
-        self.show_selection()
+        self.reload()
+
+    @on(Failed)
+    def _failed_message(self, message: Failed) -> None:
+        self._failed(message.what, message.message)
 
     def _failed(self, what: str, message: str) -> None:
         self.busy = None
@@ -358,12 +422,9 @@ class MintScreen(Screen[None]):
         self._enrich(row.key)
 
     def _pool_for_enrichment(self) -> tuple[BackendPool, bool]:
-        """The app's pool when it has one (the model is loaded once), else a private one."""
+        """The pool it was given (the app's: the model is loaded once), else a private one."""
         if self._pool is not None:
             return self._pool, False
-        shared = getattr(self.app, "pool", None)
-        if isinstance(shared, BackendPool):
-            return shared, False
         return BackendPool(self.settings), True
 
     @work(exclusive=True, exit_on_error=False, group="enrich", description="enrich a template")
@@ -380,11 +441,9 @@ class MintScreen(Screen[None]):
             if own:
                 await pool.aclose()
         self.busy = None
-        self.last_result = result
         self.notify(f"{len(result.enriched)} enriched, {len(result.skipped)} skipped; "
                     f"written to {result.path}", title="Enriched")
-        self.load_templates()
-        self.show_selection()
+        self.reload()
 
     def _progress(self, step: EnrichProgress) -> None:
         table = self.query_one("#enrich-progress", DataTable)

@@ -6,21 +6,24 @@ calibration's result is stored by ``tui-bench calibrate``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from tui_bench.catalog import Catalog
 from tui_bench.domain import EffortSetting
+from tui_bench.present import number, percent, timestamp
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.screens.base import BenchScreen
 
 REGISTRY_COLUMNS = ("model", "status", "tier", "reachable", "last seen")
 EFFORT_COLUMNS = ("model", "level", "threshold", "target", "measured", "one-answer",
@@ -29,16 +32,16 @@ LEVEL_COLUMNS = ("model", "level", "target", "threshold", "effort ratio", "one-a
                  "quality", "how")
 
 
-def _num(value: float | None, spec: str = ".2f") -> str:
-    return "—" if value is None else format(value, spec)
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-class ModelsScreen(Screen[None]):
+class ModelsScreen(BenchScreen[None]):
     """The model registry and calibrated effort levels, and what calibration found."""
+
+    @dataclass
+    class Loaded(Message):
+        """The registry, effort settings and latest calibrations, read off the message loop."""
+
+        registry: list[dict[str, Any]]
+        settings: list[EffortSetting]
+        calibrations: list[dict[str, Any]]
 
     CSS_PATH = "models.tcss"
     SUB_TITLE = "Models & effort"
@@ -101,7 +104,11 @@ class ModelsScreen(Screen[None]):
         settings = self.store.effort_settings()
         calibrations = self.store.calibrations(limit=5)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, registry, settings, calibrations)
+            self.post_message(self.Loaded(registry, settings, calibrations))
+
+    @on(Loaded)
+    def _on_loaded(self, message: Loaded) -> None:
+        self._show(message.registry, message.settings, message.calibrations)
 
     def _show(self, registry: list[dict[str, Any]], settings: list[EffortSetting],
               calibrations: list[dict[str, Any]]) -> None:
@@ -110,7 +117,7 @@ class ModelsScreen(Screen[None]):
         for row in registry:
             reachable = {None: "—", 0: "no", 1: "yes"}.get(row.get("reachable"), "—")
             table.add_row(row["model"], row["status"], row.get("tier") or "—", reachable,
-                          str(row.get("last_seen") or "")[:16].replace("T", " "),
+                          timestamp(row.get("last_seen")) if row.get("last_seen") else "",
                           key=row["model"])
         table = self.query_one("#effort-settings", DataTable)
         table.clear()
@@ -118,7 +125,7 @@ class ModelsScreen(Screen[None]):
             status = Text(s.status, style="green" if s.status == "verified" else "yellow",
                           justify="left")
             table.add_row(s.model, s.level, f"{s.threshold:.2f}", f"{s.target_ratio:.2f}",
-                          _num(s.measured_ratio), _pct(s.one_answer_rate), _num(s.quality),
+                          number(s.measured_ratio), percent(s.one_answer_rate), number(s.quality),
                           str(s.trials), status, s.calibration_id,
                           key=f"{s.model}/{s.level}")
         self._show_calibrations(calibrations)
@@ -159,7 +166,7 @@ class ModelsScreen(Screen[None]):
                 for lv in model["levels"]:
                     levels.add_row(model["model"], lv["level"], f"{lv['target']:.2f}",
                                    f"{lv['threshold']:.2f}", f"{lv['ratio']:.2f}",
-                                   _pct(lv["one_answer_rate"]), _num(lv["quality"]),
+                                   percent(lv["one_answer_rate"]), number(lv["quality"]),
                                    lv["note"])
         older = [c["calibration_id"] for c in calibrations[1:]]
         if older:

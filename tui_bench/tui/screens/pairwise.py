@@ -8,23 +8,28 @@ be computed later, in the order the verdicts were given (analysis/pairwise.py).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Literal
 
 from rich.table import Table
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Footer, Markdown, Static
+from textual.worker import get_current_worker
 
-from tui_bench.analysis.export import span
 from tui_bench.analysis.pairwise import Standing, Verdict, side_labels, standings
 from tui_bench.catalog import Catalog
 from tui_bench.domain import RunRecord
+from tui_bench.judge_name import remember_judge, remembered_judge
+from tui_bench.present import interval, percent
 from tui_bench.settings import Settings
 from tui_bench.store import Store
-from tui_bench.store.judging import PairCandidate, remember_judge, remembered_judge
+from tui_bench.store.judging import PairCandidate
+from tui_bench.tui.screens.base import BenchScreen
 from tui_bench.tui.widgets.rubric_dialogs import JudgeNameDialog
 
 PAGE_SIZE = 50
@@ -42,17 +47,42 @@ def standings_renderable(rows: list[Standing]) -> Table:
                           ("win rate", "right"), ("rating", "right"), ("95% CI", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in rows:
-        rate = "n/a" if s.win_rate is None else f"{s.win_rate:.0%}"
+        rate = percent(s.win_rate)
         table.add_row(s.model, str(s.games), str(s.wins), str(s.losses), str(s.ties),
                       str(s.both_bad), rate, "—" if s.rating is None else f"{s.rating:.0f}",
-                      span(s.rating_low, s.rating_high, "{:.0f}"))
+                      interval(s.rating_low, s.rating_high, "{:.0f}"))
     if not rows:
         table.add_row("no verdicts yet", *[""] * 8)
     return table
 
 
-class PairwiseScreen(Screen[None]):
+class PairwiseScreen(BenchScreen[None]):
     """Compare two answers to the same cell without knowing whose they are."""
+
+    @dataclass
+    class PairFetched(Message):
+        """Candidate pairs up to a position and the two runs there, read off the loop."""
+
+        generation: int
+        pos: int
+        pairs: list[tuple[str, PairCandidate]]
+        exhausted: bool
+        runs: tuple[RunRecord, RunRecord] | None  # None: no pairs left
+
+    @dataclass
+    class VerdictSaved(Message):
+        """A verdict was stored; standings come along when they are on screen."""
+
+        verdict: str
+        left: RunRecord
+        right: RunRecord
+        standings: list[Standing] | None
+
+    @dataclass
+    class StandingsLoaded(Message):
+        """Win rates and Elo from every stored verdict."""
+
+        standings: list[Standing]
 
     CSS_PATH = "judge.tcss"
     SUB_TITLE = "Pairwise judging"
@@ -89,6 +119,7 @@ class PairwiseScreen(Screen[None]):
         self.left: RunRecord | None = None
         self.right: RunRecord | None = None
         self.given = 0
+        self._generation = 0  # which fetch the screen waits for; older results are dropped
 
     def compose(self) -> ComposeResult:
         yield Static(id="pair-status")
@@ -107,7 +138,7 @@ class PairwiseScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.query_one("#pair-standings").display = False
-        await self.reload()
+        self.reload()
         if self.judge is None:
             self.app.push_screen(JudgeNameDialog(), self._named)
 
@@ -119,19 +150,41 @@ class PairwiseScreen(Screen[None]):
 
     # ---- pairs
 
-    async def reload(self) -> None:
+    def reload(self) -> None:
         self.pairs, self.exhausted, self.pos = [], False, 0
-        await self._show()
+        self._show()
 
-    def _load_until(self, index: int) -> bool:
-        while index >= len(self.pairs) and not self.exhausted:
-            after = self.pairs[-1][0] if self.pairs else None
-            page = self.store.pairwise_candidates(judge=self.judge or "", across=self.across,
-                                                  limit=self.page_size, after=after)
-            if len(page) < self.page_size:
-                self.exhausted = True
-            self.pairs.extend(page)
-        return index < len(self.pairs)
+    def _show(self) -> None:
+        """Fetch the pair at ``self.pos`` in a thread; ``_on_pair_fetched`` shows it."""
+        self.left = self.right = None
+        self._status()
+        self._generation += 1
+        self._fetch(self._generation, self.pos, list(self.pairs), self.exhausted,
+                    self.judge or "", self.across)
+
+    @work(thread=True, exclusive=True, group="pair-fetch", exit_on_error=False,
+          description="read candidate pairs")
+    def _fetch(self, generation: int, pos: int, pairs: list[tuple[str, PairCandidate]],
+               exhausted: bool, judge: str, across: Literal["models", "batches"]) -> None:
+        runs: tuple[RunRecord, RunRecord] | None = None
+        while runs is None:
+            while pos >= len(pairs) and not exhausted:
+                after = pairs[-1][0] if pairs else None
+                page = self.store.pairwise_candidates(judge=judge, across=across,
+                                                      limit=self.page_size, after=after)
+                if len(page) < self.page_size:
+                    exhausted = True
+                pairs.extend(page)
+            if pos >= len(pairs):
+                break
+            _, pair = pairs[pos]
+            a, b = self.store.get_run(pair.a_run_id), self.store.get_run(pair.b_run_id)
+            if a is None or b is None:  # deleted since the candidates were read
+                pos += 1
+                continue
+            runs = (a, b)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PairFetched(generation, pos, pairs, exhausted, runs))
 
     def _status(self) -> None:
         what = "different models" if self.across == "models" else "one model, different batches"
@@ -139,23 +192,21 @@ class PairwiseScreen(Screen[None]):
             f"Pairwise as {self.judge or '(no name yet: i)'} · {what} · models hidden, sides "
             f"shuffled · {self.given} verdicts this session")
 
-    async def _show(self) -> None:
-        self.left = self.right = None
+    @on(PairFetched)
+    async def _on_pair_fetched(self, message: PairFetched) -> None:
+        if message.generation != self._generation:  # the person has moved on already
+            return
+        self.pos, self.pairs, self.exhausted = message.pos, message.pairs, message.exhausted
         meta = self.query_one("#pair-meta", Static)
         outputs = [self.query_one(f"#pair-{side}-output", Markdown) for side in ("left", "right")]
-        self._status()
-        if not self._load_until(self.pos):
+        if message.runs is None:
             meta.update("No pairs left to compare: every pair of one cell has your verdict "
                         "(m switches between models and batches).")
             for md in outputs:
                 await md.update("")
             return
         _, pair = self.pairs[self.pos]
-        a, b = self.store.get_run(pair.a_run_id), self.store.get_run(pair.b_run_id)
-        if a is None or b is None:
-            self.pos += 1
-            await self._show()
-            return
+        a, b = message.runs
         self.left, self.right = (a, b) if self.rng.random() < 0.5 else (b, a)
         prompt = self.left.prompt.strip().replace("\n", " ")
         meta.update(Text.assemble(
@@ -169,48 +220,74 @@ class PairwiseScreen(Screen[None]):
 
     # ---- actions
 
-    async def action_verdict(self, verdict: str) -> None:
+    def action_verdict(self, verdict: str) -> None:
         if self.left is None or self.right is None:
             self.notify("no pair on screen", severity="warning")
             return
         if not self.judge:
             self.app.push_screen(JudgeNameDialog(), self._named)
             return
-        self.store.save_pairwise(left_run_id=self.left.run_id, right_run_id=self.right.run_id,
-                                 verdict=verdict, judge=self.judge, blind=True)
+        left, right = self.left, self.right
+        self.left = self.right = None  # one verdict per pair, however fast the keys come
+        self._save_verdict(left, right, verdict, self.judge,
+                           self.query_one("#pair-standings").display)
+
+    @work(thread=True, exclusive=True, group="pair-save", exit_on_error=False,
+          description="store a verdict")
+    def _save_verdict(self, left: RunRecord, right: RunRecord, verdict: str, judge: str,
+                      with_standings: bool) -> None:
+        self.store.save_pairwise(left_run_id=left.run_id, right_run_id=right.run_id,
+                                 verdict=verdict, judge=judge, blind=True)
+        rows = self._read_standings() if with_standings else None
+        self.post_message(self.VerdictSaved(verdict, left, right, rows))
+
+    @on(VerdictSaved)
+    def _on_verdict_saved(self, message: VerdictSaved) -> None:
         self.given += 1
         self.query_one("#pair-last", Static).update(Text.assemble(
-            ("Last verdict ", "bold"), f"{VERDICT_WORDS[verdict]} — left was ",
-            (self.left.model, "bold"), f" ({self.left.batch_id}), right was ",
-            (self.right.model, "bold"), f" ({self.right.batch_id})"))
-        if self.query_one("#pair-standings").display:
-            self._refresh_standings()
+            ("Last verdict ", "bold"), f"{VERDICT_WORDS[message.verdict]} — left was ",
+            (message.left.model, "bold"), f" ({message.left.batch_id}), right was ",
+            (message.right.model, "bold"), f" ({message.right.batch_id})"))
+        if message.standings is not None:
+            self._show_standings(message.standings)
         self.pos += 1
-        await self._show()
+        self._show()
 
-    async def action_skip(self) -> None:
+    def action_skip(self) -> None:
         if self.pos < len(self.pairs):
             self.pos += 1
-        await self._show()
+        self._show()
 
-    async def action_across(self) -> None:
+    def action_across(self) -> None:
         self.across = "batches" if self.across == "models" else "models"
-        await self.reload()
+        self.reload()
 
     def action_standings(self) -> None:
         box = self.query_one("#pair-standings", Static)
         box.display = not box.display
         if box.display:
-            self._refresh_standings()
+            self._load_standings()
 
-    def _refresh_standings(self) -> None:
+    @work(thread=True, exclusive=True, group="pair-standings", exit_on_error=False,
+          description="compute standings")
+    def _load_standings(self) -> None:
+        self.post_message(self.StandingsLoaded(self._read_standings()))
+
+    def _read_standings(self) -> list[Standing]:
+        """Win rates and Elo from every stored verdict (called in a worker thread)."""
         verdicts = []
         for record in self.store.pairwise_verdicts():
             left, right = side_labels(record.left_model, record.right_model,
                                       record.left_batch_id, record.right_batch_id)
             verdicts.append(Verdict(left, right, record.verdict))  # type: ignore[arg-type]
-        self.query_one("#pair-standings", Static).update(standings_renderable(
-            standings(verdicts)))
+        return standings(verdicts)
+
+    @on(StandingsLoaded)
+    def _on_standings_loaded(self, message: StandingsLoaded) -> None:
+        self._show_standings(message.standings)
+
+    def _show_standings(self, rows: list[Standing]) -> None:
+        self.query_one("#pair-standings", Static).update(standings_renderable(rows))
 
     def action_rename(self) -> None:
         self.app.push_screen(JudgeNameDialog(self.judge), self._named)

@@ -7,6 +7,7 @@ The whole report is built in a thread worker from the store's rollup (a few mill
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -14,20 +15,21 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui_bench.analysis.effort import EFFORT_COLUMNS, row_cells
-from tui_bench.analysis.export import fmt, pct, span
 from tui_bench.analysis.leaderboard import OVERALL, ScorePoint, Standing
 from tui_bench.analysis.report import Report, build_report
 from tui_bench.analysis.settings_report import SettingsReport, settings_report
 from tui_bench.analysis.weights import current_weights
 from tui_bench.catalog import Catalog
+from tui_bench.present import cost, interval, number, percent, score
 from tui_bench.settings import Settings
 from tui_bench.store import Store
+from tui_bench.tui.screens.base import BenchScreen
 
 TABS = ("ranking", "over-time", "difficulty", "specialists", "effort", "surprises", "weights",
         "settings")
@@ -54,8 +56,16 @@ def _columns(table: DataTable, labels: tuple[str, ...]) -> None:
         table.add_column(label, key=label)
 
 
-class ReportsScreen(Screen[None]):
+class ReportsScreen(BenchScreen[None]):
     """Leaderboards and what they hide, a tab each."""
+
+    @dataclass
+    class Loaded(Message):
+        """The report and the routing weights, built off the message loop."""
+
+        report: Report
+        weights: dict[str, dict[str, float]]
+        by_setting: SettingsReport | None = None
 
     CSS_PATH = "reports.tcss"
     SUB_TITLE = "Reports"
@@ -159,7 +169,11 @@ class ReportsScreen(Screen[None]):
         weights = current_weights(self.store)
         by_setting = settings_report(self.store, batch_id=batch_id)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, report, weights, by_setting)
+            self.post_message(self.Loaded(report, weights, by_setting))
+
+    @on(Loaded)
+    def _on_loaded(self, message: Loaded) -> None:
+        self._show(message.report, message.weights, message.by_setting)
 
     def _show(self, report: Report, weights: dict[str, dict[str, float]],
               by_setting: SettingsReport | None = None) -> None:
@@ -218,11 +232,11 @@ class ReportsScreen(Screen[None]):
         table.clear()
         for s in self.standings():
             table.add_row(str(s.rank), s.model, s.prompt_version, str(s.runs),
-                          fmt(s.mean_score, "{:.3f}"), fmt(s.score_spread, "{:.3f}"),
-                          pct(s.success_rate), fmt(s.mean_judged, "{:.1f}"), str(s.judged),
-                          fmt(s.mean_ttft_ms, "{:.0f}"), fmt(s.mean_tokens_per_s, "{:.1f}"),
-                          fmt(s.cost, "{:.4f}"), span(s.score_low, s.score_high, "{:.2f}"),
-                          span(s.success_low, s.success_high, "{:.0%}"), s.versus_next(),
+                          score(s.mean_score), score(s.score_spread),
+                          percent(s.success_rate), number(s.mean_judged, "{:.1f}"), str(s.judged),
+                          number(s.mean_ttft_ms, "{:.0f}"), number(s.mean_tokens_per_s, "{:.1f}"),
+                          cost(s.cost), interval(s.score_low, s.score_high, "{:.2f}"),
+                          interval(s.success_low, s.success_high, "{:.0%}"), s.versus_next(),
                           key=f"{s.model}|{s.prompt_version}")
         names = self.categories()
         title = " · ".join(f"[b reverse] {n} [/]" if n == self.category else n for n in names)
@@ -247,7 +261,7 @@ class ReportsScreen(Screen[None]):
         if batches:
             step = max(1, len(batches) // 6)
             ticks = list(range(0, len(batches), step))
-            plt.xticks(ticks, [batches[i][0][5:10] for i in ticks])
+            plt.xticks([float(t) for t in ticks], [batches[i][0][5:10] for i in ticks])
         plt.ylim(0, 1)
         plt.title("Mean score per batch" + ("" if models else " — no finished runs yet"))
         plt.xlabel("batch (created)")
@@ -259,7 +273,7 @@ class ReportsScreen(Screen[None]):
         assert self.report is not None
         for d in self.report.difficulty:
             table.add_row(d.scenario_id, d.category, str(d.models_failed), str(d.models),
-                          pct(d.success_rate), fmt(d.mean_score, "{:.3f}"),
+                          percent(d.success_rate), score(d.mean_score),
                           ", ".join(d.failed_by) or "—", key=d.scenario_id)
 
     def _fill_specialists(self) -> None:
@@ -269,20 +283,20 @@ class ReportsScreen(Screen[None]):
         for s in self.report.specialists:
             change = s.score_change
             table.add_row(s.model, s.specialist, str(s.pairs), str(s.batches),
-                          fmt(s.baseline_score, "{:.3f}"), fmt(s.specialist_score, "{:.3f}"),
-                          Text(fmt(change, "{:+.3f}"), style="" if change is None else (
+                          score(s.baseline_score), score(s.specialist_score),
+                          Text(number(change, "{:+.3f}"), style="" if change is None else (
                               "green" if change > 0 else "red" if change < 0 else "")),
-                          f"{pct(s.baseline_success)} → {pct(s.specialist_success)}",
-                          span(s.change_low, s.change_high, "{:+.3f}"),
-                          fmt(s.p_value, "{:.3g}"))
+                          f"{percent(s.baseline_success)} → {percent(s.specialist_success)}",
+                          interval(s.change_low, s.change_high, "{:+.3f}"),
+                          number(s.p_value, "{:.3g}"))
 
     def _fill_effort(self) -> None:
         table = self.query_one("#effort-table", DataTable)
         table.clear()
         assert self.report is not None
         for e in self.report.effort:
-            table.add_row(e.model, str(e.runs), fmt(e.mean_attempts), pct(e.budget_share),
-                          pct(e.first_answer_share))
+            table.add_row(e.model, str(e.runs), number(e.mean_attempts), percent(e.budget_share),
+                          percent(e.first_answer_share))
         table.display = bool(self.report.effort)  # iterative effort, when there is any
         refine = self.query_one("#refine-effort-table", DataTable)
         refine.clear()
@@ -332,8 +346,8 @@ class ReportsScreen(Screen[None]):
                 ci = ("—" if r.score_low is None or r.score_high is None
                       else f"{r.score_low:.2f}–{r.score_high:.2f}")
                 table.add_row("★" if r.pareto else "", model, r.setting, str(r.runs),
-                              fmt(r.mean_score, "{:.3f}"), ci, pct(r.success_rate),
-                              fmt(r.tokens_per_s, "{:.1f}"), fmt(r.ttft_ms, "{:.0f}"),
+                              score(r.mean_score), ci, percent(r.success_rate),
+                              number(r.tokens_per_s, "{:.1f}"), number(r.ttft_ms, "{:.0f}"),
                               str(r.truncated), key=f"{model}|{r.setting}")
             placed = [r for r in rows if r.mean_score is not None and r.tokens_per_s is not None]
             if placed:

@@ -45,12 +45,12 @@ class ScoringCompareScreen(BatchCompareScreen):
         try:
             comparison = compare_scorings(self.store, self.batch_id, *self.numbers)
         except (KeyError, ValueError):
-            self.app.call_from_thread(self._missing, self.batch_id)
+            self.post_message(self.Missing(self.batch_id))
             return
         self.numbers = (int(comparison.before.rsplit(" ", 1)[1]),
                         int(comparison.after.rsplit(" ", 1)[1]))
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, comparison)
+            self.post_message(self.Compared(comparison))
 
     def action_swap(self) -> None:
         self.numbers = (self.numbers[1], self.numbers[0])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui_bench.domain import Cell, RunRecord
+from tui_bench.present import milliseconds, number
 from tui_bench.tui.widgets.format import first_line
 
 # (label, key, width): fixed widths so a long scenario id cannot push the numbers off an
@@ -20,12 +22,6 @@ COLUMNS: list[tuple[str, str, int | None]] = [
     ("ttft", "ttft", 6),
     ("tok/s", "tps", 5),
 ]
-
-
-def ms(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.0f}ms" if value < 1000 else f"{value / 1000:.1f}s"
 
 
 class CellsTable(DataTable[str | Text]):
@@ -70,7 +66,7 @@ class CellsTable(DataTable[str | Text]):
             status = Text(f"running {tokens}t" + (f" a{attempt}" if attempt > 1 else ""),
                           style="yellow")
         self.update_cell(run_id, "status", status)
-        self.update_cell(run_id, "tps", "—" if tps is None else f"{tps:.0f}")
+        self.update_cell(run_id, "tps", number(tps, "{:.0f}"))
 
     def show_record(self, record: RunRecord) -> None:
         if record.run_id not in self.rows:
@@ -84,12 +80,12 @@ class CellsTable(DataTable[str | Text]):
             status = Text(f"error: {first_line(record.error or '', 40)}", style="bold red")
             status.truncate(11, overflow="ellipsis")
         passed = "—" if record.success is None else ("✓" if record.success else "✗")
-        values = {
+        values: dict[str, str | Text] = {
             "status": status,
-            "score": "—" if record.auto_score is None else f"{record.auto_score:.2f}",
+            "score": number(record.auto_score),
             "pass": Text(passed, style="green" if record.success else "red"),
-            "ttft": ms(tel.ttft_ms),
-            "tps": "—" if tel.tokens_per_s is None else f"{tel.tokens_per_s:.0f}",
+            "ttft": milliseconds(tel.ttft_ms),
+            "tps": number(tel.tokens_per_s, "{:.0f}"),
         }
         for column, value in values.items():
             self.update_cell(record.run_id, column, value)
@@ -97,5 +93,5 @@ class CellsTable(DataTable[str | Text]):
     def run_id_at_cursor(self) -> str | None:
         if not self.row_count:
             return None
-        row_key, _ = self.coordinate_to_cell_key((self.cursor_row, 0))
+        row_key, _ = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0))
         return str(row_key.value)

@@ -1,41 +1,10 @@
-"""Small formatting helpers shared by the screens: durations, times, model rows."""
+"""Rows and problem lines for the model pickers; figures are formatted by ``present``."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from rich.text import Text
 
 from tui_bench.domain import ModelInfo
-
-
-def duration(seconds: float | None) -> str:
-    """``42s``, ``3m05s``, ``1h02m``; a dash when unknown."""
-    if seconds is None:
-        return "—"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def short_time(stamp: str | None) -> str:
-    """An ISO timestamp as ``MM-DD HH:MM`` (UTC, as stored)."""
-    if not stamp:
-        return "—"
-    try:
-        return datetime.fromisoformat(stamp).strftime("%m-%d %H:%M")
-    except ValueError:
-        return stamp[:16]
-
-
-def number(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "—" if value is None else pattern.format(value)
-
 
 ModelRow = tuple[str | None, Text | str, str, Text]
 

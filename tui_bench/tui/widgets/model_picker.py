@@ -9,6 +9,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
@@ -156,7 +157,7 @@ class ModelPicker(Vertical):
         table = self.query_one(ModelTable)
         if not table.row_count:
             return
-        row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        row_key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
         self.toggle(str(row_key.value))
 
     def toggle(self, ref: str) -> None:

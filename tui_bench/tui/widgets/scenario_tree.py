@@ -6,8 +6,8 @@ screen opens at once however big the suites are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
@@ -44,6 +44,13 @@ class ScenarioTree(Tree[NodeData]):
         def __init__(self, scenario: Scenario | None) -> None:
             super().__init__()
             self.scenario = scenario
+
+    @dataclass
+    class HumanEvalLoaded(Message):
+        """The HumanEval problems, read in a worker (or why they could not be)."""
+
+        problems: list[Scenario]
+        problem: str | None
 
     def __init__(self, catalog: Catalog, marked: Iterable[str] = (), *,
                  id: str | None = None) -> None:
@@ -208,9 +215,17 @@ class ScenarioTree(Tree[NodeData]):
         try:
             problems = self.catalog.humaneval()
         except Exception as exc:  # the package or its data file is missing
-            self.app.call_from_thread(self._humaneval_failed, f"{type(exc).__name__}: {exc}")
+            self.post_message(self.HumanEvalLoaded([], f"{type(exc).__name__}: {exc}"))
             return
-        self.app.call_from_thread(self._humaneval_loaded, problems)
+        self.post_message(self.HumanEvalLoaded(problems, None))
+
+    @on(HumanEvalLoaded)
+    def _on_humaneval_loaded(self, message: HumanEvalLoaded) -> None:
+        message.stop()  # the tree's own business
+        if message.problem is not None:
+            self._humaneval_failed(message.problem)
+        else:
+            self._humaneval_loaded(message.problems)
 
     def _humaneval_loaded(self, problems: list[Scenario]) -> None:
         assert self._humaneval is not None
