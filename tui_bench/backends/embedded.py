@@ -123,6 +123,16 @@ class EmbeddedBackend:
 
     # ---- loading
 
+    def needs_warmup(self, model: str, options: GenerationOptions) -> bool:
+        """Only a model not yet loaded with these settings: once loaded there is no cold
+        start left to keep out of a cell's timings, and a warmup prompt would replace the
+        evaluated prefix the next cell reuses (its time to first token would pay it all)."""
+        try:
+            path = self.resolve_path(model)
+        except BackendError:
+            return True  # the warmup (and then the cell) reports it
+        return (str(path), options.num_ctx, options.threads) not in self._models
+
     def _load(self, model: str, n_ctx: int, n_threads: int | None = None) -> _Loaded:
         path = self.resolve_path(model)
         key = (str(path), n_ctx, n_threads)

@@ -164,6 +164,14 @@ WARMUP_TIMEOUT_S = 600.0
 """Long enough for a cold load of a big model; a warmup that takes longer is given up."""
 
 
+def _needs_warmup(backend: Any, name: str, options: GenerationOptions) -> bool:
+    """A backend says so with ``needs_warmup``: a flag, or a method of the model and options
+    (the embedded model already loaded in this process has nothing to warm, and a warmup
+    call would evict the prompt its next cell shares with the last one)."""
+    needs = getattr(backend, "needs_warmup", True)
+    return bool(needs(name, options)) if callable(needs) else bool(needs)
+
+
 class Warmer:
     """One untimed call per model and load settings (and per Ollama host) before its first
     measured cell, so a cold load never lands in one cell's timings; the load time is kept."""
@@ -187,7 +195,7 @@ class Warmer:
                 except Exception:  # facts are a nicety: they must never cost a cell
                     log.exception("model facts failed for %s", ref)
                     facts = {"backend": ref.backend, "context_size": options.num_ctx}
-                if self.enabled and getattr(backend, "needs_warmup", True):
+                if self.enabled and _needs_warmup(backend, name, options):
                     await self._warm(key, backend, name, options)
                 self._facts[key] = facts
         facts = dict(self._facts[key])

@@ -108,6 +108,10 @@ class Runner:
         self._deadlines: dict[str, float] = {}  # run id -> monotonic end of the cell
         self.lease_options: dict[str, float] = {}  # heartbeat_s, stale_after_s (tests)
         self._digests: dict[str, str | None] = {}  # model -> digest, for the response cache
+        # Scenario definition hashes of the batch under way, by scenario object: hashing
+        # serialises the whole definition, the same for every cell of a scenario.
+        self._hashes: dict[int, tuple[Scenario, str]] = {}
+        self._judged_copies: dict[int, tuple[Scenario, Scenario]] = {}
 
     # ---- control
 
@@ -146,6 +150,7 @@ class Runner:
             todo = [c for c in cells if c.key not in finished]
             self.store.save_batch(spec, len(cells))
             self._warmer = Warmer(enabled=spec.model_warmup)
+            self._hashes, self._judged_copies = {}, {}
             self.store.save_batch_environment(spec.batch_id, tool_version(), host_facts(), {})
         except BaseException:
             lease.release()
@@ -290,10 +295,7 @@ class Runner:
         scenario = self.catalog.scenario(cell.scenario_id)
         assert scenario is not None
         if self._judge is not None and not any(e.name == "llm_judge" for e in scenario.evaluators):
-            # The judge grades every run; where the scenario did not ask for it, it informs
-            # but does not move the automatic score.
-            scenario = scenario.model_copy(update={
-                "evaluators": [*scenario.evaluators, EvaluatorSpec(name="llm_judge", weight=0)]})
+            scenario = self._judged(scenario)
         options = cell_options(spec, cell)
         if scenario.max_tokens and scenario.max_tokens < options.max_tokens:
             options = options.model_copy(update={"max_tokens": scenario.max_tokens})
@@ -308,7 +310,7 @@ class Runner:
             run_id=run_id, batch_id=cell.batch_id, model=cell.model,
             prompt_version=cell.prompt_version, scenario_id=cell.scenario_id, tier=cell.tier,
             specialist=cell.specialist, iteration=cell.iteration, prompt=prompt, system=system,
-            scenario_hash=scenario.definition_hash(), mode=mode.name,
+            scenario_hash=self._definition_hash(scenario), mode=mode.name,
             options_key=cell.options_key)
         session = CellSession(
             cell=cell, run_id=run_id, scenario=scenario, spec=spec, options=options,
@@ -360,6 +362,22 @@ class Runner:
             record.error = f"{type(exc).__name__}: {exc}"
         self._finish(session, mode.keeps_attempts)
         return record
+
+    def _judged(self, scenario: Scenario) -> Scenario:
+        """The judge grades every run; where the scenario did not ask for it, it informs but
+        does not move the automatic score. One copy per scenario for the batch, not per cell."""
+        known = self._judged_copies.get(id(scenario))
+        if known is None or known[0] is not scenario:
+            copy = scenario.model_copy(update={
+                "evaluators": [*scenario.evaluators, EvaluatorSpec(name="llm_judge", weight=0)]})
+            known = self._judged_copies[id(scenario)] = (scenario, copy)
+        return known[1]
+
+    def _definition_hash(self, scenario: Scenario) -> str:
+        known = self._hashes.get(id(scenario))
+        if known is None or known[0] is not scenario:
+            known = self._hashes[id(scenario)] = (scenario, scenario.definition_hash())
+        return known[1]
 
     @staticmethod
     async def _unbound(*_: Any) -> tuple[Generation, int]:

@@ -80,6 +80,9 @@ class CoreStore:
             self.conn = _connect(self.path)
             self._lock = threading.RLock()
             self._db: Any = None
+            # Scenario versions this store has committed: rows are never deleted, so a cell of
+            # a known version skips re-serialising its definition (a per-cell cost otherwise).
+            self._known_versions: set[str] = set()
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -295,8 +298,9 @@ class CoreStore:
             "cached_from": record.cached_from,
             "cache_key": record.cache_key,
         }
+        version = record.scenario_hash if scenario is not None else None
         with self.transaction() as conn:
-            if scenario is not None and record.scenario_hash:
+            if scenario is not None and version and version not in self._known_versions:
                 conn.execute(
                     """INSERT OR IGNORE INTO scenario_versions
                        (scenario_hash, scenario_id, suite, category, rubric, definition, first_seen)
@@ -325,6 +329,8 @@ class CoreStore:
                 self._insert_judgment(conn, judgment.model_copy(update={"run_id": record.run_id}))
             write_agent_run(conn, record, artifacts or {})
             write_refine_run(conn, record)
+        if version:
+            self._known_versions.add(version)
 
     def _row_to_run(self, row: dict[str, Any]) -> RunRecord:
         tel = Telemetry(**{name: row.get(name) for name in TELEMETRY_COLUMNS},
