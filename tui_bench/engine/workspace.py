@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_bench.agent_files import IGNORED_NAMES
+from tui_bench.leftovers import orphaned
 
 PREFIX = "tui-bench-ws-"
 SKIPPED = IGNORED_NAMES  # never copied into a workspace, listed or compared in a diff
@@ -159,30 +160,10 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, onerror=retry)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale(parent: Path | None = None) -> list[Path]:
     """Remove workspaces whose process is gone (a killed run); returns what was removed."""
-    base = Path(parent or tempfile.gettempdir())
     removed: list[Path] = []
-    try:
-        entries = list(base.iterdir())
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.name.startswith(PREFIX) or not entry.is_dir():
-            continue
-        pid_text = entry.name[len(PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
-            continue
+    for entry in orphaned(Path(parent or tempfile.gettempdir()), PREFIX):
         _remove(entry)
         removed.append(entry)
     return removed

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tui_bench.leftovers import orphaned
+
 log = logging.getLogger(__name__)
 
 BWRAP = "bwrap"
@@ -165,38 +167,13 @@ def new_folder() -> str:
     return tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale_folders(parent: str | None = None) -> list[str]:
     """Remove sandbox folders whose owning process is gone (a killed run); return them."""
-    parent = parent or tempfile.gettempdir()
     removed: list[str] = []
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.name.startswith(FOLDER_PREFIX):
-            continue
-        pid_text = entry.name[len(FOLDER_PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
-            continue
-        try:
-            if not entry.is_dir(follow_symlinks=False):
-                continue
-        except OSError:
-            continue
-        remove_folder(entry.path)
-        if not os.path.exists(entry.path):
-            removed.append(entry.path)
+    for entry in orphaned(Path(parent or tempfile.gettempdir()), FOLDER_PREFIX):
+        remove_folder(str(entry))
+        if not entry.exists():
+            removed.append(str(entry))
     if removed:
         log.info("removed %d stale sandbox folder(s) left by killed runs", len(removed))
     return removed
