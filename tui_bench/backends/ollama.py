@@ -38,10 +38,9 @@ from tui_bench.backends.base import (
 )
 from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
-from tui_bench.backends.streams import (  # noqa: F401 - re-exported: older imports name them here
+from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
-    MAX_RETRY_AFTER_S,
     POOL_LIMITS,
     HostStream,
     parse_retry_after,
