@@ -27,7 +27,7 @@ from tui_bench.backends import BackendPool
 from tui_bench.catalog import load_catalog
 from tui_bench.domain import BatchSpec, EvaluatorSpec, GenerationOptions
 from tui_bench.engine.runner import Runner
-from tui_bench.locations import PROJECT_ROOT, smollm2_path
+from tui_bench.locations import shipped, smollm2_path
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
@@ -76,7 +76,7 @@ async def compare() -> None:
     args = parser.parse_args()
     from llama_cpp import Llama
 
-    catalog = load_catalog([PROJECT_ROOT / "scenarios"])
+    catalog = load_catalog([shipped("scenarios")])
     base = catalog.scenarios["coding-fizzbuzz"]
     catalog.scenarios["bench-fizzbuzz"] = base.model_copy(update={
         "id": "bench-fizzbuzz", "system": SYSTEM,
@@ -111,7 +111,7 @@ async def compare() -> None:
     tps_direct = statistics.median(r for _, r in theirs)
     print(f"same messages (system prompt included), {len(ours)} cells vs {len(theirs)} calls, "
           f"max {args.max_tokens} tokens, {threads} thread(s):")
-    print(f"  time to first token: tui-bench {ttft_ours:.0f} ms, direct {ttft_direct:.0f} ms, "
+    print(f"  time to first token: tui-bench {ttft_ours:.2f} ms, direct {ttft_direct:.2f} ms, "
           f"ratio (direct/tui-bench) {ttft_direct / ttft_ours:.2f}")
     print(f"  tokens/s: tui-bench {tps_ours:.1f}, direct {tps_direct:.1f}, "
           f"ratio (tui-bench/direct) {tps_ours / tps_direct:.2f}")

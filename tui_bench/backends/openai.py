@@ -22,8 +22,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from tui_bench.backends.base import (
     BackendError,
     Chunk,
@@ -34,24 +32,27 @@ from tui_bench.backends.base import (
     ToolCallChunk,
 )
 from tui_bench.backends.hostpool import HostPool, Lease, current_lease
+from tui_bench.backends.http1 import (
+    ClosedFault,
+    ConnectFault,
+    Http1Pool,
+    HttpFault,
+    ProtocolFault,
+    Response,
+    TimeoutFault,
+    proxy_for,
+)
 from tui_bench.backends.linecap import LINE_SLACK
 from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
-    POOL_LIMITS,
     HostStream,
     parse_retry_after,
-    tls_for,
 )
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-SHARD_SIZE = 1
-"""Requests under way on one HTTP client (connection pool) of a server; see ``_take_shard``.
-One: each client then keeps one connection, and httpcore's scan of its pool (a socket check
-per idle connection, for each request and response) is one check, not eight (measured:
-~0.25 ms less harness CPU per cell against an instant 64-slot server than eight a pool)."""
 START_SLOTS = 16
 """Requests an OpenAI-compatible server is first given at once. Such servers batch (vLLM,
 llama.cpp's server with ``--parallel``) and say nothing of their capacity, so the slots are then
@@ -221,11 +222,9 @@ class OpenAIBackend:
         self.base_url = api_base(base_url or self.settings.openai_base_url)
         self.pool = hosts or HostPool()
         self.pool.add(self.base_url, slots=START_SLOTS, adaptive=True)
-        self._clients: list[httpx.AsyncClient] = []  # shards of the connection pool
-        self._active: list[int] = []  # requests under way on each shard
+        self._http: Http1Pool | None = None  # keep-alive connections, for one event loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
-        self._chat_url: httpx.URL | None = None  # parsed once: httpx parses a str per request
 
     @property
     def default_concurrency(self) -> int:
@@ -248,57 +247,34 @@ class OpenAIBackend:
                 f"no OpenAI API key: set OPENAI_API_KEY or --openai-api-key for {self.base_url}, "
                 "or --openai-base-url for a local OpenAI-compatible server", host=self.base_url)
 
-    def _new_client(self) -> httpx.AsyncClient:
-        headers = {"Accept": "application/json"}
-        if self.settings.openai_api_key:
-            headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
-        read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
-        return httpx.AsyncClient(
-            base_url=self.base_url + "/", headers=headers, limits=POOL_LIMITS,
-            verify=tls_for(self.base_url),
-            timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read)))
-
-    def _bind(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # clients of a finished loop cannot be used: drop them
-            self._clients, self._active, self._loop = [], [], loop
-
-    def _client(self) -> httpx.AsyncClient:
-        """The first shard (discovery)."""
+    def _client(self) -> Http1Pool:
+        """The server's connection pool, made once per event loop (connections of a loop
+        that has finished cannot be used)."""
         self._require_key()
-        self._bind()
-        if not self._clients:
-            self._clients.append(self._new_client())
-            self._active.append(0)
-        return self._clients[0]
-
-    def _take_shard(self) -> int:
-        """The least busy shard of the connection pool, a new one when all are full.
-
-        httpcore scans every connection of a pool for each request and each response event,
-        so one pool of 64 busy connections costs several times the CPU per request of 64
-        pools of one: the pool is split so a request never sees more than ``SHARD_SIZE``."""
-        self._client()
-        shard = min(range(len(self._active)), key=self._active.__getitem__)
-        if self._active[shard] >= SHARD_SIZE:
-            self._clients.append(self._new_client())
-            self._active.append(0)
-            shard = len(self._clients) - 1
-        self._active[shard] += 1
-        return shard
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop:
+            headers = {"Accept": "application/json"}
+            if self.settings.openai_api_key:
+                headers["Authorization"] = f"Bearer {self.settings.openai_api_key}"
+            read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
+            try:
+                self._http = Http1Pool(self.base_url, headers=headers,
+                                       connect_timeout=min(CONNECT_TIMEOUT_S, read),
+                                       read_timeout=read, proxy=proxy_for(self.base_url))
+            except HttpFault as exc:
+                raise BackendError(f"cannot use {self.base_url}: {exc}",
+                                   host=self.base_url) from None
+            self._loop = loop
+        return self._http
 
     async def aclose(self) -> None:
-        clients, self._clients, self._active = self._clients, [], []
+        http, self._http = self._http, None
         try:
-            if asyncio.get_running_loop() is not self._loop:
+            if http is None or asyncio.get_running_loop() is not self._loop:
                 return
         except RuntimeError:  # pragma: no cover - called outside a loop
             return
-        for client in clients:
-            try:
-                await client.aclose()
-            except Exception:  # noqa: BLE001 - closing must never fail the caller
-                pass
+        await http.aclose()
 
     # ---- faults
 
@@ -306,26 +282,25 @@ class OpenAIBackend:
         host = self.base_url
         if isinstance(exc, BackendError):
             return exc
-        if isinstance(exc, httpx.ConnectError):
-            return BackendError(f"cannot connect to {host} (is the server running?)", host=host,
-                                transient=True)
-        if isinstance(exc, httpx.TimeoutException):
-            return BackendError(f"{host} timed out during the {during} ({type(exc).__name__})",
+        if isinstance(exc, ConnectFault):
+            return BackendError(f"cannot connect to {host} (is the server running?): {exc}",
                                 host=host, transient=True)
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
-                            httpx.CloseError)):
+        if isinstance(exc, TimeoutFault):
+            return BackendError(f"{host} timed out during the {during} ({exc})",
+                                host=host, transient=True)
+        if isinstance(exc, (ClosedFault, ProtocolFault)):
             return BackendError(f"connection to {host} was cut during the {during}: "
                                 f"{exc or type(exc).__name__}", host=host, transient=True)
-        if isinstance(exc, (httpx.HTTPError, OSError)):
+        if isinstance(exc, (HttpFault, OSError)):
             return BackendError(f"network error talking to {host}: {exc or type(exc).__name__}",
                                 host=host, transient=True)
         return BackendError(f"unexpected error from {host}: {type(exc).__name__}: {exc}",
                             host=host)
 
-    def _status_fault(self, response: httpx.Response, model: str | None,
+    def _status_fault(self, response: Response, body: str, model: str | None,
                       during: str) -> BackendError:
-        host, status = self.base_url, response.status_code
-        detail = _error_text(response.text)
+        host, status = self.base_url, response.status
+        detail = _error_text(body)
         if status in (401, 403):
             return BackendError(
                 f"{host} refused the API key (HTTP {status}: {detail}); set --openai-api-key "
@@ -357,33 +332,37 @@ class OpenAIBackend:
                             host=self.base_url, transient=transient)
 
     @staticmethod
-    def _rejects_json_schema(response: httpx.Response) -> bool:
+    def _rejects_json_schema(status: int, text: str) -> bool:
         """A 400/422, or any error that names the format (llama-cpp-python answers 500 to a
         request its validation refuses): worth one more try with ``json_object``."""
-        if response.status_code in (400, 422):
+        if status in (400, 422):
             return True
-        if response.status_code in (401, 403, 404, 429):
+        if status in (401, 403, 404, 429):
             return False
-        text = response.text
         return "response_format" in text or "json_schema" in text
 
     # ---- discovery
 
     async def list_models(self) -> list[ModelInfo]:
         """``GET /v1/models``; llama.cpp's ``meta`` (context, parameters, size) when present."""
+        client = self._client()
         try:
-            response = await asyncio.wait_for(self._client().get("models"),
-                                              timeout=min(DISCOVERY_TIMEOUT_S,
-                                                          self.settings.request_timeout_s))
+            async with asyncio.timeout(min(DISCOVERY_TIMEOUT_S, self.settings.request_timeout_s)):
+                response = await client.request("GET", "models")
+                try:
+                    body = await response.read(self.settings.max_answer_bytes)
+                finally:
+                    await response.aclose()
         except TimeoutError:
             raise BackendError(f"{self.base_url} did not list its models in time",
                                host=self.base_url, transient=True) from None
         except Exception as exc:
             raise self._fault(exc, "model listing") from None
-        if response.status_code >= 400:
-            raise self._status_fault(response, None, "model listing")
+        text = body.decode("utf-8", "replace")
+        if response.status >= 400:
+            raise self._status_fault(response, text, None, "model listing")
         try:
-            data = response.json()
+            data = json.loads(text)
             items = data["data"] if isinstance(data, dict) else data
             infos = []
             for item in items:
@@ -465,41 +444,27 @@ class OpenAIBackend:
     async def _chat_on(self, model: str, messages: list[Message], options: GenerationOptions,
                        schema: dict[str, Any] | None, tools: list[Tool] | None,
                        lease: Lease) -> AsyncIterator[Chunk]:
-        shard = self._take_shard()
-        client = self._clients[shard]
-        try:
-            async for chunk in self._chat_with(client, model, messages, options, schema, tools,
-                                               lease):
-                yield chunk
-        finally:
-            if shard < len(self._active):
-                self._active[shard] -= 1
-
-    async def _chat_with(self, client: httpx.AsyncClient, model: str, messages: list[Message],
-                         options: GenerationOptions, schema: dict[str, Any] | None,
-                         tools: list[Tool] | None, lease: Lease) -> AsyncIterator[Chunk]:
+        client = self._client()
         mode = self._schema_mode.get(model, "json_schema")
         started = time.perf_counter()
         while True:
-            body = self._body(model, messages, options, schema, mode, tools)
+            body = json.dumps(self._body(model, messages, options, schema, mode, tools),
+                              ensure_ascii=False).encode()
             try:
-                if self._chat_url is None:
-                    self._chat_url = client.build_request("POST", "chat/completions").url
-                request = client.build_request("POST", self._chat_url, json=body)
-                response = await client.send(request, stream=True)
+                response = await client.request("POST", "chat/completions", body)
             except Exception as exc:
                 raise self._fault(exc, "request") from None
             try:
-                if response.status_code >= 400:
+                if response.status >= 400:
                     try:
-                        await response.aread()
-                    except httpx.HTTPError:
-                        pass
+                        text = (await response.read(64 * 1024)).decode("utf-8", "replace")
+                    except HttpFault:
+                        text = ""
                     if schema is not None and mode == "json_schema" and \
-                            self._rejects_json_schema(response):
+                            self._rejects_json_schema(response.status, text):
                         mode = "json_object"
                         continue
-                    raise self._status_fault(response, model, "request")
+                    raise self._status_fault(response, text, model, "request")
                 if schema is not None and mode == "json_object":
                     self._schema_mode[model] = mode
                 async for chunk in self._read(response, messages, options, started, mode):
@@ -510,7 +475,7 @@ class OpenAIBackend:
             finally:
                 await response.aclose()
 
-    async def _read(self, response: httpx.Response, messages: list[Message],
+    async def _read(self, response: Response, messages: list[Message],
                     options: GenerationOptions, started: float,
                     mode: str) -> AsyncIterator[Chunk]:
         host = self.base_url
@@ -518,12 +483,12 @@ class OpenAIBackend:
         if content_type.startswith("application/json"):
             # A server that ignored ``stream: true``: one whole completion.
             try:
-                data = json.loads(await response.aread())
+                data = json.loads(await response.read(self.settings.max_answer_bytes + 1))
                 text = data["choices"][0]["message"].get("content") or ""
                 whole_finish = data["choices"][0].get("finish_reason")
                 whole = ToolCallAssembler()
                 whole.add(data["choices"][0]["message"].get("tool_calls"))
-            except httpx.HTTPError as exc:
+            except HttpFault as exc:
                 raise self._fault(exc, "response") from None
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 raise BackendError(f"malformed completion from {host}: {exc}",
@@ -541,7 +506,7 @@ class OpenAIBackend:
         usage: dict[str, Any] | None = None
         saw_done = False
         calls = ToolCallAssembler()
-        lines = bounded_lines(response.aiter_text(), self.settings.max_answer_bytes + LINE_SLACK,
+        lines = bounded_lines(response.iter_text(), self.settings.max_answer_bytes + LINE_SLACK,
                               host)
         while True:
             try:

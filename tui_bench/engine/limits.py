@@ -9,8 +9,10 @@ ends as failed with the limit named). Nothing here knows about backends or scree
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from tui_bench.backends.base import BackendError
 
@@ -80,3 +82,60 @@ class StreamBudget:
     def deadline_passed(self) -> LimitExceeded:
         return LimitExceeded(f"the cell's deadline of {self.deadline_s:g}s passed "
                              "(--cell-deadline)", host=self.host)
+
+
+class WaitTimer:
+    """A time limit on each wait for the next piece of a stream, at the cost of a clock read.
+
+    ``asyncio.timeout`` builds a timer per wait: per streamed token that is most of the
+    runner's own work against a fast server. This keeps one timer for the whole stream and
+    moves a deadline: the timer, when it fires early (the deadline moved on), re-arms itself
+    for the new one. Past the deadline while a wait is under way, the task is cancelled and
+    :meth:`expired` turns that cancel into a timeout (a cancel from outside stays a cancel).
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._deadline: float | None = None
+        self._handle: Any = None
+        self._fired = False
+
+    def arm(self, seconds: float) -> None:
+        """A wait starts that may last ``seconds``."""
+        deadline = self._loop.time() + seconds
+        self._deadline = deadline
+        if self._handle is None or self._handle.when() > deadline:
+            if self._handle is not None:
+                self._handle.cancel()
+            self._handle = self._loop.call_at(deadline, self._check)
+
+    def disarm(self) -> None:
+        """The wait is over (the timer stays, for the next one)."""
+        self._deadline = None
+
+    def _check(self) -> None:
+        self._handle = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if self._loop.time() < deadline:
+            self._handle = self._loop.call_at(deadline, self._check)
+            return
+        if self._task is not None and not self._task.done():
+            self._fired = True
+            self._task.cancel()
+
+    def expired(self) -> bool:
+        """Called on a ``CancelledError`` during a wait: True if this timer caused it and
+        nothing else cancelled the task meanwhile (the caller raises a timeout instead)."""
+        if not self._fired:
+            return False
+        self._fired = False
+        return self._task is None or self._task.uncancel() == 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._deadline = None

@@ -49,7 +49,7 @@ from tui_bench.engine.events import (
     ignore,
 )
 from tui_bench.engine.lease import BatchLease
-from tui_bench.engine.limits import CLIENT_CUT, StreamBudget
+from tui_bench.engine.limits import CLIENT_CUT, StreamBudget, WaitTimer
 from tui_bench.engine.modes import CellSession, Generation, mode_for, sum_telemetry
 from tui_bench.engine.plan import cell_options, new_run_id, normalise_spec, plan
 from tui_bench.settings import Settings
@@ -505,6 +505,7 @@ class Runner:
         ttft: float | None = None
         host = getattr(backend, "name", "backend")
         budget = self._budget(run_id, options)
+        timer = WaitTimer()
         try:
             while True:
                 limit = (self.settings.request_timeout_s if ttft is None
@@ -514,9 +515,15 @@ class Runner:
                     budget.host = getattr(stream, "host", None) or host
                     raise budget.deadline_passed()
                 try:
-                    # asyncio.timeout, not wait_for: no task per chunk (wait_for makes one).
-                    async with asyncio.timeout(limit):
+                    timer.arm(limit)
+                    try:
                         chunk = await anext(stream)
+                    except asyncio.CancelledError:
+                        if timer.expired():
+                            raise TimeoutError from None
+                        raise
+                    finally:
+                        timer.disarm()
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
@@ -544,6 +551,7 @@ class Runner:
                 elif isinstance(chunk, Done):
                     done = chunk
         finally:
+            timer.close()
             await stream.aclose()  # type: ignore[attr-defined]
         if done is None:
             raise BackendError("stream ended without its final counters (cut short)",
