@@ -111,8 +111,14 @@ class WaitTimer:
             self._handle = self._loop.call_at(deadline, self._check)
 
     def disarm(self) -> None:
-        """The wait is over (the timer stays, for the next one)."""
+        """The wait is over (the timer stays, for the next one). A cancel this timer made that
+        the stream swallowed (the wait ended some other way) is withdrawn, so the task is not
+        left with a cancel request nobody will consume."""
         self._deadline = None
+        if self._fired:
+            self._fired = False
+            if self._task is not None:
+                self._task.uncancel()
 
     def _check(self) -> None:
         self._handle = None
@@ -135,7 +141,7 @@ class WaitTimer:
         return self._task is None or self._task.uncancel() == 0
 
     def close(self) -> None:
+        self.disarm()
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._deadline = None
