@@ -96,14 +96,22 @@ class _Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+def shown(url: str) -> str:
+    """``url`` without its ``user:password@``: messages are stored and shown."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _target(url: str) -> _Target:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectFault(f"not an http(s) URL: {url}")
+        raise ConnectFault(f"not an http(s) URL: {shown(url)}")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise ConnectFault(f"bad port in {url}") from None
+        raise ConnectFault(f"bad port in {shown(url)}") from None
     return _Target(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 
@@ -332,13 +340,14 @@ class Http1Pool:
         self.target = _target(base_url)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self.proxy = _target(proxy) if proxy else None
+        self.proxy: _Target | None = None
         self._proxy_auth: str | None = None
         if proxy:
             parts = urlsplit(proxy)
             if parts.scheme not in ("http", "https"):
-                raise ConnectFault(f"proxy {proxy} is not an http proxy "
+                raise ConnectFault(f"proxy {shown(proxy)} is not an http proxy "
                                    "(only http:// proxies are supported; set NO_PROXY to skip it)")
+            self.proxy = _target(proxy)
             if parts.username is not None:
                 user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
                 self._proxy_auth = "Basic " + base64.b64encode(user.encode()).decode()
@@ -368,8 +377,9 @@ class Http1Pool:
                 + (f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
                    if body or method in ("POST", "PUT", "PATCH") else "")
                 + "\r\n").encode("latin-1") + body
+        resent = False
         while True:
-            conn = self._reuse()
+            conn = None if resent else self._reuse()
             fresh = conn is None
             if conn is None:
                 conn = await self._connect(loop)
@@ -377,17 +387,20 @@ class Http1Pool:
                 assert conn.transport is not None
                 conn.transport.write(head)
                 status, reason, headers = await self._read_head(conn)
+                return Response(self, conn, status, reason, headers, method)
             except (ClosedFault, ProtocolFault) as exc:
                 conn.close()
                 # A kept-alive connection the server closed while idle: no byte of an answer
-                # came, so the request never reached it; send it once more on a new one.
+                # came, so the request never reached it; send it once more, on a new
+                # connection (the other idle ones may be as dead: a server that dies on this
+                # very request must not get it once per idle connection).
                 if not fresh and isinstance(exc, ClosedFault) and not conn.buffer:
+                    resent = True
                     continue
                 raise
             except BaseException:
                 conn.close()
                 raise
-            return Response(self, conn, status, reason, headers, method)
 
     def _reuse(self) -> _Connection | None:
         while self._idle:
@@ -449,7 +462,7 @@ class Http1Pool:
 
     async def _read_head(self, conn: _Connection) -> tuple[int, str, dict[str, str]]:
         while True:
-            end = conn.buffer.find(b"\r\n\r\n")
+            end = conn.buffer.find(b"\r\n\r\n", 0, HEAD_LIMIT + 4)
             if end >= 0:
                 break
             if len(conn.buffer) > HEAD_LIMIT:
