@@ -14,8 +14,11 @@ import base64
 import datetime
 import ipaddress
 import json
+import signal
+import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,11 +71,12 @@ class Origin:
     requests: list[Request] = field(default_factory=list)
     hung_up: int = 0  # connections on which the client closed its side
     port: int = 0
+    host: str = "127.0.0.1"
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
     async def __aenter__(self) -> Origin:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -85,7 +89,8 @@ class Origin:
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.ssl else 'http'}://127.0.0.1:{self.port}/v1"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.ssl else 'http'}://{host}:{self.port}/v1"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -376,6 +381,57 @@ async def test_a_request_on_a_connection_that_died_unseen_is_sent_again_once() -
         await pool.aclose()
 
 
+async def test_a_connection_paused_by_a_large_answer_still_sees_a_close_while_idle() -> None:
+    body = b"x" * (HIGH_WATER + 1000)
+
+    async def answer(origin: Origin, n: int, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        await origin.request(reader, n)
+        await send(writer, ok(body))  # then closes while the client holds it idle
+
+    async with Origin(answer) as origin:
+        pool = Http1Pool(origin.url, read_timeout=5)
+        response = await pool.request("GET", "models")
+        conn = response._conn
+        assert conn is not None
+        # Reading paused once more than HIGH_WATER was buffered: the whole answer is in.
+        await wait_until(lambda: conn.paused)
+        assert await response.read() == body
+        await response.aclose()
+        assert pool._idle == [conn]
+        await wait_until(lambda: conn.eof)  # the close while idle is seen...
+        _, again = await get(pool)  # ...so the next request goes on a new connection
+        assert again == body and origin.connections == 2 and len(origin.requests) == 2
+        await pool.aclose()
+
+
+@contextmanager
+def hang_guard(seconds: float) -> Iterator[None]:
+    """Turn a loop that never yields to the event loop into a failure instead of a hung
+    suite (no asyncio timeout can fire while the loop is blocked)."""
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("the event loop was blocked")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+async def test_reading_an_answer_after_closing_it_is_a_fault_not_a_hang() -> None:
+    async with Origin(keep_alive(ok(b"never read"))) as origin:
+        pool = Http1Pool(origin.url, read_timeout=5)
+        response = await pool.request("GET", "models")
+        await response.aclose()
+        with hang_guard(3.0), pytest.raises(ClosedFault, match="closed before it was read"):
+            await response.read()
+        await pool.aclose()
+
+
 CRASH = b'{"crash": true}'
 
 
@@ -537,8 +593,9 @@ KEEPS_OPEN, CLOSES = False, True
     (b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\nhello", KEEPS_OPEN, ProtocolFault,
      "bad Content-Length"),
     (b"", CLOSES, ClosedFault, "without answering"),
+    (b"HTTP/1.1 100 Continue\r\n\r\n" * 3000, KEEPS_OPEN, ProtocolFault, "interim"),
 ], ids=["ssh-banner", "no-blank-line", "huge-headers", "chunk-size-zz", "chunk-size-negative",
-        "chunk-no-crlf", "content-length-word", "closed-at-once"])
+        "chunk-no-crlf", "content-length-word", "closed-at-once", "endless-100-continue"])
 async def test_an_answer_that_is_not_http(answer: bytes, closes: bool, fault: type[Exception],
                                           message: str) -> None:
     """Where the server keeps the connection open, only the client closing it ends it: a
@@ -652,7 +709,7 @@ class Proxy:
             method, target, _ = request.line.split(" ")
             if method == "CONNECT":
                 host, _, port = target.rpartition(":")
-                up_reader, up_writer = await asyncio.open_connection(host, int(port))
+                up_reader, up_writer = await asyncio.open_connection(host.strip("[]"), int(port))
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
                 assert target.startswith("http://"), target
@@ -745,7 +802,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                x509.IPAddress(ipaddress.ip_address("::1")), x509.DNSName("localhost")]),
                 critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
@@ -798,6 +856,47 @@ async def test_https_directly_and_through_a_connect_tunnel(
         assert inside.line == "POST /v1/chat/completions HTTP/1.1"
         assert "proxy-authorization" not in inside.headers
         assert origin.connections == 2  # one direct, one through the tunnel
+
+
+async def test_a_tunnel_the_proxy_never_opens_is_closed_on_timeout_and_on_cancel() -> None:
+    async with Origin(silent) as proxy:  # reads the CONNECT, never answers
+        via = f"http://127.0.0.1:{proxy.port}"
+        pool = Http1Pool("https://127.0.0.1:1/v1", proxy=via, connect_timeout=0.2)
+        with pytest.raises(TimeoutFault, match=r"connecting took longer than 0\.2s"):
+            await pool.request("GET", "models")
+        await wait_until(lambda: proxy.hung_up == 1)
+
+        pool = Http1Pool("https://127.0.0.1:1/v1", proxy=via, connect_timeout=30)
+        task = asyncio.create_task(pool.request("GET", "models"))
+        await wait_until(lambda: len(proxy.requests) == 2)
+        task.cancel()  # the runner's own timer, or the user stopping the batch
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await wait_until(lambda: proxy.hung_up == 2)  # the half-open tunnel was closed
+        assert proxy.requests[1].line == "CONNECT 127.0.0.1:1 HTTP/1.1"
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+async def test_a_tunnel_to_an_ipv6_server_names_it_in_brackets(
+        tls_server: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with Origin(keep_alive(ok(MODELS)), ssl=tls_server, host="::1") as origin, \
+            Proxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
+        pool = Http1Pool(origin.url, proxy=proxy_for(origin.url), connect_timeout=5)
+        _, body = await get(pool)
+        assert body == MODELS
+        assert proxy.heads[0].line == f"CONNECT [::1]:{origin.port} HTTP/1.1"
+        assert origin.requests[0].headers["host"] == f"[::1]:{origin.port}"
+        await pool.aclose()
 
 
 async def test_an_untrusted_certificate_is_a_connect_fault(

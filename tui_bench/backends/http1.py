@@ -31,6 +31,9 @@ HIGH_WATER = 256 * 1024
 """Bytes buffered from a server before reading pauses until the consumer catches up."""
 MAX_IDLE = 256
 """Connections kept alive per server (as many as it may be given slots, see hostpool)."""
+MAX_INTERIM = 16
+"""Interim (1xx) answers accepted before the real one: a server sending them forever is
+refused."""
 
 
 class HttpFault(Exception):
@@ -222,8 +225,10 @@ class Response:
     async def _next(self) -> bytes:
         """The next piece of the body; ``b""`` once it is whole."""
         conn = self._conn
-        if self._done or conn is None:
+        if self._done:
             return b""
+        if conn is None:
+            raise ClosedFault("the answer was closed before it was read whole")
         if self._chunked:
             return await self._next_chunked(conn)
         while not conn.buffer:
@@ -413,6 +418,10 @@ class Http1Pool:
     def _give_back(self, conn: _Connection) -> None:
         if len(self._idle) < MAX_IDLE and self._loop is conn.loop:
             conn.reused = True
+            if conn.paused and conn.transport is not None:
+                # Paused by a large answer: read again, or a close while idle goes unseen.
+                conn.paused = False
+                conn.transport.resume_reading()
             self._idle.append(conn)
         else:
             conn.close()
@@ -433,7 +442,7 @@ class Http1Pool:
             conn.close()
             raise TimeoutFault(f"connecting took longer than {self.connect_timeout:g}s") \
                 from None
-        except HttpFault:
+        except (HttpFault, asyncio.CancelledError):
             conn.close()
             raise
         except (OSError, ssl.SSLError) as exc:
@@ -446,7 +455,8 @@ class Http1Pool:
 
     async def _tunnel(self, loop: asyncio.AbstractEventLoop, conn: _Connection) -> None:
         """``CONNECT`` through the proxy, then TLS to the server inside the tunnel."""
-        authority = f"{self.target.host}:{self.target.port}"
+        host = self.target.host
+        authority = f"[{host}]:{self.target.port}" if ":" in host else f"{host}:{self.target.port}"
         auth = f"Proxy-Authorization: {self._proxy_auth}\r\n" if self._proxy_auth else ""
         assert conn.transport is not None
         conn.transport.write(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth}\r\n"
@@ -461,6 +471,14 @@ class Http1Pool:
         conn.transport = transport
 
     async def _read_head(self, conn: _Connection) -> tuple[int, str, dict[str, str]]:
+        for _ in range(MAX_INTERIM + 1):
+            status, reason, headers = await self._read_one_head(conn)
+            if not 100 <= status < 200 or status == 101:
+                return status, reason, headers
+            # 100 Continue and the like: the real answer follows
+        raise ProtocolFault(f"more than {MAX_INTERIM} interim (1xx) answers")
+
+    async def _read_one_head(self, conn: _Connection) -> tuple[int, str, dict[str, str]]:
         while True:
             end = conn.buffer.find(b"\r\n\r\n", 0, HEAD_LIMIT + 4)
             if end >= 0:
@@ -486,10 +504,7 @@ class Http1Pool:
             key = name.strip().lower()
             value = value.strip()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        status = int(code)
-        if 100 <= status < 200 and status != 101:  # 100 Continue and the like: the real one follows
-            return await self._read_head(conn)
-        return status, reason, headers
+        return int(code), reason, headers
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
