@@ -38,8 +38,11 @@ from tui_bench.backends.http1 import (
     proxy_for,
 )
 from tui_bench.backends.openai import OpenAIBackend
+from tui_bench.catalog import Catalog
 from tui_bench.domain import GenerationOptions
+from tui_bench.engine.runner import Runner
 from tui_bench.settings import Settings
+from tui_bench.store import Store
 
 HI = [{"role": "user", "content": "hi"}]
 OPTIONS = GenerationOptions(max_tokens=8)
@@ -543,6 +546,23 @@ async def test_a_server_that_never_answers_times_out() -> None:
         await wait_until(lambda: origin.hung_up == 2)
 
 
+async def test_a_body_that_stops_coming_times_out() -> None:
+    async def stall(origin: Origin, n: int, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> None:
+        await origin.request(reader, n)
+        await send(writer, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+        await origin.until_hung_up(reader)
+
+    async with Origin(stall) as origin:
+        pool = Http1Pool(origin.url, read_timeout=0.2)
+        response = await pool.request("GET", "models")
+        with pytest.raises(TimeoutFault, match=r"no data for 0\.2s"):
+            await response.read()
+        await response.aclose()
+        await wait_until(lambda: origin.hung_up == 1)
+        assert not pool._idle
+
+
 def sse(*events: str) -> bytes:
     return b"".join(f"data: {e}\n\n".encode() for e in events)
 
@@ -914,6 +934,35 @@ async def test_an_untrusted_certificate_is_a_connect_fault(
 
 
 # --------------------------------------------------------------------------- the backend
+
+
+async def test_the_runners_timer_ends_a_stalled_stream_and_its_connection(
+        store: Store) -> None:
+    """The two new parts together: the runner's per-stream timer cancels a wait inside the
+    client's read; the cell fails as stalled, naming the server, and the connection is
+    closed, not kept for the next cell."""
+
+    async def stall(origin: Origin, n: int, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> None:
+        await origin.request(reader, n)
+        await send(writer, b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n",
+                   b"%x\r\n%s\r\n" % (len(sse(PIECE)), sse(PIECE)))
+        await origin.until_hung_up(reader)
+
+    async with Origin(stall) as origin:
+        settings = Settings(openai_base_url=origin.url, openai_api_key="x", max_retries=0,
+                            request_timeout_s=5, stall_timeout_s=0.2)
+        backend = OpenAIBackend(settings)
+        runner = Runner(store, Catalog(), settings=settings)
+        with pytest.raises(BackendError, match=r"stream stalled for 0\.2s") as caught:
+            await runner._stream_on("run_1", backend, "m", HI, OPTIONS)
+        assert caught.value.host == backend.base_url
+        await wait_until(lambda: origin.hung_up == 1)
+        assert backend._http is not None and not backend._http._idle
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+        await backend.aclose()
 
 
 async def test_chats_in_a_row_share_one_connection() -> None:
