@@ -99,7 +99,7 @@ class _Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def shown(url: str) -> str:
+def _without_credentials(url: str) -> str:
     """``url`` without its ``user:password@``: messages are stored and shown."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
@@ -110,11 +110,11 @@ def shown(url: str) -> str:
 def _target(url: str) -> _Target:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectFault(f"not an http(s) URL: {shown(url)}")
+        raise ConnectFault(f"not an http(s) URL: {_without_credentials(url)}")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise ConnectFault(f"bad port in {shown(url)}") from None
+        raise ConnectFault(f"bad port in {_without_credentials(url)}") from None
     return _Target(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 
@@ -350,7 +350,7 @@ class Http1Pool:
         if proxy:
             parts = urlsplit(proxy)
             if parts.scheme not in ("http", "https"):
-                raise ConnectFault(f"proxy {shown(proxy)} is not an http proxy "
+                raise ConnectFault(f"proxy {_without_credentials(proxy)} is not an http proxy "
                                    "(only http:// proxies are supported; set NO_PROXY to skip it)")
             self.proxy = _target(proxy)
             if parts.username is not None:
