@@ -172,6 +172,15 @@ def test_adaptive_limit_grows_while_latency_holds_and_cuts_on_queueing() -> None
     for _ in range(high):
         limit.record(0.5, busy=limit.limit)  # a queue formed: latency five times the best
     assert limit.limit < high
+    # Far past the best (a queue three service times deep): cut in proportion, not by 30%.
+    deep = AdaptiveLimit(40)
+    for _ in range(8):
+        deep.record(0.1, busy=deep.limit)
+    deep.record(1.0, busy=deep.limit)  # noise: one late call moves nothing
+    assert deep.limit == 40
+    for _ in range(7):
+        deep.record(1.0, busy=deep.limit)
+    assert deep.limit == 10  # 40 x 0.25 (the floor), where a 30% cut would leave 28
     # Not saturated (fewer calls than slots): no evidence more slots would help.
     idle = AdaptiveLimit(4)
     for _ in range(40):

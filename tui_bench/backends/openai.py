@@ -53,7 +53,7 @@ from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-START_SLOTS = 16
+START_SLOTS = 32
 """Requests an OpenAI-compatible server is first given at once. Such servers batch (vLLM,
 llama.cpp's server with ``--parallel``) and say nothing of their capacity, so the slots are then
 probed up or down from here (see ``AdaptiveLimit``)."""
