@@ -233,6 +233,14 @@ class HostPool:
             self.hosts[key] = host
         return host
 
+    def set_slots(self, key: str, slots: int, *, adaptive: bool = False) -> None:
+        """What a server said of its capacity: ``slots`` at once (probed from there when
+        ``adaptive``)."""
+        host = self.hosts[key]
+        host.slots = max(1, slots)
+        host.adaptive = AdaptiveLimit(host.slots) if adaptive else None
+        self._notify()
+
     def set_fixed_slots(self, slots: int | None) -> None:
         """``--concurrency N``: every host takes exactly N at once (``None``: their own)."""
         self.fixed_slots = slots
