@@ -46,9 +46,9 @@ def test_helpers() -> None:
     assert api_base(None) == "https://api.openai.com/v1"
     assert is_local("http://127.0.0.1:8000/v1") and is_local("http://localhost:1/v1")
     assert not is_local("https://api.openai.com/v1")
-    # Such servers say nothing of their capacity: start at 16 slots and probe from there.
+    # Such servers say nothing of their capacity: start at 32 slots and probe from there.
     assert OpenAIBackend(Settings(openai_base_url="http://localhost:8000")).default_concurrency \
-        == 16
+        == 32
     assert parse_sse_line('data: {"a": 1}') == {"a": 1}
     assert parse_sse_line("data:{\"a\":1}") == {"a": 1}
     assert parse_sse_line("") is None and parse_sse_line(": ping") is None

@@ -88,3 +88,41 @@ async def test_missing_gguf_is_a_clear_error(tmp_path) -> None:
     backend = EmbeddedBackend()
     with pytest.raises(BackendError, match="GGUF file not found"):
         await collect(backend.chat(str(tmp_path / "nope.gguf"), MESSAGES, GenerationOptions()))
+
+
+async def test_the_slot_is_given_once_the_loop_has_run_what_was_queued() -> None:
+    # The generation thread shares the GIL with the loop: work the loop still has queued (the
+    # previous cell's task ending, the next cell's set-up) must run before the model starts,
+    # not during its first token. Here: a chain of callbacks each queueing the next.
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    ran: list[int] = []
+
+    def step(n: int) -> None:
+        ran.append(n)
+        if n < 5:
+            loop.call_soon(step, n + 1)
+
+    backend = EmbeddedBackend()
+    loop.call_soon(step, 1)
+    lease = await backend.reserve("smollm2")
+    try:
+        assert ran == [1, 2, 3, 4, 5]
+    finally:
+        lease.release()
+
+
+async def test_a_loaded_model_is_found_again_without_resolving_its_file(monkeypatch) -> None:
+    backend = EmbeddedBackend()
+    options = GenerationOptions(max_tokens=4, num_ctx=512)
+    assert backend.needs_warmup("smollm2", options)
+    loaded = backend._load("smollm2", options.num_ctx, options.threads)
+
+    def no_lookup(model: str) -> None:
+        raise AssertionError("the file was resolved again (package metadata read per cell)")
+
+    monkeypatch.setattr(backend, "resolve_path", no_lookup)
+    assert backend._load("smollm2", options.num_ctx, options.threads) is loaded
+    assert not backend.needs_warmup("smollm2", options)
+    await backend.aclose()

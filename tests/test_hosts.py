@@ -87,6 +87,26 @@ async def test_openai_replicas_share_the_cells(store: Store) -> None:
     assert len(hosts) == 3
 
 
+async def test_a_server_that_reports_its_slots_gets_that_many_not_a_probe(store: Store) -> None:
+    # llama.cpp's server answers GET /props with total_slots: three here. Probing from 32
+    # would queue 29 requests in the server; told the number, the client sends three at once.
+    with CapacityServers([ServerSpec(slots=3, service_s=0.02, props=True),
+                          ServerSpec(slots=3, service_s=0.02)]) as servers:
+        told, silent = servers.servers
+        pool = BackendPool(Settings(openai_base_url=told.url, openai_api_key="x"))
+        try:
+            result = await Runner(store, catalog(), pool=pool).run(spec(f"openai:{MODEL}", 24))
+            status = pool.hosts.status()[0]
+        finally:
+            await pool.aclose()
+        other = await run(store, Settings(openai_base_url=silent.url, openai_api_key="x"),
+                          spec(f"openai:{MODEL}", 24))
+    assert result.done == 24 and other.done == 24
+    assert told.stats.max_in_flight == 3, told.stats.max_in_flight
+    assert (status.slots, status.adaptive) == (3, False)
+    assert silent.stats.max_in_flight > 3  # no hint: probed from more than it can serve
+
+
 async def test_a_host_that_drops_out_loses_and_duplicates_nothing(store: Store) -> None:
     with CapacityServers([ServerSpec(slots=2, service_s=0.04) for _ in range(3)]) as servers:
         events: list[Event] = []
@@ -172,6 +192,15 @@ def test_adaptive_limit_grows_while_latency_holds_and_cuts_on_queueing() -> None
     for _ in range(high):
         limit.record(0.5, busy=limit.limit)  # a queue formed: latency five times the best
     assert limit.limit < high
+    # Far past the best (a queue three service times deep): cut in proportion, not by 30%.
+    deep = AdaptiveLimit(40)
+    for _ in range(8):
+        deep.record(0.1, busy=deep.limit)
+    deep.record(1.0, busy=deep.limit)  # noise: one late call moves nothing
+    assert deep.limit == 40
+    for _ in range(7):
+        deep.record(1.0, busy=deep.limit)
+    assert deep.limit == 10  # 40 x 0.25 (the floor), where a 30% cut would leave 28
     # Not saturated (fewer calls than slots): no evidence more slots would help.
     idle = AdaptiveLimit(4)
     for _ in range(40):

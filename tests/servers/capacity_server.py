@@ -38,6 +38,7 @@ class ServerSpec:
     over: str = "queue"  # queue | 429 | 503
     pieces: int = 8
     answer: str = ANSWER
+    props: bool = False  # answer llama.cpp's ``GET /props`` with ``total_slots``
 
 
 @dataclass
@@ -142,6 +143,9 @@ class CapacityServer:
         if method == "POST" and path == "/api/show":
             return await self._json(writer, 200, {"details": {"family": "llama"},
                                                   "model_info": {}})
+        if method == "GET" and path == "/props" and self.spec.props:
+            return await self._json(writer, 200, {"total_slots": self.spec.slots,
+                                                  "model_path": f"/models/{MODEL}.gguf"})
         if method == "GET" and path == "/api/version":
             return await self._json(writer, 200, {"version": "0.6.3"})
         if method == "POST" and path in ("/v1/chat/completions", "/api/chat"):

@@ -38,10 +38,13 @@ class AdaptiveLimit:
     A window is as many finished calls as there are slots. A window in which every slot was
     busy at some point (calls finish in bursts, so not at every finish) and latency stayed
     within ``tolerance`` of the best seen doubles the slots (until the
-    first back-off) or adds one (after it). An overload (429/503) or latency past the
-    tolerance cuts the slots by ``backoff``, at most once a window, since calls already sent
-    report the same overload. Latency is the time to the first token, where a server's queue
-    shows.
+    first back-off) or adds one (after it). An overload (429/503) cuts the slots by
+    ``backoff``; latency past the tolerance cuts them in proportion to how far past it is
+    (a call waiting three service times in a server's queue says there are about three
+    times too many in flight), by ``backoff`` at least and to a quarter at most, so one
+    overshoot is undone in one step instead of several windows of queued calls. Cuts come at
+    most once a window, since calls already sent report the same overload. Latency is the
+    time to the first token, where a server's queue shows.
     """
 
     def __init__(self, start: int = 2, *, minimum: int = 1, maximum: int = ADAPTIVE_MAX,
@@ -77,7 +80,9 @@ class AdaptiveLimit:
             self._late += 1
             # One late call is noise; a fifth of a window is a queue forming.
             if self._late * 5 >= max(self.limit, 5):
-                return self._cut()
+                assert self.best is not None
+                fair = self.best * self.tolerance + self.slack_s
+                return self._cut(max(0.25, min(self.backoff, fair / latency_s)))
         self._window += 1
         self._saturated = self._saturated or busy >= self.limit
         if self._window < self.limit:
@@ -89,10 +94,10 @@ class AdaptiveLimit:
         self.limit = min(self.maximum, self.limit * 2 if self.slow_start else self.limit + 1)
         return True
 
-    def _cut(self) -> bool:
+    def _cut(self, factor: float | None = None) -> bool:
         before = self.limit
         self.slow_start = False
-        self.limit = max(self.minimum, int(self.limit * self.backoff))
+        self.limit = max(self.minimum, int(self.limit * (factor or self.backoff)))
         self._window, self._saturated, self._late = 0, False, 0
         self._cut_at = time.monotonic()
         return self.limit != before
@@ -227,6 +232,14 @@ class HostPool:
             host = Host(key=key, slots=max(1, slots), adaptive=limit)
             self.hosts[key] = host
         return host
+
+    def set_slots(self, key: str, slots: int, *, adaptive: bool = False) -> None:
+        """What a server said of its capacity: ``slots`` at once (probed from there when
+        ``adaptive``)."""
+        host = self.hosts[key]
+        host.slots = max(1, slots)
+        host.adaptive = AdaptiveLimit(host.slots) if adaptive else None
+        self._notify()
 
     def set_fixed_slots(self, slots: int | None) -> None:
         """``--concurrency N``: every host takes exactly N at once (``None``: their own)."""

@@ -367,7 +367,8 @@ class Http1Pool:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _path(self, path: str) -> str:
-        full = f"{self.target.prefix}/{path.lstrip('/')}"
+        """``path`` under the base URL's path; one starting with ``/`` from the server's root."""
+        full = path if path.startswith("/") else f"{self.target.prefix}/{path}"
         if self._absolute:
             return f"http://{self.target.authority}{full}"
         return full

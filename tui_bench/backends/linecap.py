@@ -13,9 +13,6 @@ import httpx
 
 from tui_bench.backends.base import BackendError
 
-LINE_SLACK = 64 * 1024
-"""Room for a line's JSON around the answer text it carries."""
-
 
 class LineCapTransport(httpx.AsyncBaseTransport):
     """Every response body passes through a counter of bytes since the last newline."""

@@ -36,18 +36,21 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
-from tui_bench.backends.hostpool import HostPool, Lease, current_lease
-from tui_bench.backends.linecap import LINE_SLACK, LineCapTransport
+from tui_bench.backends.hostpool import ADAPTIVE_MAX, HostPool, Lease, current_lease
+from tui_bench.backends.linecap import LineCapTransport
 from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
-    POOL_LIMITS,
+    LINE_SLACK,
     HostStream,
     parse_retry_after,
     tls_for,
 )
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
+
+POOL_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=ADAPTIVE_MAX)
+"""One connection pool per host for the whole batch, as many kept alive as it may get slots."""
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 

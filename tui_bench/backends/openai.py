@@ -42,10 +42,10 @@ from tui_bench.backends.http1 import (
     TimeoutFault,
     proxy_for,
 )
-from tui_bench.backends.linecap import LINE_SLACK
 from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
+    LINE_SLACK,
     HostStream,
     parse_retry_after,
 )
@@ -53,10 +53,12 @@ from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-START_SLOTS = 16
+START_SLOTS = 32
 """Requests an OpenAI-compatible server is first given at once. Such servers batch (vLLM,
 llama.cpp's server with ``--parallel``) and say nothing of their capacity, so the slots are then
 probed up or down from here (see ``AdaptiveLimit``)."""
+CAPACITY_HINT_TIMEOUT_S = 3.0
+"""Longest wait for a server's ``/props`` before its slots are probed instead."""
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 CHARS_PER_TOKEN = 4
 """Prompt-token estimate when the server reports no usage: ~4 characters of English a token..."""
@@ -225,6 +227,8 @@ class OpenAIBackend:
         self._http: Http1Pool | None = None  # keep-alive connections, for one event loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._schema_mode: dict[str, str] = {}  # model -> "json_object" once json_schema failed
+        self._hint: asyncio.Task[None] | None = None  # asking the server for its capacity
+        self._hint_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def default_concurrency(self) -> int:
@@ -235,7 +239,35 @@ class OpenAIBackend:
 
     async def reserve(self, model: str) -> Lease:
         """A slot on this server (waits while every slot is busy)."""
+        await self.learn_capacity()
         return await self.pool.acquire([self.base_url])
+
+    async def learn_capacity(self) -> None:
+        """Once per event loop, before the first request: llama.cpp's server says how many
+        requests it serves at once (``GET /props``, ``total_slots``), and its slots are then
+        that many instead of probed, so no cell waits in its queue while the probe looks for
+        the number. Other servers do not answer it and are probed as before."""
+        loop = asyncio.get_running_loop()
+        if self._hint is None or self._hint_loop is not loop:
+            self._hint, self._hint_loop = loop.create_task(self._ask_capacity()), loop
+        await asyncio.shield(self._hint)
+
+    async def _ask_capacity(self) -> None:
+        if self.base_url == DEFAULT_BASE_URL:
+            return  # OpenAI's own API: no such endpoint, and a request costs
+        try:
+            client = self._client()
+            async with asyncio.timeout(CAPACITY_HINT_TIMEOUT_S):
+                response = await client.request("GET", "/props")
+                try:
+                    body = await response.read(256 * 1024)
+                finally:
+                    await response.aclose()
+            slots = json.loads(body).get("total_slots") if response.status == 200 else None
+        except Exception:  # noqa: BLE001 - no hint: the slots are probed
+            return
+        if isinstance(slots, int) and not isinstance(slots, bool) and slots >= 1:
+            self.pool.set_slots(self.base_url, slots, adaptive=self.settings.adaptive)
 
     # ---- the HTTP client (bound to the loop it was made in)
 

@@ -52,6 +52,7 @@ class OpenAIReplicas:
         return list(self.replicas)
 
     async def reserve(self, model: str) -> Lease:
+        await asyncio.gather(*(r.learn_capacity() for r in self.replicas.values()))
         return await self.pool.acquire(list(self.replicas))
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,

@@ -2,7 +2,7 @@
 the stream object that says which host serves it.
 
 Kept apart from ``ollama.py`` so the OpenAI-compatible backend starts without importing the
-``ollama`` package.
+``ollama`` package (nor httpx: it speaks HTTP through ``http1.py``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import httpx
-
 from tui_bench.backends.base import Chunk
-from tui_bench.backends.hostpool import ADAPTIVE_MAX
+from tui_bench.backends.http1 import tls_context
 
 DISCOVERY_TIMEOUT_S = 30.0
 """Longest wait for ``/api/tags`` and ``/api/show``: they answer from disk, without a model."""
@@ -24,8 +22,8 @@ CONNECT_TIMEOUT_S = 10.0
 MAX_RETRY_AFTER_S = 300.0
 """A server asking for a longer pause than this is capped, so a bad header cannot park a cell."""
 
-POOL_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=ADAPTIVE_MAX)
-"""One connection pool per host for the whole batch, as many kept alive as it may get slots."""
+LINE_SLACK = 64 * 1024
+"""Room for a line's JSON around the answer text it carries."""
 
 
 _TLS: dict[str, ssl.SSLContext] = {}
@@ -35,11 +33,11 @@ def tls_for(url: str) -> ssl.SSLContext:
     """The TLS context for a server: the CA bundle (loaded once a process: 50-100 ms) for
     ``https://``, an empty one for ``http://`` (never used; no redirect is followed), so a batch
     against local servers does not pay for certificates at start-up."""
-    kind = "https" if url.lower().startswith("https://") else "http"
-    if kind not in _TLS:
-        _TLS[kind] = (httpx.create_ssl_context() if kind == "https"
-                      else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-    return _TLS[kind]
+    if url.lower().startswith("https://"):
+        return tls_context()
+    if "http" not in _TLS:
+        _TLS["http"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return _TLS["http"]
 
 
 def parse_retry_after(value: str | None) -> float | None:

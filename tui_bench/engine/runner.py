@@ -236,7 +236,10 @@ class Runner:
 
     def _room(self, backend: str, spec: BatchSpec) -> int:
         """Cells of a backend worth having under way: its hosts' slots and, unless ``-j`` set
-        them, a quarter more (at least one), so scoring overlaps the next generation."""
+        them, as many again: every slot a finished cell gives back goes at once to a cell
+        already waiting for it, so the next request is on the wire while the finished cell is
+        scored and stored (with fewer waiting, a server's slots idle through that work each
+        time a round of answers comes in together)."""
         try:
             made = self.pool.get(backend)
         except BackendError:
@@ -246,7 +249,7 @@ class Runner:
             spec.concurrency or int(getattr(made, "default_concurrency", DEFAULT_WORKERS)))
         if spec.concurrency is not None:
             return slots  # -j N: exactly N at once per host
-        return slots + max(1, slots // 4)
+        return slots * 2
 
     def _check(self, spec: BatchSpec) -> None:
         """Refuse a batch that cannot run before anything is stored."""
@@ -474,8 +477,8 @@ class Runner:
         self._emit(CellRunning(run_id, attempt() if attempt is not None else 1))
         token = current_lease.set(lease)
         try:
-            return await self._stream_on(run_id, backend, name, messages, options, tools,
-                                         schema)
+            result = await self._stream_on(run_id, backend, name, messages, options, tools,
+                                           schema)
         except BackendError as exc:
             lease.fail(exc)
             lease.release()
@@ -489,6 +492,10 @@ class Runner:
         finally:
             current_lease.reset(token)
             lease.release()
+        # Let the cell waiting for this slot send its request before this one is scored and
+        # stored: the server works while we do.
+        await asyncio.sleep(0)
+        return result
 
     async def _stream_on(self, run_id: str, backend: Any, name: str,
                          messages: list[dict[str, Any]], options: GenerationOptions,
