@@ -502,7 +502,7 @@ async def test_a_body_cut_after_the_headers_is_not_sent_again() -> None:
 
 
 def openai(url: str, **settings: Any) -> OpenAIBackend:
-    return OpenAIBackend(Settings(openai_base_url=url, openai_api_key="x", **settings))
+    return OpenAIBackend(Settings(**{"openai_base_url": url, "openai_api_key": "x", **settings}))
 
 
 async def chat_error(url: str, **settings: Any) -> BackendError:
@@ -987,3 +987,10 @@ async def test_chats_in_a_row_share_one_connection() -> None:
         assert origin.connections == 1 and len(chats) == 3
         sent = json.loads(chats[0].body)
         assert sent["model"] == "m" and sent["stream"] is True
+
+
+async def test_a_key_http_headers_cannot_carry_is_one_clear_line() -> None:
+    for key, why in (("sk-caf\u00e9\u2603", "Latin-1"), ("sk-1\r\nX-Evil: 1", "line break")):
+        error = await chat_error("http://127.0.0.1:1/v1", openai_api_key=key)
+        assert "Authorization header" in str(error) and why in str(error)
+        assert not error.transient

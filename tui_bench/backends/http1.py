@@ -360,6 +360,14 @@ class Http1Pool:
         self._absolute = self.proxy is not None and self.target.scheme == "http"
         fixed = {"Host": self.target.authority, "User-Agent": "tui-bench",
                  **(headers or {})}
+        for name, value in fixed.items():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise HttpFault(f"the {name} header has characters HTTP headers cannot carry "
+                                "(only Latin-1)") from None
+            if "\r" in value or "\n" in value:
+                raise HttpFault(f"the {name} header has a line break in it")
         if self._absolute and self._proxy_auth:
             fixed["Proxy-Authorization"] = self._proxy_auth
         self._head = "".join(f"{k}: {v}\r\n" for k, v in fixed.items())
