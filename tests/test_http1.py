@@ -168,6 +168,17 @@ def keep_alive(*answers: bytes) -> Answer:
     return answer
 
 
+def in_pieces(*pieces: bytes) -> Answer:
+    """Answer every request with ``pieces``, each in its own write."""
+
+    async def answer(origin: Origin, n: int, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        while await origin.request(reader, n) is not None:
+            await send(writer, *pieces)
+
+    return answer
+
+
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Poll ``condition`` until true (a condition wait: no fixed sleep decides anything)."""
     async with asyncio.timeout(timeout):
@@ -202,12 +213,7 @@ async def test_content_length_body_split_everywhere() -> None:
     # Inside the status line, inside a header, inside the blank line, inside the body.
     cuts = [answer[:6], answer[6:20], answer[20:49], answer[49:51], answer[51:55], answer[55:]]
 
-    async def split(origin: Origin, n: int, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> None:
-        while await origin.request(reader, n) is not None:
-            await send(writer, *cuts)
-
-    async with Origin(split) as origin:
+    async with Origin(in_pieces(*cuts)) as origin:
         pool = Http1Pool(origin.url, read_timeout=5)
         response, body = await get(pool)
         assert (response.status, response.reason, body) == (200, "OK", b"hello world")
@@ -230,12 +236,7 @@ async def test_chunked_body_split_inside_size_line_and_crlf_with_extensions_and_
         b"\r\n",
     ]
 
-    async def answer(origin: Origin, n: int, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
-        while await origin.request(reader, n) is not None:
-            await send(writer, *pieces)
-
-    async with Origin(answer) as origin:
+    async with Origin(in_pieces(*pieces)) as origin:
         pool = Http1Pool(origin.url, read_timeout=5)
         response = await pool.request("GET", "models")
         seen = [piece async for piece in response.iter_bytes()]
@@ -464,35 +465,24 @@ async def test_the_resend_happens_once_not_once_per_idle_connection() -> None:
         await pool.aclose()
 
 
-async def test_a_post_whose_answer_had_begun_is_not_sent_again() -> None:
+@pytest.mark.parametrize(("second", "fault", "message"), [
+    (b"HTTP/1.1 200 OK\r\nContent-", ProtocolFault, "closed inside the answer's headers"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", ClosedFault,
+     "93 bytes missing"),
+], ids=["cut-in-headers", "cut-in-body"])
+async def test_a_post_whose_answer_had_begun_is_not_sent_again(
+        second: bytes, fault: type[Exception], message: str) -> None:
     async def answer(origin: Origin, n: int, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
         await origin.request(reader, n)
         await send(writer, ok(b"first"))
         await origin.request(reader, n)
-        await send(writer, b"HTTP/1.1 200 OK\r\nContent-")  # then the connection dies
+        await send(writer, second)  # then the connection dies
 
     async with Origin(answer) as origin:
         pool = Http1Pool(origin.url, read_timeout=5)
         await get(pool, "chat/completions", "POST", b"{}")
-        with pytest.raises(ProtocolFault, match="closed inside the answer's headers"):
-            await get(pool, "chat/completions", "POST", b'{"once": 1}')
-        assert len(origin.requests) == 2 and origin.connections == 1
-        await pool.aclose()
-
-
-async def test_a_body_cut_after_the_headers_is_not_sent_again() -> None:
-    async def answer(origin: Origin, n: int, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
-        await origin.request(reader, n)
-        await send(writer, ok(b"first"))
-        await origin.request(reader, n)
-        await send(writer, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-
-    async with Origin(answer) as origin:
-        pool = Http1Pool(origin.url, read_timeout=5)
-        await get(pool, "chat/completions", "POST", b"{}")
-        with pytest.raises(ClosedFault, match="93 bytes missing"):
+        with pytest.raises(fault, match=message):
             await get(pool, "chat/completions", "POST", b'{"once": 1}')
         assert len(origin.requests) == 2 and origin.connections == 1
         await pool.aclose()
