@@ -63,3 +63,45 @@ async def test_a_loaded_embedded_model_is_not_warmed_again() -> None:
     # Other load settings are another load: that one is warmed.
     assert backend.needs_warmup("smollm2", GenerationOptions(num_ctx=1024))
     await backend.aclose()
+
+
+def test_the_openai_backend_imports_no_httpx_and_no_model_library() -> None:
+    # Start-up of a batch against an OpenAI-compatible server: httpx (~75 ms), llama_cpp and
+    # numpy (~90 ms) are not needed and must not be imported on the way.
+    import subprocess
+    import sys
+
+    probe = ("import sys; import tui_bench.backends.openai, tui_bench.engine.runner; "
+             "from tui_bench.engine.environment import host_facts; facts = host_facts(); "
+             "print(sorted(m for m in ('httpx', 'llama_cpp', 'numpy', 'ollama') "
+             "if m in sys.modules), bool(facts.get('llama_cpp_python')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.split() == ["[]", "True"], done.stdout + done.stderr
+
+
+async def test_ollama_generation_goes_through_the_light_client(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once the host's models are listed, a cell's request must not touch httpx: the official
+    # client cost a cell ~1.3 ms of CPU more than the rest of its harness work.
+    import httpx
+
+    from tests.servers.capacity_server import MODEL, CapacityServers, ServerSpec
+    from tui_bench.backends.ollama import OllamaBackend
+    from tui_bench.settings import Settings
+
+    with CapacityServers([ServerSpec(slots=2)]) as servers:
+        backend = OllamaBackend(Settings(ollama_hosts=servers.urls))
+        messages = [{"role": "user", "content": "Write add(a, b)."}]
+        options = GenerationOptions(max_tokens=16)
+        await collect(backend.chat(MODEL, messages, options))  # lists the host's models
+
+        async def refuse(*_: object, **__: object) -> None:
+            raise AssertionError("httpx used for a generation")
+
+        monkeypatch.setattr(httpx.AsyncClient, "send", refuse)
+        for _ in range(3):
+            text, done = await collect(backend.chat(MODEL, messages, options))
+            assert "def add" in text
+            assert done.completion_tokens and done.host == servers.urls[0]
+        await backend.aclose()

@@ -37,12 +37,23 @@ from tui_bench.backends.base import (
     ToolCallChunk,
 )
 from tui_bench.backends.hostpool import ADAPTIVE_MAX, HostPool, Lease, current_lease
+from tui_bench.backends.http1 import (
+    ClosedFault,
+    ConnectFault,
+    Http1Pool,
+    HttpFault,
+    ProtocolFault,
+    TimeoutFault,
+    proxy_for,
+)
 from tui_bench.backends.linecap import LineCapTransport
 from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
     LINE_SLACK,
     HostStream,
+    bounded_lines,
+    drain,
     parse_retry_after,
     tls_for,
 )
@@ -211,7 +222,8 @@ class OllamaBackend:
             self.pool.add(host, slots=1, adaptive=self.settings.adaptive)
         self._state: dict[str, _HostState] = {h: _HostState() for h in self.hosts}
         self._params: dict[str, float | None] = {}  # canonical name -> billions
-        self._clients: dict[str, ollama.AsyncClient] = {}
+        self._clients: dict[str, ollama.AsyncClient] = {}  # discovery: list, show
+        self._streams: dict[str, Http1Pool] = {}  # generation: one keep-alive pool per host
         self._loop: asyncio.AbstractEventLoop | None = None
         self._discover_lock: asyncio.Lock | None = None
         self.problems: dict[str, str] = {}
@@ -230,7 +242,7 @@ class OllamaBackend:
         if self._loop is not loop:
             # Clients of a finished loop cannot be closed from this one; drop them.
             self._loop = loop
-            self._clients = {}
+            self._clients, self._streams = {}, {}
             self._discover_lock = asyncio.Lock()
 
     def _client(self, host: str) -> ollama.AsyncClient:
@@ -246,7 +258,24 @@ class OllamaBackend:
             self._clients[host] = client
         return client
 
+    def _stream_pool(self, host: str) -> Http1Pool:
+        """Generation goes through the light HTTP/1.1 client (``http1.py``): the official
+        client and httpx cost a cell several times the rest of its harness work."""
+        self._bind_loop()
+        pool = self._streams.get(host)
+        if pool is None:
+            read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
+            try:
+                pool = Http1Pool(host, headers={"Accept": "application/x-ndjson"},
+                                 connect_timeout=min(CONNECT_TIMEOUT_S, read),
+                                 read_timeout=read, proxy=proxy_for(host))
+            except HttpFault as exc:
+                raise BackendError(f"cannot use Ollama at {host}: {exc}", host=host) from None
+            self._streams[host] = pool
+        return pool
+
     async def aclose(self) -> None:
+        streams, self._streams = self._streams, {}
         clients, self._clients = self._clients, {}
         try:
             current = asyncio.get_running_loop()
@@ -254,6 +283,8 @@ class OllamaBackend:
             return
         if self._loop is not current:
             return
+        for pool in streams.values():
+            await pool.aclose()
         for client in clients.values():
             try:
                 await client._client.aclose()
@@ -286,15 +317,15 @@ class OllamaBackend:
                                     overloaded=status in (429, 503))
             return BackendError(f"Ollama refused the {during}: HTTP {status} ({text})",
                                 host=host)
-        if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+        if isinstance(exc, (httpx.ConnectError, ConnectionError, ConnectFault)):
             return BackendError(
                 f"cannot connect to Ollama at {host} (is `ollama serve` running there?)",
                 host=host, transient=True)
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, (httpx.TimeoutException, TimeoutFault)):
             return BackendError(f"Ollama at {host} timed out during the {during} "
-                                f"({type(exc).__name__})", host=host, transient=True)
+                                f"({exc or type(exc).__name__})", host=host, transient=True)
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
-                            httpx.CloseError)):
+                            httpx.CloseError, ClosedFault, ProtocolFault)):
             return BackendError(f"connection to {host} was cut during the {during}: "
                                 f"{exc or type(exc).__name__}", host=host, transient=True)
         if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError,
@@ -305,7 +336,7 @@ class OllamaBackend:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return BackendError(f"malformed data from {host} during the {during}: {detail}",
                                 host=host)
-        if isinstance(exc, (httpx.HTTPError, OSError)):
+        if isinstance(exc, (httpx.HTTPError, HttpFault, OSError)):
             return BackendError(f"network error talking to {host}: {exc or type(exc).__name__}",
                                 host=host, transient=True)
         return BackendError(f"unexpected error from {host}: {type(exc).__name__}: {exc}",
@@ -507,79 +538,115 @@ class OllamaBackend:
         assert lease is not None
         host = lease.key
         stream.host = host
-        parts: AsyncIterator[Any] | None = None
+        response: Any = None
         try:
             request: dict[str, Any] = {
                 "model": model, "messages": ollama_messages(messages), "stream": True,
                 "options": ollama_options(options),
-                "keep_alive": keep_alive_value(self.settings.keep_alive),
             }
+            keep_alive = keep_alive_value(self.settings.keep_alive)
+            if keep_alive is not None:
+                request["keep_alive"] = keep_alive
             if schema is not None:
                 request["format"] = schema
             if tools:
                 request["tools"] = tools
             try:
-                parts = await self._client(host).chat(**request)
+                response = await self._stream_pool(host).request(
+                    "POST", "/api/chat", json.dumps(request, ensure_ascii=False).encode())
+                if response.status >= 400:
+                    body = (await response.read(64 * 1024)).decode("utf-8", "replace")
+                    raise StatusError(body, response.status,
+                                      parse_retry_after(response.headers.get("retry-after")))
             except Exception as exc:
                 raise self._fault(exc, host, model) from None
-            final: Any = None
+            lines = bounded_lines(response.iter_text(),
+                                  self.settings.max_answer_bytes + LINE_SLACK, host)
+            final: dict[str, Any] | None = None
             while final is None:
                 try:
-                    part = await parts.__anext__()
+                    line = await lines.__anext__()
+                    if not line.strip():
+                        continue
+                    part = _chat_part(line)
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
                     raise self._fault(exc, host, model, during="response stream") from None
-                text = part.message.content if part.message is not None else None
+                message = part.get("message") or {}
+                text = message.get("content")
                 if text:
                     lease.first_token()
                     yield TextChunk(text)
-                for number, call in enumerate(
-                        (part.message.tool_calls if part.message is not None else None) or []):
-                    yield ToolCallChunk(call.function.name, json.dumps(
-                        dict(call.function.arguments or {})), f"call_{number}")
-                if part.done:
+                for number, call in enumerate(message.get("tool_calls") or []):
+                    function = (call.get("function") or {}) if isinstance(call, dict) else {}
+                    function = function if isinstance(function, dict) else {}
+                    arguments = function.get("arguments") or {}
+                    yield ToolCallChunk(str(function.get("name") or ""), arguments
+                                        if isinstance(arguments, str) else json.dumps(arguments),
+                                        f"call_{number}")
+                if part.get("done"):
                     final = part
             if final is None:
                 raise BackendError(f"the stream from {host} ended before Ollama said done "
                                    "(cut short)", host=host, transient=True)
             yield self._done(final, host)
-            # The client reads the body to its end only when asked once more; then the
-            # connection goes back to the pool instead of being closed.
-            for _ in range(4):
-                try:
-                    await parts.__anext__()
-                except Exception:  # noqa: BLE001 - StopAsyncIteration, or a tail not worth it
-                    break
+            await drain(lines)  # to the body's end, so the connection is kept for the next
         except BackendError as exc:
             lease.fail(exc)
             raise
         finally:
             if own:
                 lease.release()
-            close = getattr(parts, "aclose", None)  # the client's stream is an async generator
-            if close is not None:
-                try:
-                    await close()
-                except Exception:  # the connection is gone already; nothing to release
-                    pass
+            if response is not None:
+                await response.aclose()
 
     @staticmethod
-    def _done(final: Any, host: str) -> Done:
-        load_ms = ns_to_ms(final.load_duration)
+    def _done(final: dict[str, Any], host: str) -> Done:
+        load_ms = ns_to_ms(final.get("load_duration"))
+        reason = final.get("done_reason")
         return Done(
-            prompt_tokens=final.prompt_eval_count,  # missing means cached/unknown, not zero
-            completion_tokens=final.eval_count,
+            prompt_tokens=final.get("prompt_eval_count"),  # missing: cached/unknown, not zero
+            completion_tokens=final.get("eval_count"),
             load_ms=load_ms,
-            prompt_eval_ms=ns_to_ms(final.prompt_eval_duration),
-            eval_ms=ns_to_ms(final.eval_duration),
-            total_ms=ns_to_ms(final.total_duration),
-            done_reason=final.done_reason,
+            prompt_eval_ms=ns_to_ms(final.get("prompt_eval_duration")),
+            eval_ms=ns_to_ms(final.get("eval_duration")),
+            total_ms=ns_to_ms(final.get("total_duration")),
+            done_reason=reason,
             host=host,
-            extra={"paid_load": paid_load(load_ms, final.done_reason),
+            extra={"paid_load": paid_load(load_ms, reason),
                    "paid_load_rule": f"load_duration > {PAID_LOAD_MS:g} ms",
                    "counters": "reported"},
         )
+
+
+def _chat_part(line: str) -> dict[str, Any]:
+    """One line of ``/api/chat``'s stream, checked for the shape every Ollama chunk has;
+    an ``error`` line (the runner crashed, ran out of memory) raises as Ollama's own client
+    does. ``ValueError``/``TypeError`` say the data is not an Ollama answer."""
+    part = json.loads(line)
+    if not isinstance(part, dict):
+        raise TypeError(f"a stream line is not a JSON object: {line[:120]!r}")
+    if part.get("error"):
+        raise ollama.ResponseError(str(part["error"]))
+    message = part.get("message")
+    if message is not None and not isinstance(message, dict):
+        raise TypeError(f"'message' is not an object: {line[:120]!r}")
+    if message is not None:
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise TypeError(f"'message.content' is not text: {line[:120]!r}")
+        calls = message.get("tool_calls")
+        if calls is not None and not isinstance(calls, list):
+            raise TypeError(f"'message.tool_calls' is not a list: {line[:120]!r}")
+    if not isinstance(part.get("done", False), bool):
+        raise TypeError(f"'done' is not true or false: {line[:120]!r}")
+    for key in ("load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count",
+                "eval_duration", "total_duration"):
+        value = part.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise TypeError(f"{key!r} is not a whole number: {line[:120]!r}")
+    return part
 
 
 def _stale(listed_at: float | None, now: float) -> bool:

@@ -47,6 +47,8 @@ from tui_bench.backends.streams import (
     DISCOVERY_TIMEOUT_S,
     LINE_SLACK,
     HostStream,
+    bounded_lines,
+    drain,
     parse_retry_after,
 )
 from tui_bench.domain import GenerationOptions, ModelInfo
@@ -120,34 +122,6 @@ def parse_sse_line(line: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"data line is not a JSON object: {value[:120]!r}")
     return data
-
-
-async def bounded_lines(chunks: AsyncIterator[str], limit: int,
-                        host: str) -> AsyncIterator[str]:
-    """Lines of a text stream, none held beyond ``limit`` characters: a server that sends
-    megabytes without a newline is refused instead of buffered."""
-    pending: list[str] = []
-    size = 0
-    async for chunk in chunks:
-        start = 0
-        while True:
-            end = chunk.find("\n", start)
-            if end < 0:
-                break
-            pending.append(chunk[start:end])
-            line = "".join(pending)
-            pending, size = [], 0
-            yield line
-            start = end + 1
-        rest = chunk[start:]
-        if rest:
-            pending.append(rest)
-            size += len(rest)
-            if size > limit:
-                raise BackendError(f"{host} sent a line longer than {limit} characters; "
-                                   "refused (--max-answer-bytes)", host=host)
-    if pending:
-        yield "".join(pending)
 
 
 def _error_text(body: str) -> str:
@@ -585,7 +559,7 @@ class OpenAIBackend:
             yield call
         yield self._done(usage, pieces, messages, started, first, finish, mode)
         if saw_done:
-            await _drain(lines)
+            await drain(lines)
 
 
     def _done(self, usage: dict[str, Any] | None, pieces: int, messages: list[Message],
@@ -616,17 +590,3 @@ class OpenAIBackend:
             eval_ms=(ended - first) * 1000 if first is not None else None,
             total_ms=(ended - started) * 1000, done_reason=finish, host=self.base_url,
             cost=cost, extra=extra)
-
-
-async def _drain(lines: AsyncIterator[str], limit: int = 64 * 1024) -> None:
-    """Read what follows ``[DONE]`` (the body's last chunk), a little at most, so the
-    connection goes back to the pool instead of being closed: a new connection per cell costs
-    more than the rest of the cell's harness work."""
-    seen = 0
-    try:
-        async for line in lines:
-            seen += len(line)
-            if seen > limit:
-                return
-    except Exception:  # noqa: BLE001 - the answer is complete; a bad tail only costs the reuse
-        return

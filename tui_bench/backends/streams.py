@@ -12,7 +12,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from tui_bench.backends.base import Chunk
+from tui_bench.backends.base import BackendError, Chunk
 from tui_bench.backends.http1 import tls_context
 
 DISCOVERY_TIMEOUT_S = 30.0
@@ -74,3 +74,45 @@ class HostStream:
 
     async def aclose(self) -> None:
         await self._gen.aclose()  # type: ignore[attr-defined]
+
+
+async def bounded_lines(chunks: AsyncIterator[str], limit: int,
+                        host: str) -> AsyncIterator[str]:
+    """Lines of a text stream, none held beyond ``limit`` characters: a server that sends
+    megabytes without a newline is refused instead of buffered."""
+    pending: list[str] = []
+    size = 0
+    async for chunk in chunks:
+        start = 0
+        while True:
+            end = chunk.find("\n", start)
+            if end < 0:
+                break
+            pending.append(chunk[start:end])
+            line = "".join(pending)
+            pending, size = [], 0
+            yield line
+            start = end + 1
+        rest = chunk[start:]
+        if rest:
+            pending.append(rest)
+            size += len(rest)
+            if size > limit:
+                raise BackendError(f"{host} sent a line longer than {limit} characters; "
+                                   "refused (--max-answer-bytes)", host=host)
+    if pending:
+        yield "".join(pending)
+
+
+async def drain(lines: AsyncIterator[str], limit: int = 64 * 1024) -> None:
+    """Read what follows the last event (``[DONE]``, Ollama's ``done`` line: the body's last
+    chunk), a little at most, so the connection goes back to the pool instead of being
+    closed: a new connection per cell costs more than the rest of the cell's harness work."""
+    seen = 0
+    try:
+        async for line in lines:
+            seen += len(line)
+            if seen > limit:
+                return
+    except Exception:  # noqa: BLE001 - the answer is complete; a bad tail only costs the reuse
+        return
