@@ -122,21 +122,23 @@ from tui_bench.engine.runner import Runner
 from tui_bench.settings import Settings
 from tui_bench.store import Store
 
-url, cells, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+url, cells, db, backend = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 scenario = Scenario(id="peer-add", name="add", suite="peers", category="chat",
                     prompt="Write a Python function add(a, b).", expected_elements=["def add"],
                     evaluators=[EvaluatorSpec(name="expected_elements")], max_tokens=64)
 catalog = Catalog(scenarios={"peer-add": scenario}, rubrics={})
 
 async def batch(pool, store, n, name):
-    spec = BatchSpec(batch_id=name, models=["openai:loopback"], scenarios=["peer-add"],
-                     iterations=n, options=GenerationOptions(max_tokens=64))
+    spec = BatchSpec(batch_id=name, models=[f"{backend}:loopback"], scenarios=["peer-add"],
+                     iterations=n, options=GenerationOptions(max_tokens=64),
+                     concurrency=64 if backend == "ollama" else None)
     result = await Runner(store, catalog, pool=pool).run(spec)
     assert result.done == n, result
 
 async def measure():
     store = Store(db)
-    pool = BackendPool(Settings(openai_base_url=url, openai_api_key="x"))
+    pool = BackendPool(Settings(openai_base_url=url, openai_api_key="x") if backend == "openai"
+                       else Settings(ollama_hosts=[url]))
     await batch(pool, store, 100, "warm")
     wall, cpu = time.perf_counter(), time.process_time()
     await batch(pool, store, cells, "measured")
@@ -148,11 +150,13 @@ asyncio.run(measure())
 """
 
 
-def harness_cost(cells: int, target: Path) -> tuple[float, float]:
+def harness_cost(cells: int, target: Path, backend: str = "openai") -> tuple[float, float]:
     """CPU and wall ms per cell of the tui-bench process, steady state (after a warm-up batch:
-    imports, connections), against an instant server; ``target`` is the checkout measured."""
+    imports, connections), against an instant server; ``target`` is the checkout measured,
+    ``backend`` the API it speaks (``openai`` or ``ollama``, 64 at once)."""
     with servers(1, 64, 0) as (urls, _), tempfile.TemporaryDirectory() as tmp:
-        probe = [sys.executable, "-c", COST_PROBE, urls[0], str(cells), str(Path(tmp) / "c.db")]
+        probe = [sys.executable, "-c", COST_PROBE, urls[0], str(cells), str(Path(tmp) / "c.db"),
+                 backend]
         done = subprocess.run(probe, check=False, cwd=target, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(target)})
     if done.returncode != 0:
@@ -295,9 +299,10 @@ def main() -> None:
             capacity_run("eight 1-slot ollama hosts, defaults", ["--models", "ollama:loopback"],
                          8, 1, ms, small, work)
         if "cost" not in skip:
-            cpu, wall = harness_cost(500 if args.quick else 2000, TARGET)
-            print(f"harness cost per cell, instant server, steady state: {cpu:.2f} ms CPU, "
-                  f"{wall:.2f} ms wall")
+            for backend in ("openai", "ollama"):
+                cpu, wall = harness_cost(500 if args.quick else 2000, TARGET, backend)
+                print(f"harness cost per cell, instant {backend} server, steady state: "
+                      f"{cpu:.2f} ms CPU, {wall:.2f} ms wall")
         if "startup" not in skip:
             wall, cpu = startup(work)
             print(f"start-up of tui-bench --run to its first result, instant server: "
