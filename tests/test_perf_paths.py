@@ -90,8 +90,10 @@ async def test_ollama_generation_goes_through_the_light_client(
     from tui_bench.backends.ollama import OllamaBackend
     from tui_bench.settings import Settings
 
-    with CapacityServers([ServerSpec(slots=2)]) as servers:
-        backend = OllamaBackend(Settings(ollama_hosts=servers.urls))
+    # Behind a reverse proxy under /ollama, as the official client allows: the prefix stays.
+    with CapacityServers([ServerSpec(slots=2, prefix="/ollama")]) as servers:
+        host = servers.urls[0] + "/ollama"
+        backend = OllamaBackend(Settings(ollama_hosts=[host]))
         messages = [{"role": "user", "content": "Write add(a, b)."}]
         options = GenerationOptions(max_tokens=16)
         await collect(backend.chat(MODEL, messages, options))  # lists the host's models
@@ -103,5 +105,5 @@ async def test_ollama_generation_goes_through_the_light_client(
         for _ in range(3):
             text, done = await collect(backend.chat(MODEL, messages, options))
             assert "def add" in text
-            assert done.completion_tokens and done.host == servers.urls[0]
+            assert done.completion_tokens and done.host == host
         await backend.aclose()

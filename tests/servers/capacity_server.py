@@ -39,6 +39,7 @@ class ServerSpec:
     pieces: int = 8
     answer: str = ANSWER
     props: bool = False  # answer llama.cpp's ``GET /props`` with ``total_slots``
+    prefix: str = ""  # served under this path, as behind a reverse proxy (``/ollama``)
 
 
 @dataclass
@@ -113,7 +114,12 @@ class CapacityServer:
                     if name.strip().lower() == "content-length":
                         length = int(value.strip())
                 body = json.loads(await reader.readexactly(length)) if length else None
-                await self._route(method, path.split("?", 1)[0], body, writer)
+                path = path.split("?", 1)[0]
+                prefix = self.spec.prefix
+                if prefix and not path.startswith(prefix + "/"):
+                    await self._json(writer, 404, {"error": f"no route {path}"})
+                    continue
+                await self._route(method, path[len(prefix):], body, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             return
         finally:

@@ -553,7 +553,7 @@ class OllamaBackend:
                 request["tools"] = tools
             try:
                 response = await self._stream_pool(host).request(
-                    "POST", "/api/chat", json.dumps(request, ensure_ascii=False).encode())
+                    "POST", "api/chat", json.dumps(request, ensure_ascii=False).encode())
                 if response.status >= 400:
                     body = (await response.read(64 * 1024)).decode("utf-8", "replace")
                     raise StatusError(body, response.status,
