@@ -232,7 +232,9 @@ class OpenAIBackend:
         try:
             client = self._client()
             async with asyncio.timeout(CAPACITY_HINT_TIMEOUT_S):
-                response = await client.request("GET", "/props")
+                # Beside /v1, not under it (``http://host/llama/v1`` -> ``/llama/props``).
+                root = client.target.prefix.removesuffix("/v1")
+                response = await client.request("GET", f"{root}/props")
                 try:
                     body = await response.read(256 * 1024)
                 finally:
