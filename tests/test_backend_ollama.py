@@ -72,6 +72,15 @@ def test_helpers() -> None:
     assert canonical_name("hf.co/user/repo") == "hf.co/user/repo:latest"
     assert normalise_host("127.0.0.1") == "http://127.0.0.1:11434"
     assert normalise_host("http://box:8080/") == "http://box:8080"
+    # Read as Ollama's own client reads OLLAMA_HOST (its documented examples).
+    for given, read in (("", "http://127.0.0.1:11434"), (":56789", "http://127.0.0.1:56789"),
+                        ("http://1.2.3.4", "http://1.2.3.4:80"),
+                        ("https://example.com", "https://example.com:443"),
+                        ("example.com:56789/path/", "http://example.com:56789/path"),
+                        ("[0001:002:003:0004::1]:56789",
+                         "http://[0001:002:003:0004::1]:56789"),
+                        ("https://[::1]/path", "https://[::1]:443/path")):
+        assert normalise_host(given) == read, given
     assert paid_load(PAID_LOAD_MS + 1, "stop") is True
     assert paid_load(3.0, "stop") is False
     assert paid_load(None, "stop") is None
@@ -399,3 +408,19 @@ async def test_engine_refuses_models_above_max_model_b(
     [run] = store.runs(result.batch_id)
     assert run.status == "error" and "--max-model-b 0.1" in (run.error or "")
     assert ollama_server.chats() == []  # refused before any generation
+
+
+async def test_the_server_version_is_recorded_in_a_batchs_environment() -> None:
+    from tests.servers.capacity_server import MODEL, CapacityServers, ServerSpec
+    from tui_bench.domain import ModelRef
+    from tui_bench.engine.environment import model_facts
+
+    with CapacityServers([ServerSpec()]) as servers:
+        backend = OllamaBackend(Settings(ollama_hosts=["127.0.0.1:1", *servers.urls]))
+        try:  # the first host is not there: the next one says
+            assert await backend.server_version() == "ollama 0.6.3"
+            facts = await model_facts(ModelRef.parse(f"ollama:{MODEL}"), backend, MODEL,
+                                      GenerationOptions())
+        finally:
+            await backend.aclose()
+    assert facts["server_version"] == "ollama 0.6.3"

@@ -16,16 +16,14 @@ whether trying again may help. The engine decides what to do with it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
-import ollama
-import pydantic
 
 from tui_bench.backends.base import (
     BackendError,
@@ -36,7 +34,7 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
-from tui_bench.backends.hostpool import ADAPTIVE_MAX, HostPool, Lease, current_lease
+from tui_bench.backends.hostpool import HostPool, Lease, current_lease
 from tui_bench.backends.http1 import (
     ClosedFault,
     ConnectFault,
@@ -46,7 +44,6 @@ from tui_bench.backends.http1 import (
     TimeoutFault,
     proxy_for,
 )
-from tui_bench.backends.linecap import LineCapTransport
 from tui_bench.backends.streams import (
     CONNECT_TIMEOUT_S,
     DISCOVERY_TIMEOUT_S,
@@ -55,13 +52,9 @@ from tui_bench.backends.streams import (
     bounded_lines,
     drain,
     parse_retry_after,
-    tls_for,
 )
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.settings import Settings
-
-POOL_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=ADAPTIVE_MAX)
-"""One connection pool per host for the whole batch, as many kept alive as it may get slots."""
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 
@@ -71,6 +64,10 @@ above this. A model already in memory reports a few milliseconds of scheduling (
 on a busy server); reading even a 100M-parameter model from disk and setting up its context
 takes longer. ``done_reason == "load"`` (a load-only request) also counts."""
 
+LISTING_MAX_BYTES = 32 * 1024 * 1024
+"""Most of a model listing or ``/api/show`` answer read (a listing of hundreds of models is
+well under a megabyte)."""
+
 REDISCOVER_AFTER_S = 5.0
 """A model missing from the cached listing is looked for again, at most this often per host."""
 
@@ -78,14 +75,27 @@ _SIZE_UNITS = {"K": 1e-6, "M": 1e-3, "B": 1.0, "G": 1.0, "T": 1e3}
 
 
 def normalise_host(host: str) -> str:
-    """``127.0.0.1``, ``host:port`` or a URL -> ``http://host:port``, as the client reads it."""
+    """``127.0.0.1``, ``host:port`` or a URL -> ``http://host:port[/path]``, read the way
+    Ollama's own client reads ``OLLAMA_HOST``: port 11434 without a scheme, 80/443 with
+    one, IPv6 in brackets, a trailing slash dropped."""
+    text, port = (host or "").strip(), 11434
+    scheme, _, hostport = text.partition("://")
+    if not hostport:
+        scheme, hostport = "http", text
+    elif scheme == "http":
+        port = 80
+    elif scheme == "https":
+        port = 443
+    split = urllib.parse.urlsplit(f"{scheme}://{hostport}")
+    name = split.hostname or "127.0.0.1"
+    port = split.port or port
     try:
-        from ollama._client import _parse_host
-
-        return _parse_host(host)
-    except ImportError:  # pragma: no cover - a future client without the helper
-        text = host.strip().rstrip("/")
-        return text if "://" in text else f"http://{text}"
+        if isinstance(ipaddress.ip_address(name), ipaddress.IPv6Address):
+            name = f"[{name}]"
+    except ValueError:
+        pass
+    path = split.path.strip("/")
+    return f"{scheme}://{name}:{port}/{path}" if path else f"{scheme}://{name}:{port}"
 
 
 def canonical_name(name: str) -> str:
@@ -151,27 +161,27 @@ def paid_load(load_ms: float | None, done_reason: str | None) -> bool | None:
     return load_ms > PAID_LOAD_MS
 
 
-class StatusError(ollama.ResponseError):
-    """``ollama.ResponseError`` that also keeps the ``Retry-After`` header the client drops."""
+class StatusError(Exception):
+    """An HTTP error answer (``status_code``), or an ``error`` line inside a stream (-1), with
+    Ollama's ``{"error": ...}`` text and the ``Retry-After`` it asked for."""
 
-    def __init__(self, error: str, status_code: int, retry_after: float | None) -> None:
-        super().__init__(error, status_code)
+    def __init__(self, error: str, status_code: int = -1,
+                 retry_after: float | None = None) -> None:
+        try:  # Ollama answers {"error": "..."}; anything else is shown as it came
+            error = str(json.loads(error)["error"])
+        except (ValueError, TypeError, KeyError):
+            pass
+        super().__init__(error)
+        self.error = error
+        self.status_code = status_code
         self.retry_after = retry_after
-
-
-async def _raise_for_status(response: httpx.Response) -> None:
-    """httpx response hook: raise before the client does, so the headers are not lost."""
-    if response.status_code >= 400:
-        await response.aread()
-        raise StatusError(response.text, response.status_code,
-                          parse_retry_after(response.headers.get("retry-after")))
 
 
 @dataclass
 class _HostState:
     """What one host offers, as of its last listing."""
 
-    tags: dict[str, Any] = field(default_factory=dict)  # canonical name -> ListResponse.Model
+    tags: dict[str, dict[str, Any]] = field(default_factory=dict)  # canonical name -> entry
     listed_at: float | None = None
     error: str | None = None
 
@@ -222,45 +232,26 @@ class OllamaBackend:
             self.pool.add(host, slots=1, adaptive=self.settings.adaptive)
         self._state: dict[str, _HostState] = {h: _HostState() for h in self.hosts}
         self._params: dict[str, float | None] = {}  # canonical name -> billions
-        self._clients: dict[str, ollama.AsyncClient] = {}  # discovery: list, show
-        self._streams: dict[str, Http1Pool] = {}  # generation: one keep-alive pool per host
+        self._streams: dict[str, Http1Pool] = {}  # one keep-alive pool per host and loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._discover_lock: asyncio.Lock | None = None
         self.problems: dict[str, str] = {}
         """Hosts that failed the last ``list_models()``, with the reason (for ``models``)."""
 
-    # ---- clients (one per host per event loop; NOTES: a client is bound to its loop)
-
-    def _timeout(self) -> httpx.Timeout:
-        # Nothing arrives before a cold load plus prefill ends, so reads may take as long as
-        # the engine allows a response to start; the engine times stalls itself.
-        read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
-        return httpx.Timeout(read, connect=min(CONNECT_TIMEOUT_S, read))
+    # ---- connections (one pool per host per event loop: a connection is bound to its loop)
 
     def _bind_loop(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            # Clients of a finished loop cannot be closed from this one; drop them.
+            # Connections of a finished loop cannot be closed from this one; drop them.
             self._loop = loop
-            self._clients, self._streams = {}, {}
+            self._streams = {}
             self._discover_lock = asyncio.Lock()
 
-    def _client(self, host: str) -> ollama.AsyncClient:
-        self._bind_loop()
-        client = self._clients.get(host)
-        if client is None:
-            client = ollama.AsyncClient(host=host, timeout=self._timeout(),
-                                        event_hooks={"response": [_raise_for_status]},
-                                        transport=LineCapTransport(
-                                            self.settings.max_answer_bytes + LINE_SLACK, host,
-                                            httpx.AsyncHTTPTransport(limits=POOL_LIMITS,
-                                                                     verify=tls_for(host))))
-            self._clients[host] = client
-        return client
-
     def _stream_pool(self, host: str) -> Http1Pool:
-        """Generation goes through the light HTTP/1.1 client (``http1.py``): the official
-        client and httpx cost a cell several times the rest of its harness work."""
+        """The light HTTP/1.1 client (``http1.py``) for everything: Ollama's official client
+        and httpx cost a cell several times the rest of its harness work, and ~110 ms of
+        start-up to import."""
         self._bind_loop()
         pool = self._streams.get(host)
         if pool is None:
@@ -276,7 +267,6 @@ class OllamaBackend:
 
     async def aclose(self) -> None:
         streams, self._streams = self._streams, {}
-        clients, self._clients = self._clients, {}
         try:
             current = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - called outside a loop
@@ -285,20 +275,29 @@ class OllamaBackend:
             return
         for pool in streams.values():
             await pool.aclose()
-        for client in clients.values():
-            try:
-                await client._client.aclose()
-            except Exception:  # pragma: no cover - closing must never fail the caller
-                pass
+
+    async def _json(self, host: str, method: str, path: str,
+                    body: dict[str, Any] | None = None) -> Any:
+        """One discovery request (``api/tags``, ``api/show``), its JSON answer."""
+        payload = json.dumps(body).encode() if body is not None else b""
+        response = await self._stream_pool(host).request(method, path, payload)
+        try:
+            data = await response.read(LISTING_MAX_BYTES)
+        finally:
+            await response.aclose()
+        if response.status >= 400:
+            raise StatusError(data.decode("utf-8", "replace"), response.status,
+                              parse_retry_after(response.headers.get("retry-after")))
+        return json.loads(data)
 
     # ---- faults
 
     def _fault(self, exc: BaseException, host: str, model: str | None = None,
                during: str = "request") -> BackendError:
-        """Any exception from the client or httpx as a ``BackendError`` naming the host."""
+        """Any exception from a request as a ``BackendError`` naming the host."""
         if isinstance(exc, BackendError):
             return exc
-        if isinstance(exc, ollama.ResponseError):
+        if isinstance(exc, StatusError):
             status = exc.status_code
             retry_after = getattr(exc, "retry_after", None)
             text = str(exc.error).strip() or "no detail"
@@ -317,26 +316,24 @@ class OllamaBackend:
                                     overloaded=status in (429, 503))
             return BackendError(f"Ollama refused the {during}: HTTP {status} ({text})",
                                 host=host)
-        if isinstance(exc, (httpx.ConnectError, ConnectionError, ConnectFault)):
+        if isinstance(exc, (ConnectionError, ConnectFault)):
             return BackendError(
                 f"cannot connect to Ollama at {host} (is `ollama serve` running there?)",
                 host=host, transient=True)
-        if isinstance(exc, (httpx.TimeoutException, TimeoutFault)):
+        if isinstance(exc, TimeoutFault):
             return BackendError(f"Ollama at {host} timed out during the {during} "
                                 f"({exc or type(exc).__name__})", host=host, transient=True)
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
-                            httpx.CloseError, ClosedFault, ProtocolFault)):
+        if isinstance(exc, (ClosedFault, ProtocolFault)):
             return BackendError(f"connection to {host} was cut during the {during}: "
                                 f"{exc or type(exc).__name__}", host=host, transient=True)
-        if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError,
-                            pydantic.ValidationError)):
+        if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError)):
             # json.JSONDecodeError, a JSON value that is not an object, a chunk without the
             # fields every Ollama chunk has: this is not an Ollama answer, and retrying will
             # not make it one.
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return BackendError(f"malformed data from {host} during the {during}: {detail}",
                                 host=host)
-        if isinstance(exc, (httpx.HTTPError, HttpFault, OSError)):
+        if isinstance(exc, (HttpFault, OSError)):
             return BackendError(f"network error talking to {host}: {exc or type(exc).__name__}",
                                 host=host, transient=True)
         return BackendError(f"unexpected error from {host}: {type(exc).__name__}: {exc}",
@@ -344,12 +341,25 @@ class OllamaBackend:
 
     # ---- discovery
 
+    async def server_version(self) -> str | None:
+        """``ollama X.Y.Z`` from the first host that says (``api/version``), for the record
+        of what a batch ran on; None when none answers within 5 s."""
+        for host in self.hosts:
+            try:
+                async with asyncio.timeout(5):
+                    data = await self._json(host, "GET", "api/version")
+                return f"ollama {data['version']}"
+            except Exception:  # noqa: BLE001 - unknown version: the batch still runs
+                continue
+        return None
+
     async def _list_host(self, host: str) -> dict[str, Any]:
         """``/api/tags`` on one host, cached; raises ``BackendError``."""
         try:
-            listing = await asyncio.wait_for(self._client(host).list(),
+            listing = await asyncio.wait_for(self._json(host, "GET", "api/tags"),
                                              timeout=min(DISCOVERY_TIMEOUT_S,
                                                          self.settings.request_timeout_s))
+            items = _listed_models(listing)
         except TimeoutError:
             error = BackendError(f"Ollama at {host} did not list its models in time", host=host,
                                  transient=True)
@@ -360,22 +370,25 @@ class OllamaBackend:
             self._state[host].error = str(error)
             raise error from None
         tags = {}
-        for item in listing.models:
-            name = item.model or getattr(item, "name", None)
+        for item in items:
+            name = item.get("model") or item.get("name")
             if not name:
                 continue
             tags[canonical_name(name)] = item
-            size = parse_parameter_size(item.details.parameter_size if item.details else None)
+            size = parse_parameter_size(_details(item).get("parameter_size"))
             if size is not None:
                 self._params[canonical_name(name)] = size
         state = self._state[host]
         state.tags, state.listed_at, state.error = tags, time.monotonic(), None
         return tags
 
-    async def _show(self, host: str, name: str) -> Any:
-        return await asyncio.wait_for(self._client(host).show(name),
-                                      timeout=min(DISCOVERY_TIMEOUT_S,
-                                                  self.settings.request_timeout_s))
+    async def _show(self, host: str, name: str) -> dict[str, Any]:
+        shown = await asyncio.wait_for(self._json(host, "POST", "api/show", {"model": name}),
+                                       timeout=min(DISCOVERY_TIMEOUT_S,
+                                                   self.settings.request_timeout_s))
+        if not isinstance(shown, dict):
+            raise TypeError("api/show did not answer a JSON object")
+        return shown
 
     async def list_models(self) -> list[ModelInfo]:
         """Every model on every host (``list`` then ``show``), merged by name.
@@ -409,7 +422,7 @@ class OllamaBackend:
                                host=", ".join(self.hosts), transient=True)
         for host in self.problems:
             for name, item in known_before.get(host, {}).items():
-                display = item.model or name
+                display = item.get("model") or name
                 if display not in merged:
                     merged[display] = self._info(host, display, item, None, reachable=False)
         return sorted(merged.values(), key=lambda i: i.name)
@@ -418,8 +431,8 @@ class OllamaBackend:
         tags = await self._list_host(host)
         limit = asyncio.Semaphore(4)
 
-        async def one(item: Any) -> ModelInfo:
-            name = item.model
+        async def one(item: dict[str, Any]) -> ModelInfo:
+            name = str(item.get("model") or item.get("name"))
             async with limit:
                 try:
                     shown = await self._show(host, name)
@@ -429,11 +442,12 @@ class OllamaBackend:
 
         return list(await asyncio.gather(*(one(item) for item in tags.values())))
 
-    def _info(self, host: str, name: str, item: Any, shown: Any, *,
-              reachable: bool = True) -> ModelInfo:
-        details = item.details or (shown.details if shown is not None else None)
-        model_info: dict[str, Any] = dict(shown.modelinfo or {}) if shown is not None else {}
-        parameter_size = details.parameter_size if details else None
+    def _info(self, host: str, name: str, item: dict[str, Any], shown: dict[str, Any] | None,
+              *, reachable: bool = True) -> ModelInfo:
+        details = _details(item) or (_details(shown) if shown is not None else {})
+        model_info = shown.get("model_info") if shown is not None else None
+        model_info = model_info if isinstance(model_info, dict) else {}
+        parameter_size = details.get("parameter_size")
         billions = parse_parameter_size(parameter_size)
         count = model_info.get("general.parameter_count")
         if billions is None and isinstance(count, (int, float)) and count > 0:
@@ -442,13 +456,15 @@ class OllamaBackend:
             self._params[canonical_name(name)] = billions
         context = next((v for k, v in model_info.items()
                         if k.endswith(".context_length") and isinstance(v, int)), None)
-        family = (details.family if details else None) or model_info.get("general.architecture")
+        family = details.get("family") or model_info.get("general.architecture")
+        size = item.get("size")
         return ModelInfo(
             ref=f"ollama:{name}", backend="ollama", name=name, family=family,
             parameter_size=parameter_size, parameters_b=billions,
-            quantization=details.quantization_level if details else None,
-            size_bytes=int(item.size) if item.size is not None else None,
-            digest=item.digest, context_length=context, host=host, reachable=reachable)
+            quantization=details.get("quantization_level"),
+            size_bytes=int(size) if isinstance(size, (int, float)) else None,
+            digest=item.get("digest"), context_length=context, host=host,
+            reachable=reachable)
 
     async def parameters_b(self, name: str) -> float | None:
         """Billions of parameters, from discovery; lists the hosts when the model was not seen
@@ -468,7 +484,7 @@ class OllamaBackend:
                 tags = await self._list_host(host)
                 if key not in self._params and key in tags:
                     shown = await self._show(host, name)
-                    count = (shown.modelinfo or {}).get("general.parameter_count")
+                    count = (shown.get("model_info") or {}).get("general.parameter_count")
                     if isinstance(count, int | float) and count > 0:
                         self._params[key] = count / 1e9
             except Exception:  # unreachable or odd: unknown size, the call will report it
@@ -620,6 +636,19 @@ class OllamaBackend:
         )
 
 
+def _details(entry: dict[str, Any]) -> dict[str, Any]:
+    details = entry.get("details")
+    return details if isinstance(details, dict) else {}
+
+
+def _listed_models(listing: Any) -> list[dict[str, Any]]:
+    """``/api/tags``'s entries; ``TypeError`` when the answer is not a model listing."""
+    models = listing.get("models") if isinstance(listing, dict) else None
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise TypeError("api/tags did not answer a list of models")
+    return models
+
+
 def _chat_part(line: str) -> dict[str, Any]:
     """One line of ``/api/chat``'s stream, checked for the shape every Ollama chunk has;
     an ``error`` line (the runner crashed, ran out of memory) raises as Ollama's own client
@@ -628,7 +657,7 @@ def _chat_part(line: str) -> dict[str, Any]:
     if not isinstance(part, dict):
         raise TypeError(f"a stream line is not a JSON object: {line[:120]!r}")
     if part.get("error"):
-        raise ollama.ResponseError(str(part["error"]))
+        raise StatusError(json.dumps({"error": part["error"]}))
     message = part.get("message")
     if message is not None and not isinstance(message, dict):
         raise TypeError(f"'message' is not an object: {line[:120]!r}")

@@ -8,12 +8,10 @@ Kept apart from ``ollama.py`` so the OpenAI-compatible backend starts without im
 from __future__ import annotations
 
 import email.utils
-import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from tui_bench.backends.base import BackendError, Chunk
-from tui_bench.backends.http1 import tls_context
 
 DISCOVERY_TIMEOUT_S = 30.0
 """Longest wait for ``/api/tags`` and ``/api/show``: they answer from disk, without a model."""
@@ -24,20 +22,6 @@ MAX_RETRY_AFTER_S = 300.0
 
 LINE_SLACK = 64 * 1024
 """Room for a line's JSON around the answer text it carries."""
-
-
-_TLS: dict[str, ssl.SSLContext] = {}
-
-
-def tls_for(url: str) -> ssl.SSLContext:
-    """The TLS context for a server: the CA bundle (loaded once a process: 50-100 ms) for
-    ``https://``, an empty one for ``http://`` (never used; no redirect is followed), so a batch
-    against local servers does not pay for certificates at start-up."""
-    if url.lower().startswith("https://"):
-        return tls_context()
-    if "http" not in _TLS:
-        _TLS["http"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    return _TLS["http"]
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -97,17 +97,9 @@ def _file_digest(path: Path) -> str | None:
 
 
 async def _ollama_version(backend: Any) -> str | None:
-    import httpx
-
-    hosts = getattr(backend, "hosts", [])
-    for host in hosts:
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                response = await client.get(f"{host}/api/version")
-                return f"ollama {response.json()['version']}"
-        except (httpx.HTTPError, ValueError, KeyError):
-            continue
-    return None
+    """The first host's ``ollama`` version, as the backend reads it (None when it cannot)."""
+    version = getattr(backend, "server_version", None)
+    return await version() if callable(version) else None
 
 
 async def model_facts(ref: ModelRef, backend: Any, name: str,
