@@ -360,3 +360,22 @@ def test_fallback_is_said_once_and_still_scores_honestly(
             0, "42", "fallback")
     finally:
         iso.reset_isolation_probe()
+
+
+@pytest.mark.skipif(not iso.shutil.which(iso.BWRAP), reason="bwrap is not installed")
+def test_what_lives_under_tmp_is_bound_over_the_private_tmp(tmp_path: Path) -> None:
+    # A venv in a clone under /tmp (as CI makes them) used to be hidden by the sandbox's own
+    # /tmp, mounted after it: the probe failed and every run fell back to the weaker sandbox.
+    assert str(tmp_path).startswith("/tmp/")
+    script = tmp_path / "lives-in-tmp" / "hello.py"
+    script.parent.mkdir()
+    script.write_text("print('seen from inside')\n")
+    folder = iso.new_folder()
+    try:
+        done = subprocess.run(
+            iso.bwrap_argv(folder, files={str(script): str(script)})
+            + [sys.executable, "-I", "-S", str(script)],
+            capture_output=True, text=True, timeout=30, check=False)
+    finally:
+        iso.remove_folder(folder)
+    assert (done.returncode, done.stdout.strip()) == (0, "seen from inside"), done.stderr

@@ -98,14 +98,16 @@ def bwrap_argv(workdir: str, *, files: dict[str, str] | None = None,
             argv += ["--symlink", os.readlink(folder), folder]
         elif os.path.isdir(folder):
             argv += ["--ro-bind", folder, folder]
+    # The private /tmp first: mounts apply in order, so an interpreter, file or folder that
+    # lives under /tmp (a venv in a CI clone there) is bound on top of it, not hidden by it.
+    argv += ["--dev", "/dev", "--proc", "/proc",
+             "--perms", "1777", "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp"]
     for root in interpreter_roots():
         make_parents(root)
         argv += ["--ro-bind", root, root]
     for host, inside in (files or {}).items():
         make_parents(inside)
         argv += ["--ro-bind", host, inside]
-    argv += ["--dev", "/dev", "--proc", "/proc",
-             "--perms", "1777", "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp"]
     make_parents(workdir)
     argv += ["--bind", workdir, workdir, "--chdir", workdir, "--"]
     return argv
