@@ -93,10 +93,20 @@ class _Target:
     prefix: str  # the base URL's path, without the trailing slash
 
     @property
+    def bracketed(self) -> str:
+        """The host as a URL writes it: an IPv6 address in brackets."""
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
+    def hostport(self) -> str:
+        """``host:port``, what ``CONNECT`` names."""
+        return f"{self.bracketed}:{self.port}"
+
+    @property
     def authority(self) -> str:
+        """What ``Host:`` names: the scheme's default port left out."""
         default = 443 if self.scheme == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == default else f"{host}:{self.port}"
+        return self.bracketed if self.port == default else self.hostport
 
 
 def _without_credentials(url: str) -> str:
@@ -129,7 +139,6 @@ class _Connection(asyncio.Protocol):
         self.lost: BaseException | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.paused = False
-        self.reused = False
 
     # ---- protocol callbacks
 
@@ -318,8 +327,9 @@ class Response:
             size += len(data)
         return b"".join(parts)
 
-    def text_of(self, body: bytes) -> str:
-        return body.decode("utf-8", "replace")
+    async def read_text(self, limit: int = 1 << 20) -> str:
+        """``read`` as text (UTF-8, invalid bytes replaced): error bodies, for messages."""
+        return (await self.read(limit)).decode("utf-8", "replace")
 
     @property
     def complete(self) -> bool:
@@ -416,6 +426,17 @@ class Http1Pool:
                 conn.close()
                 raise
 
+    async def fetch(self, method: str, path: str, body: bytes = b"", *,
+                    limit: int = 1 << 20) -> tuple[Response, bytes]:
+        """A request whose whole answer is wanted at once (listings, a server's facts): its
+        status and headers, and its body (at most ``limit`` bytes kept); the connection goes
+        back to the pool."""
+        response = await self.request(method, path, body)
+        try:
+            return response, await response.read(limit)
+        finally:
+            await response.aclose()
+
     def _reuse(self) -> _Connection | None:
         while self._idle:
             conn = self._idle.pop()
@@ -426,7 +447,6 @@ class Http1Pool:
 
     def _give_back(self, conn: _Connection) -> None:
         if len(self._idle) < MAX_IDLE and self._loop is conn.loop:
-            conn.reused = True
             if conn.paused and conn.transport is not None:
                 # Paused by a large answer: read again, or a close while idle goes unseen.
                 conn.paused = False
@@ -464,8 +484,7 @@ class Http1Pool:
 
     async def _tunnel(self, loop: asyncio.AbstractEventLoop, conn: _Connection) -> None:
         """``CONNECT`` through the proxy, then TLS to the server inside the tunnel."""
-        host = self.target.host
-        authority = f"[{host}]:{self.target.port}" if ":" in host else f"{host}:{self.target.port}"
+        authority = self.target.hostport
         auth = f"Proxy-Authorization: {self._proxy_auth}\r\n" if self._proxy_auth else ""
         assert conn.transport is not None
         conn.transport.write(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth}\r\n"

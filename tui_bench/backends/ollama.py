@@ -41,6 +41,7 @@ from tui_bench.backends.http1 import (
     Http1Pool,
     HttpFault,
     ProtocolFault,
+    Response,
     TimeoutFault,
     proxy_for,
 )
@@ -176,6 +177,11 @@ class StatusError(Exception):
         self.status_code = status_code
         self.retry_after = retry_after
 
+    @classmethod
+    def of(cls, response: Response, body: str) -> StatusError:
+        """An HTTP error answer, with the pause its ``Retry-After`` asks for."""
+        return cls(body, response.status, parse_retry_after(response.headers.get("retry-after")))
+
 
 @dataclass
 class _HostState:
@@ -280,14 +286,10 @@ class OllamaBackend:
                     body: dict[str, Any] | None = None) -> Any:
         """One discovery request (``api/tags``, ``api/show``), its JSON answer."""
         payload = json.dumps(body).encode() if body is not None else b""
-        response = await self._stream_pool(host).request(method, path, payload)
-        try:
-            data = await response.read(LISTING_MAX_BYTES)
-        finally:
-            await response.aclose()
+        response, data = await self._stream_pool(host).fetch(method, path, payload,
+                                                             limit=LISTING_MAX_BYTES)
         if response.status >= 400:
-            raise StatusError(data.decode("utf-8", "replace"), response.status,
-                              parse_retry_after(response.headers.get("retry-after")))
+            raise StatusError.of(response, data.decode("utf-8", "replace"))
         return json.loads(data)
 
     # ---- faults
@@ -571,9 +573,7 @@ class OllamaBackend:
                 response = await self._stream_pool(host).request(
                     "POST", "api/chat", json.dumps(request, ensure_ascii=False).encode())
                 if response.status >= 400:
-                    body = (await response.read(64 * 1024)).decode("utf-8", "replace")
-                    raise StatusError(body, response.status,
-                                      parse_retry_after(response.headers.get("retry-after")))
+                    raise StatusError.of(response, await response.read_text(64 * 1024))
             except Exception as exc:
                 raise self._fault(exc, host, model) from None
             lines = bounded_lines(response.iter_text(),

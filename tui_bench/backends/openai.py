@@ -234,11 +234,7 @@ class OpenAIBackend:
             async with asyncio.timeout(CAPACITY_HINT_TIMEOUT_S):
                 # Beside /v1, not under it (``http://host/llama/v1`` -> ``/llama/props``).
                 root = client.target.prefix.removesuffix("/v1")
-                response = await client.request("GET", f"{root}/props")
-                try:
-                    body = await response.read(256 * 1024)
-                finally:
-                    await response.aclose()
+                response, body = await client.fetch("GET", f"{root}/props", limit=256 * 1024)
             slots = json.loads(body).get("total_slots") if response.status == 200 else None
         except Exception:  # noqa: BLE001 - no hint: the slots are probed
             return
@@ -356,11 +352,8 @@ class OpenAIBackend:
         client = self._client()
         try:
             async with asyncio.timeout(min(DISCOVERY_TIMEOUT_S, self.settings.request_timeout_s)):
-                response = await client.request("GET", "models")
-                try:
-                    body = await response.read(self.settings.max_answer_bytes)
-                finally:
-                    await response.aclose()
+                response, body = await client.fetch("GET", "models",
+                                                    limit=self.settings.max_answer_bytes)
         except TimeoutError:
             raise BackendError(f"{self.base_url} did not list its models in time",
                                host=self.base_url, transient=True) from None
@@ -465,7 +458,7 @@ class OpenAIBackend:
             try:
                 if response.status >= 400:
                     try:
-                        text = (await response.read(64 * 1024)).decode("utf-8", "replace")
+                        text = await response.read_text(64 * 1024)
                     except HttpFault:
                         text = ""
                     if schema is not None and mode == "json_schema" and \
