@@ -21,7 +21,7 @@ from typing import Any
 
 from tui_bench.backends import tool_prompt
 from tui_bench.backends.base import BackendError, Chunk, Done, Message, TextChunk, Tool
-from tui_bench.backends.hostpool import HostPool, Lease, current_lease
+from tui_bench.backends.hostpool import HostPool, Lease, lease_for_call
 from tui_bench.domain import GenerationOptions, ModelInfo
 from tui_bench.locations import smollm2_path
 
@@ -200,11 +200,8 @@ class EmbeddedBackend:
         if tools:
             messages = tool_prompt.replay(messages, tools)
             schema = tool_prompt.answer_schema(tools)
-        lease = current_lease.get()
-        own = lease is None or lease.key != self._key(model)
-        if own:
-            lease = await self.reserve(model)
-        assert lease is not None
+        key = self._key(model)
+        lease, own = await lease_for_call(key.__eq__, lambda: self.reserve(model))
         try:
             async for chunk in self._chat(model, messages, options, schema, tools):
                 yield chunk

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 COOLDOWN_S = 2.0
@@ -30,6 +30,18 @@ ADAPTIVE_MAX = 256
 current_lease: contextvars.ContextVar[Lease | None] = contextvars.ContextVar(
     "current_lease", default=None)
 """The lease the runner took for the call under way; a backend uses it instead of taking one."""
+
+
+async def lease_for_call(ours: Callable[[str], bool],
+                         reserve: Callable[[], Awaitable[Lease]],
+                         given: Lease | None = None) -> tuple[Lease, bool]:
+    """The lease a backend's call runs on: ``given``, or the one the runner took for the call
+    under way, when its host is one of ``ours``; else a new one from ``reserve``. True when
+    the lease is new, so the call itself gives it back."""
+    lease = given or current_lease.get()
+    if lease is not None and ours(lease.key):
+        return lease, False
+    return await reserve(), True
 
 
 class AdaptiveLimit:

@@ -34,7 +34,7 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
-from tui_bench.backends.hostpool import HostPool, Lease, current_lease
+from tui_bench.backends.hostpool import HostPool, Lease, lease_for_call
 from tui_bench.backends.http1 import (
     ClosedFault,
     ConnectFault,
@@ -549,11 +549,8 @@ class OllamaBackend:
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
                     options: GenerationOptions, schema: dict[str, Any] | None,
                     tools: list[Tool] | None = None) -> AsyncIterator[Chunk]:
-        lease = current_lease.get()
-        own = lease is None or lease.key not in self._state
-        if own:
-            lease = await self.reserve(model)
-        assert lease is not None
+        lease, own = await lease_for_call(self._state.__contains__,
+                                          lambda: self.reserve(model))
         host = lease.key
         stream.host = host
         response: Any = None

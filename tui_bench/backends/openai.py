@@ -31,7 +31,7 @@ from tui_bench.backends.base import (
     Tool,
     ToolCallChunk,
 )
-from tui_bench.backends.hostpool import HostPool, Lease, current_lease
+from tui_bench.backends.hostpool import HostPool, Lease, lease_for_call
 from tui_bench.backends.http1 import (
     ClosedFault,
     ConnectFault,
@@ -221,10 +221,17 @@ class OpenAIBackend:
         requests it serves at once (``GET /props``, ``total_slots``), and its slots are then
         that many instead of probed, so no cell waits in its queue while the probe looks for
         the number. Other servers do not answer it and are probed as before."""
+        if self.capacity_learned():
+            return
         loop = asyncio.get_running_loop()
         if self._hint is None or self._hint_loop is not loop:
             self._hint, self._hint_loop = loop.create_task(self._ask_capacity()), loop
         await asyncio.shield(self._hint)
+
+    def capacity_learned(self) -> bool:
+        """The question of ``learn_capacity`` was answered (or given up) in this loop."""
+        return (self._hint is not None and self._hint.done()
+                and self._hint_loop is asyncio.get_running_loop())
 
     async def _ask_capacity(self) -> None:
         if self.base_url == DEFAULT_BASE_URL:
@@ -427,11 +434,8 @@ class OpenAIBackend:
                     tools: list[Tool] | None = None,
                     given: Lease | None = None) -> AsyncIterator[Chunk]:
         stream.host = self.base_url
-        lease = given or current_lease.get()
-        own = lease is None or lease.key != self.base_url
-        if own:
-            lease = await self.reserve(model)
-        assert lease is not None
+        lease, own = await lease_for_call(self.base_url.__eq__, lambda: self.reserve(model),
+                                          given)
         try:
             async for chunk in self._chat_on(model, messages, options, schema, tools, lease):
                 yield chunk

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tui_bench.backends.base import BackendError, Chunk, Message, Tool
-from tui_bench.backends.hostpool import HostPool, Lease, current_lease
+from tui_bench.backends.hostpool import HostPool, Lease, lease_for_call
 from tui_bench.backends.openai import OpenAIBackend, api_base
 from tui_bench.backends.streams import HostStream
 from tui_bench.domain import GenerationOptions, ModelInfo
@@ -52,7 +52,9 @@ class OpenAIReplicas:
         return list(self.replicas)
 
     async def reserve(self, model: str) -> Lease:
-        await asyncio.gather(*(r.learn_capacity() for r in self.replicas.values()))
+        unknown = [r for r in self.replicas.values() if not r.capacity_learned()]
+        if unknown:  # the first cells only: afterwards no task per cell and replica
+            await asyncio.gather(*(r.learn_capacity() for r in unknown))
         return await self.pool.acquire(list(self.replicas))
 
     def chat(self, model: str, messages: list[Message], options: GenerationOptions, *,
@@ -65,11 +67,8 @@ class OpenAIReplicas:
     async def _chat(self, stream: HostStream, model: str, messages: list[Message],
                     options: GenerationOptions, schema: dict[str, Any] | None,
                     tools: list[Tool] | None) -> AsyncIterator[Chunk]:
-        lease = current_lease.get()
-        own = lease is None or lease.key not in self.replicas
-        if own:
-            lease = await self.reserve(model)
-        assert lease is not None
+        lease, own = await lease_for_call(self.replicas.__contains__,
+                                          lambda: self.reserve(model))
         stream.host = lease.key
         inner = self.replicas[lease.key].chat_on(lease, model, messages, options, schema, tools)
         try:
