@@ -238,17 +238,3 @@ def store(tmp_path: Any) -> Any:
     db = Store(tmp_path / "hosts.db")
     yield db
     db.close()
-
-
-def test_the_openai_backend_starts_without_the_ollama_client() -> None:
-    # Start-up: `--run` against an OpenAI-compatible server never pays for importing ollama.
-    import subprocess
-    import sys
-
-    code = ("import sys; from tui_bench.backends import BackendPool; "
-            "from tui_bench.settings import Settings; "
-            "BackendPool(Settings(openai_base_url='http://127.0.0.1:9/v1')).get('openai'); "
-            "print('ollama' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "False"

@@ -66,12 +66,15 @@ async def test_a_loaded_embedded_model_is_not_warmed_again() -> None:
 
 
 def test_the_openai_backend_imports_no_httpx_and_no_model_library() -> None:
-    # Start-up of a batch against an OpenAI-compatible server: httpx (~75 ms), llama_cpp and
-    # numpy (~90 ms) are not needed and must not be imported on the way.
+    # Start-up of a batch against an OpenAI-compatible server: ollama, httpx (~75 ms),
+    # llama_cpp and numpy (~90 ms) are not needed and must not be imported on the way.
     import subprocess
     import sys
 
-    probe = ("import sys; import tui_bench.backends.openai, tui_bench.engine.runner; "
+    probe = ("import sys; import tui_bench.engine.runner; "
+             "from tui_bench.backends import BackendPool; "
+             "from tui_bench.settings import Settings; "
+             "BackendPool(Settings(openai_base_url='http://127.0.0.1:9/v1')).get('openai'); "
              "from tui_bench.engine.environment import host_facts; facts = host_facts(); "
              "print(sorted(m for m in ('httpx', 'llama_cpp', 'numpy', 'ollama') "
              "if m in sys.modules), bool(facts.get('llama_cpp_python')))")
