@@ -23,9 +23,9 @@ __all__ = ["Backend", "BackendError", "BackendPool", "Chunk", "Done", "HostPool"
 class BackendPool:
     """Creates each backend on first use and closes them all at the end.
 
-    One pool per event loop: the HTTP clients inside Ollama's and httpx's backends are bound to
-    the loop they were first used on. Every host of every backend it made has its slots and
-    health in ``hosts``.
+    One pool per event loop: the HTTP connections of the Ollama and OpenAI-compatible backends
+    are bound to the loop they were first used on. Every host of every backend it made has its
+    slots and health in ``hosts``.
     """
 
     def __init__(self, settings: Settings | None = None,

@@ -1,4 +1,4 @@
-"""The Ollama backend: one or more Ollama servers, spoken to through the official client.
+"""The Ollama backend: one or more Ollama servers, spoken to over their HTTP API (``http1.py``).
 
 Cells are spread over the configured hosts through the ``HostPool``: each call takes a slot on
 the least-loaded healthy host among those that have the model (round-robin on ties), so two
@@ -238,7 +238,7 @@ class OllamaBackend:
             self.pool.add(host, slots=1, adaptive=self.settings.adaptive)
         self._state: dict[str, _HostState] = {h: _HostState() for h in self.hosts}
         self._params: dict[str, float | None] = {}  # canonical name -> billions
-        self._streams: dict[str, Http1Pool] = {}  # one keep-alive pool per host and loop
+        self._pools: dict[str, Http1Pool] = {}  # one keep-alive pool per host and loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._discover_lock: asyncio.Lock | None = None
         self.problems: dict[str, str] = {}
@@ -251,15 +251,15 @@ class OllamaBackend:
         if self._loop is not loop:
             # Connections of a finished loop cannot be closed from this one; drop them.
             self._loop = loop
-            self._streams = {}
+            self._pools = {}
             self._discover_lock = asyncio.Lock()
 
-    def _stream_pool(self, host: str) -> Http1Pool:
+    def _connections(self, host: str) -> Http1Pool:
         """The light HTTP/1.1 client (``http1.py``) for everything: Ollama's official client
         and httpx cost a cell several times the rest of its harness work, and ~110 ms of
         start-up to import."""
         self._bind_loop()
-        pool = self._streams.get(host)
+        pool = self._pools.get(host)
         if pool is None:
             read = max(self.settings.request_timeout_s, self.settings.stall_timeout_s)
             try:
@@ -268,25 +268,25 @@ class OllamaBackend:
                                  read_timeout=read, proxy=proxy_for(host))
             except HttpFault as exc:
                 raise BackendError(f"cannot use Ollama at {host}: {exc}", host=host) from None
-            self._streams[host] = pool
+            self._pools[host] = pool
         return pool
 
     async def aclose(self) -> None:
-        streams, self._streams = self._streams, {}
+        pools, self._pools = self._pools, {}
         try:
             current = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - called outside a loop
             return
         if self._loop is not current:
             return
-        for pool in streams.values():
+        for pool in pools.values():
             await pool.aclose()
 
     async def _json(self, host: str, method: str, path: str,
                     body: dict[str, Any] | None = None) -> Any:
         """One discovery request (``api/tags``, ``api/show``), its JSON answer."""
         payload = json.dumps(body).encode() if body is not None else b""
-        response, data = await self._stream_pool(host).fetch(method, path, payload,
+        response, data = await self._connections(host).fetch(method, path, payload,
                                                              limit=LISTING_MAX_BYTES)
         if response.status >= 400:
             raise StatusError.of(response, data.decode("utf-8", "replace"))
@@ -567,7 +567,7 @@ class OllamaBackend:
             if tools:
                 request["tools"] = tools
             try:
-                response = await self._stream_pool(host).request(
+                response = await self._connections(host).request(
                     "POST", "api/chat", json.dumps(request, ensure_ascii=False).encode())
                 if response.status >= 400:
                     raise StatusError.of(response, await response.read_text(64 * 1024))

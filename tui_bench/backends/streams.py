@@ -1,9 +1,6 @@
-"""What the HTTP backends share: timeouts, the connection pool's size, ``Retry-After``, and
-the stream object that says which host serves it.
-
-Kept apart from ``ollama.py`` so the OpenAI-compatible backend starts without importing the
-``ollama`` package (nor httpx: it speaks HTTP through ``http1.py``).
-"""
+"""What the HTTP backends share: timeouts, ``Retry-After``, reading a streamed answer line by
+line under a cap (and to its end, so its connection is kept), and the stream object that says
+which host serves it."""
 
 from __future__ import annotations
 
